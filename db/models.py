@@ -1,0 +1,558 @@
+"""SQLAlchemy 2 models of the warehouse (star schema) and the app's own tables.
+
+Money is NUMERIC(14, 4) so sums are exact; queries cast aggregates to float only at the edge.
+Every fact carries ``company_id`` (the tenant) so a query can always filter on it first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Money = Numeric(14, 4)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _now_column() -> Mapped[dt.datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+# --------------------------------------------------------------------------- dimensions
+
+
+class Company(Base):
+    __tablename__ = "companies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = _now_column()
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # paid_search, social, video, email, web
+
+
+class Segment(Base):
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    region: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str] = mapped_column(String(2))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    segment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("segments.id"))
+    location_id: Mapped[Optional[int]] = mapped_column(ForeignKey("locations.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    goal: Mapped[str] = mapped_column(String(32))  # awareness, traffic, leads, sales
+    status: Mapped[str] = mapped_column(String(16))  # draft, active, paused, completed
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    budget_allocated: Mapped[Decimal] = mapped_column(Money)
+    daily_budget: Mapped[Decimal] = mapped_column(Money)
+    language: Mapped[str] = mapped_column(String(16), default="English")
+    project: Mapped[Optional[str]] = mapped_column(String(100))
+    tags: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    created_at: Mapped[dt.datetime] = _now_column()
+    __table_args__ = (
+        CheckConstraint("status IN ('draft','active','paused','completed')", name="status_known"),
+    )
+
+
+class Retailer(Base):
+    """A company's partner account (e.g. a jeweller receiving the brand's emails)."""
+
+    __tablename__ = "retailers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(32))
+    location_id: Mapped[Optional[int]] = mapped_column(ForeignKey("locations.id"))
+
+
+class Competitor(Base):
+    __tablename__ = "competitors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    industry: Mapped[str] = mapped_column(String(64))
+    website: Mapped[Optional[str]] = mapped_column(String(200))
+
+
+class ContentItem(Base):
+    __tablename__ = "content_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    channel_id: Mapped[Optional[int]] = mapped_column(ForeignKey("channels.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(32))  # blog, video, whitepaper, social post
+    published_on: Mapped[dt.date] = mapped_column(Date)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+    engagements: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --------------------------------------------------------------------------- ad facts
+
+
+class AdEvent(Base):
+    """The real-time stream: one reported increment of activity for a campaign.
+
+    An event carries counts rather than a single impression because ad platforms report in
+    increments; the rollups below sum them.
+    """
+
+    __tablename__ = "ad_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    location_id: Mapped[Optional[int]] = mapped_column(ForeignKey("locations.id"))
+    device: Mapped[str] = mapped_column(String(16))  # desktop, mobile, tablet
+    impressions: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    conversions: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[Decimal] = mapped_column(Money, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=0)
+    ingested_at: Mapped[dt.datetime] = _now_column()
+    __table_args__ = (
+        Index("ix_ad_events_company_time", "company_id", "occurred_at"),
+        CheckConstraint("cost >= 0 AND revenue >= 0", name="money_not_negative"),
+        CheckConstraint(
+            "impressions >= 0 AND clicks >= 0 AND conversions >= 0", name="counts_not_negative"
+        ),
+    )
+
+
+class AdStatsDaily(Base):
+    """Daily ad activity by campaign, location and device (maintained from events and imports)."""
+
+    __tablename__ = "ad_stats_daily"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    device: Mapped[str] = mapped_column(String(16), primary_key=True)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversions: Mapped[int] = mapped_column(BigInteger, default=0)
+    spend: Mapped[Decimal] = mapped_column(Money, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=0)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0)
+    __table_args__ = (Index("ix_ad_stats_daily_company_day", "company_id", "day"),)
+
+
+class RollupCampaignDaily(Base):
+    """Rollup per company x campaign x channel x day; what dashboards read."""
+
+    __tablename__ = "rollup_campaign_daily"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversions: Mapped[int] = mapped_column(BigInteger, default=0)
+    spend: Mapped[Decimal] = mapped_column(Money, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=0)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    __table_args__ = (
+        Index(
+            "ix_rollup_campaign_daily_company_day",
+            "company_id",
+            "day",
+            postgresql_include=["spend", "revenue", "conversions", "clicks", "impressions"],
+        ),
+    )
+
+
+class RollupCampaignHourly(Base):
+    """Rollup per company x campaign x channel x hour (the real-time view reads today's)."""
+
+    __tablename__ = "rollup_campaign_hourly"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    hour: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    conversions: Mapped[int] = mapped_column(BigInteger, default=0)
+    spend: Mapped[Decimal] = mapped_column(Money, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=0)
+    events: Mapped[int] = mapped_column(BigInteger, default=0)
+    __table_args__ = (Index("ix_rollup_campaign_hourly_company_hour", "company_id", "hour"),)
+
+
+# --------------------------------------------------------------------------- email funnel
+
+
+class EmailCampaign(Base):
+    __tablename__ = "email_campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)  # 1st, 2nd, 3rd email of the campaign
+    subject: Mapped[str] = mapped_column(String(500))
+    sender_email: Mapped[str] = mapped_column(String(255))
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    total_recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EmailSend(Base):
+    """One email to one recipient at a retailer, with its delivery and engagement times."""
+
+    __tablename__ = "email_sends"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    email_campaign_id: Mapped[int] = mapped_column(ForeignKey("email_campaigns.id"))
+    retailer_id: Mapped[int] = mapped_column(ForeignKey("retailers.id"))
+    recipient_email: Mapped[str] = mapped_column(String(255))
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    clicked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))  # delivered, bounced
+    __table_args__ = (
+        Index("ix_email_sends_company_sent", "company_id", "sent_at"),
+        Index("ix_email_sends_email_campaign", "email_campaign_id", "retailer_id"),
+    )
+
+
+class CrmConversion(Base):
+    __tablename__ = "crm_conversions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    retailer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("retailers.id"))
+    email_send_id: Mapped[Optional[int]] = mapped_column(ForeignKey("email_sends.id"))
+    conversion_type: Mapped[str] = mapped_column(String(16))  # sale, lead, signup
+    conversion_value: Mapped[Decimal] = mapped_column(Money)
+    converted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    product_category: Mapped[Optional[str]] = mapped_column(String(100))
+    __table_args__ = (
+        Index("ix_crm_conversions_company_time", "company_id", "converted_at"),
+        CheckConstraint("conversion_value >= 0", name="value_not_negative"),
+    )
+
+
+class EcommerceOrder(Base):
+    __tablename__ = "ecommerce_orders"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    retailer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("retailers.id"))
+    order_value: Mapped[Decimal] = mapped_column(Money)
+    ordered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    product_count: Mapped[int] = mapped_column(Integer, default=1)
+    order_status: Mapped[str] = mapped_column(String(16), default="completed")
+    attributed_to_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (
+        Index("ix_ecommerce_orders_company_time", "company_id", "ordered_at"),
+        CheckConstraint("order_value >= 0", name="value_not_negative"),
+    )
+
+
+class RollupSalesDaily(Base):
+    """CRM conversions and e-commerce orders per company x campaign x day, each source on its
+    own row, so revenue is summed per source before anything is joined (no fan-out)."""
+
+    __tablename__ = "rollup_sales_daily"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0 = unattributed
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)  # crm, ecommerce
+    conversions: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=0)
+    __table_args__ = (Index("ix_rollup_sales_daily_company_day", "company_id", "day"),)
+
+
+# --------------------------------------------------------------------------- leads, web, journeys
+
+
+class Lead(Base):
+    __tablename__ = "leads"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
+    channel_id: Mapped[Optional[int]] = mapped_column(ForeignKey("channels.id"))
+    segment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("segments.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16))  # new, contacted, qualified, opportunity, won, lost
+    value: Mapped[Decimal] = mapped_column(Money, default=0)
+    __table_args__ = (Index("ix_leads_company_created", "company_id", "created_at"),)
+
+
+class LeadStatusChange(Base):
+    __tablename__ = "lead_status_changes"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    from_status: Mapped[Optional[str]] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    __table_args__ = (Index("ix_lead_status_changes_company_time", "company_id", "changed_at"),)
+
+
+class WebTrafficDaily(Base):
+    __tablename__ = "web_traffic_daily"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)  # organic, paid, email, ...
+    device: Mapped[str] = mapped_column(String(16), primary_key=True)
+    visitor_type: Mapped[str] = mapped_column(String(16), primary_key=True)  # new, returning
+    sessions: Mapped[int] = mapped_column(Integer)
+    bounces: Mapped[int] = mapped_column(Integer)
+    duration_seconds: Mapped[int] = mapped_column(BigInteger)  # summed over sessions
+    pageviews: Mapped[int] = mapped_column(Integer)
+    conversions: Mapped[int] = mapped_column(Integer)
+    __table_args__ = (CheckConstraint("visitor_type IN ('new','returning')", name="visitor_known"),)
+
+
+class Touchpoint(Base):
+    """One step of a customer journey, for multi-touch attribution."""
+
+    __tablename__ = "touchpoints"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    journey_id: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
+    touched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    converted: Mapped[bool] = mapped_column(Boolean, default=False)
+    conversion_value: Mapped[Decimal] = mapped_column(Money, default=0)
+    __table_args__ = (Index("ix_touchpoints_company_journey", "company_id", "journey_id"),)
+
+
+class BusinessMetricsMonthly(Base):
+    __tablename__ = "business_metrics_monthly"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # first day of the month
+    mrr: Mapped[Decimal] = mapped_column(Money)
+    customers: Mapped[int] = mapped_column(Integer)
+    new_customers: Mapped[int] = mapped_column(Integer)
+    churned_customers: Mapped[int] = mapped_column(Integer)
+    nps: Mapped[float] = mapped_column(Float)
+    brand_awareness_pct: Mapped[float] = mapped_column(Float)
+    market_share_pct: Mapped[float] = mapped_column(Float)
+
+
+class CompetitorMetric(Base):
+    __tablename__ = "competitor_metrics"
+    competitor_id: Mapped[int] = mapped_column(ForeignKey("competitors.id"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    market_share_pct: Mapped[float] = mapped_column(Float)
+    estimated_ad_spend: Mapped[Decimal] = mapped_column(Money)
+    share_of_voice_pct: Mapped[float] = mapped_column(Float)
+    avg_cpc: Mapped[Optional[Decimal]] = mapped_column(Money)
+    social_followers: Mapped[int] = mapped_column(Integer)
+
+
+class CompetitorUpdate(Base):
+    __tablename__ = "competitor_updates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competitor_id: Mapped[int] = mapped_column(ForeignKey("competitors.id"), index=True)
+    observed_on: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(32))  # pricing, product, campaign, hiring
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class KpiTarget(Base):
+    __tablename__ = "kpi_targets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    metric: Mapped[str] = mapped_column(String(32))  # spend, revenue, roas, conversions, ...
+    period: Mapped[str] = mapped_column(String(8))  # day, month
+    target: Mapped[float] = mapped_column(Float)
+    direction: Mapped[str] = mapped_column(String(8), default="higher")  # higher / lower is better
+    __table_args__ = (UniqueConstraint("company_id", "metric", "period"),)
+
+
+class InjectedPattern(Base):
+    """Ground truth: anomalies and trend changes the demo generator put into the data."""
+
+    __tablename__ = "injected_patterns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # anomaly, trend_change
+    metric: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[Optional[int]] = mapped_column(ForeignKey("channels.id"))
+    start_day: Mapped[dt.date] = mapped_column(Date)
+    end_day: Mapped[dt.date] = mapped_column(Date)
+    magnitude: Mapped[float] = mapped_column(Float)  # multiplier (anomaly) or slope change
+    description: Mapped[str] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------- app tables
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(32))
+    company_id: Mapped[Optional[int]] = mapped_column(ForeignKey("companies.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on deactivation or password reset: sessions carrying an older value are refused.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = _now_column()
+    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin','executive','marketing_manager','campaign_specialist','analyst')",
+            name="role_known",
+        ),
+    )
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[dt.datetime] = _now_column()
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    actor_email: Mapped[Optional[str]] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(48))
+    target: Mapped[Optional[str]] = mapped_column(String(255))
+    remote_addr: Mapped[Optional[str]] = mapped_column(String(64))
+    before: Mapped[Optional[dict]] = mapped_column(JSONB)
+    after: Mapped[Optional[dict]] = mapped_column(JSONB)
+    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_action", "action"))
+
+
+class AlertRule(Base):
+    __tablename__ = "alert_rules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str] = mapped_column(String(32))
+    comparison: Mapped[str] = mapped_column(String(8))
+    threshold: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(8))
+    actions: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id"))
+    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
+    state: Mapped[str] = mapped_column(String(16))  # pending, firing, resolved
+    severity: Mapped[str] = mapped_column(String(8))
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[Optional[float]] = mapped_column(Float)
+    started_at: Mapped[dt.datetime] = _now_column()
+    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+
+
+class ReportSchedule(Base):
+    __tablename__ = "report_schedules"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    view: Mapped[str] = mapped_column(String(32))
+    cron: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[list[str]] = mapped_column(ARRAY(String(255)), default=list)
+
+
+class ReportRun(Base):
+    __tablename__ = "report_runs"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("report_schedules.id"))
+    ran_at: Mapped[dt.datetime] = _now_column()
+    status: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[Optional[str]] = mapped_column(Text)
+
+
+class UserPreference(Base):
+    __tablename__ = "user_preferences"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    default_range: Mapped[str] = mapped_column(String(16), default="30d")
+    kpi_cards: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
+    landing_view: Mapped[Optional[str]] = mapped_column(String(32))
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = _now_column()
+    message: Mapped[str] = mapped_column(Text)
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ImportRun(Base):
+    __tablename__ = "import_runs"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[Optional[int]] = mapped_column(ForeignKey("companies.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(500))
+    started_at: Mapped[dt.datetime] = _now_column()
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+
+
+class RejectedRow(Base):
+    __tablename__ = "rejected_rows"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    import_run_id: Mapped[int] = mapped_column(ForeignKey("import_runs.id"), index=True)
+    row_number: Mapped[int] = mapped_column(Integer)
+    raw: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class DataVersion(Base):
+    """One counter per company, bumped by every ingest; part of every cache key."""
+
+    __tablename__ = "data_versions"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+    updated_at: Mapped[dt.datetime] = _now_column()
