@@ -147,7 +147,7 @@ class AdEvent(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    location_id: Mapped[Optional[int]] = mapped_column(ForeignKey("locations.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     device: Mapped[str] = mapped_column(String(16))  # desktop, mobile, tablet
     impressions: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
