@@ -21,6 +21,7 @@ class Config:
     secret_key: str = DEV_SECRET
     env: str = "development"
     data_dir: Path = field(default_factory=lambda: Path.home() / ".campaign-dash")
+    cache_namespace: str = "campaign-dash"
     session_idle_minutes: int = 60
     login_attempts_per_minute: int = 10
 
@@ -33,6 +34,7 @@ class Config:
             secret_key=env.get("SECRET_KEY") or DEV_SECRET,
             env=env.get("CAMPAIGN_DASH_ENV", "development"),
             data_dir=Path(env.get("CAMPAIGN_DASH_DATA_DIR") or Path.home() / ".campaign-dash"),
+            cache_namespace=env.get("CAMPAIGN_DASH_CACHE_NAMESPACE") or "campaign-dash",
         )
         return replace(config, **overrides)
 
