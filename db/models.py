@@ -436,8 +436,6 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32))
     company_id: Mapped[Optional[int]] = mapped_column(ForeignKey("companies.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Bumped on deactivation or password reset: sessions carrying an older value are refused.
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = _now_column()
     last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
@@ -446,6 +444,17 @@ class User(Base):
             name="role_known",
         ),
     )
+
+
+class UserSession(Base):
+    """A login. The cookie holds only this id, so logout or deactivation ends it at once."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = _now_column()
+    remote_addr: Mapped[Optional[str]] = mapped_column(String(64))
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
 
 
 class AuditLog(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 21:59:28.570254
+Create Date: 2026-11-21 22:01:20.683610
 """
 
 from typing import Sequence, Union
@@ -300,7 +300,6 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=32), nullable=False),
         sa.Column("company_id", sa.Integer(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("session_version", sa.Integer(), nullable=False),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -763,6 +762,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id"),
     )
     op.create_table(
+        "user_sessions",
+        sa.Column("id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("remote_addr", sa.String(length=64), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(op.f("ix_user_sessions_user_id"), "user_sessions", ["user_id"], unique=False)
+    op.create_table(
         "email_sends",
         sa.Column("id", sa.BigInteger(), nullable=False),
         sa.Column("company_id", sa.Integer(), nullable=False),
@@ -893,6 +911,8 @@ def downgrade() -> None:
     op.drop_index("ix_email_sends_email_campaign", table_name="email_sends")
     op.drop_index("ix_email_sends_company_sent", table_name="email_sends")
     op.drop_table("email_sends")
+    op.drop_index(op.f("ix_user_sessions_user_id"), table_name="user_sessions")
+    op.drop_table("user_sessions")
     op.drop_table("user_preferences")
     op.drop_index("ix_touchpoints_company_journey", table_name="touchpoints")
     op.drop_table("touchpoints")

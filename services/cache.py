@@ -1,0 +1,123 @@
+"""Redis cache for service functions.
+
+``@cached()`` stores a service function's result under a key made of the function, the tenant,
+the normalized arguments and the tenant's data version. Ingest bumps the version, so a cached
+answer is never served after its data changed; values are JSON, never pickle. When Redis is
+unreachable the function simply runs uncached.
+
+A cached function's signature is ``fn(ctx: ServiceContext, company_id: int, ...)``; the result
+is always returned after a JSON round trip, so callers see the same types cached or not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import inspect
+import json
+from decimal import Decimal
+from typing import Any, Callable, TypeVar
+
+import redis
+from sqlalchemy import text
+
+from services.context import ServiceContext
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_TTL_S = 3600
+# The version key in Redis is only a shortcut for the PostgreSQL counter: it expires quickly so
+# a bump missed during a Redis outage cannot keep stale answers alive for long.
+VERSION_TTL_S = 10
+
+
+def _to_json(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if hasattr(value, "_asdict"):
+        return value._asdict()
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: getattr(value, name) for name in value.__dataclass_fields__}
+    raise TypeError(f"cannot cache a {type(value).__name__}")
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=_to_json, sort_keys=True, separators=(",", ":"))
+
+
+def data_version(ctx: ServiceContext, company_id: int) -> int:
+    """The tenant's data version: from Redis when it has it, else from PostgreSQL."""
+    client = ctx.redis()
+    key = ctx.key("dv", company_id)
+    if client is not None:
+        try:
+            cached_version = client.get(key)
+            if cached_version is not None:
+                return int(cached_version)
+        except redis.RedisError as error:
+            ctx.redis_failed(error)
+            client = None
+    with ctx.session() as session:
+        version = session.execute(
+            text("SELECT version FROM data_versions WHERE company_id = :c"), {"c": company_id}
+        ).scalar() or 0
+    if client is not None:
+        try:
+            client.set(key, version, ex=VERSION_TTL_S)
+        except redis.RedisError as error:
+            ctx.redis_failed(error)
+    return int(version)
+
+
+def forget_data_version(ctx: ServiceContext, company_ids: list[int]) -> None:
+    """Called after an ingest bumped the versions in PostgreSQL."""
+    client = ctx.redis()
+    if client is None:
+        return
+    try:
+        client.delete(*[ctx.key("dv", company_id) for company_id in company_ids])
+    except redis.RedisError as error:
+        ctx.redis_failed(error)
+
+
+def cache_key(ctx: ServiceContext, fn: Callable, company_id: int, version: int,
+              arguments: dict[str, Any]) -> str:
+    digest = hashlib.sha256(dumps(arguments).encode()).hexdigest()[:32]
+    return ctx.key("cache", f"{fn.__module__}.{fn.__qualname__}", company_id, version, digest)
+
+
+def cached(ttl: int = DEFAULT_TTL_S) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        signature = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(ctx: ServiceContext, company_id: int, *args, **kwargs):
+            bound = signature.bind(ctx, company_id, *args, **kwargs)
+            bound.apply_defaults()
+            arguments = {k: v for k, v in bound.arguments.items() if k not in ("ctx", "company_id")}
+            client = ctx.redis()
+            key = None
+            if client is not None:
+                key = cache_key(ctx, fn, company_id, data_version(ctx, company_id), arguments)
+                try:
+                    hit = client.get(key)
+                    if hit is not None:
+                        return json.loads(hit)
+                except redis.RedisError as error:
+                    ctx.redis_failed(error)
+                    client = None
+            payload = dumps(fn(ctx, company_id, *args, **kwargs))
+            if client is not None and key is not None:
+                try:
+                    client.set(key, payload, ex=ttl)
+                except redis.RedisError as error:
+                    ctx.redis_failed(error)
+            return json.loads(payload)
+
+        wrapper.uncached = fn  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,63 @@
+"""What a service call needs from the outside: where the database and the cache are.
+
+Built once per app (or CLI command) and handed to services explicitly, so tests can point the
+same code at their own PostgreSQL and Redis without patching anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import redis
+from sqlalchemy.orm import Session
+
+from db.engine import session_scope
+
+log = logging.getLogger(__name__)
+
+# After a Redis failure, skip Redis for this long instead of paying a timeout on every call.
+REDIS_RETRY_AFTER_S = 5.0
+
+
+@dataclass
+class ServiceContext:
+    database_url: str
+    redis_url: str | None
+    namespace: str = "campaign-dash"
+    _redis: redis.Redis | None = field(default=None, init=False, repr=False)
+    _redis_down_until: float = field(default=0.0, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with session_scope(self.database_url) as session:
+            yield session
+
+    def redis(self) -> redis.Redis | None:
+        """A Redis client, or None while Redis is known to be unreachable."""
+        if not self.redis_url or time.monotonic() < self._redis_down_until:
+            return None
+        with self._lock:
+            if self._redis is None:
+                self._redis = redis.Redis.from_url(
+                    self.redis_url,
+                    socket_timeout=0.25,
+                    socket_connect_timeout=0.25,
+                    health_check_interval=15,
+                )
+            return self._redis
+
+    def redis_failed(self, error: Exception) -> None:
+        """Note an outage: callers fall back to PostgreSQL until the retry time."""
+        if time.monotonic() >= self._redis_down_until:
+            log.warning("Redis unreachable (%s); serving uncached for %.0fs", error,
+                        REDIS_RETRY_AFTER_S)
+        self._redis_down_until = time.monotonic() + REDIS_RETRY_AFTER_S
+
+    def key(self, *parts: object) -> str:
+        return ":".join([self.namespace, *map(str, parts)])

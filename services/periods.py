@@ -1,0 +1,66 @@
+"""Reporting periods: named ranges anchored on the newest day with data, and the previous
+period of equal length for change figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from services.errors import ValidationError
+
+RANGES = {"7d": 7, "30d": 30, "quarter": 91, "year": 365}
+RANGE_LABELS = {
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "quarter": "Last quarter (91 days)",
+    "year": "Last year (365 days)",
+    "custom": "Custom range",
+}
+DEFAULT_RANGE = "30d"
+MAX_DAYS = 3 * 366
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date  # inclusive
+    end: dt.date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> "Period":
+        """The equal-length period just before this one."""
+        end = self.start - dt.timedelta(days=1)
+        return Period(end - dt.timedelta(days=self.days - 1), end)
+
+    def as_dict(self) -> dict:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "days": self.days}
+
+
+def _parse_date(value: str, name: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a date as YYYY-MM-DD, not {value!r}") from None
+
+
+def resolve_period(range_name: str | None, anchor: dt.date, start: str | None = None,
+                   end: str | None = None) -> Period:
+    """A named range ending on ``anchor``, or a custom ``start``..``end`` (ISO dates)."""
+    range_name = range_name or DEFAULT_RANGE
+    if range_name == "custom" or (start and end and range_name not in RANGES):
+        if not start or not end:
+            raise ValidationError("a custom range needs both start and end dates")
+        first, last = _parse_date(start, "start"), _parse_date(end, "end")
+        if first > last:
+            raise ValidationError("start must be on or before end")
+        if (last - first).days + 1 > MAX_DAYS:
+            raise ValidationError(f"a range may span at most {MAX_DAYS} days")
+        return Period(first, last)
+    if range_name not in RANGES:
+        raise ValidationError(
+            f"unknown range {range_name!r}; use one of: {', '.join([*RANGES, 'custom'])}"
+        )
+    days = RANGES[range_name]
+    return Period(anchor - dt.timedelta(days=days - 1), anchor)
