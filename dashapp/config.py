@@ -26,7 +26,7 @@ class Config:
     login_attempts_per_minute: int = 10
 
     @classmethod
-    def from_env(cls, **overrides) -> "Config":
+    def from_env(cls, **overrides) -> Config:
         env = os.environ
         config = cls(
             database_url=env.get("DATABASE_URL") or None,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Optional
 
 from sqlalchemy import (
     BigInteger,
@@ -63,7 +62,7 @@ class Segment(Base):
     __tablename__ = "segments"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    description: Mapped[Optional[str]] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
 
 
 class Location(Base):
@@ -81,17 +80,17 @@ class Campaign(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
-    segment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("segments.id"))
-    location_id: Mapped[Optional[int]] = mapped_column(ForeignKey("locations.id"))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
     name: Mapped[str] = mapped_column(String(200))
     goal: Mapped[str] = mapped_column(String(32))  # awareness, traffic, leads, sales
     status: Mapped[str] = mapped_column(String(16))  # draft, active, paused, completed
     start_date: Mapped[dt.date] = mapped_column(Date)
-    end_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    end_date: Mapped[dt.date | None] = mapped_column(Date)
     budget_allocated: Mapped[Decimal] = mapped_column(Money)
     daily_budget: Mapped[Decimal] = mapped_column(Money)
     language: Mapped[str] = mapped_column(String(16), default="English")
-    project: Mapped[Optional[str]] = mapped_column(String(100))
+    project: Mapped[str | None] = mapped_column(String(100))
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     created_at: Mapped[dt.datetime] = _now_column()
     __table_args__ = (
@@ -107,7 +106,7 @@ class Retailer(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     region: Mapped[str] = mapped_column(String(32))
-    location_id: Mapped[Optional[int]] = mapped_column(ForeignKey("locations.id"))
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
 
 
 class Competitor(Base):
@@ -116,14 +115,14 @@ class Competitor(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     industry: Mapped[str] = mapped_column(String(64))
-    website: Mapped[Optional[str]] = mapped_column(String(200))
+    website: Mapped[str | None] = mapped_column(String(200))
 
 
 class ContentItem(Base):
     __tablename__ = "content_items"
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
-    channel_id: Mapped[Optional[int]] = mapped_column(ForeignKey("channels.id"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
     title: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(32))  # blog, video, whitepaper, social post
     published_on: Mapped[dt.date] = mapped_column(Date)
@@ -249,9 +248,9 @@ class EmailSend(Base):
     retailer_id: Mapped[int] = mapped_column(ForeignKey("retailers.id"))
     recipient_email: Mapped[str] = mapped_column(String(255))
     sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
-    opened_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
-    clicked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    clicked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(16))  # delivered, bounced
     __table_args__ = (
         Index("ix_email_sends_company_sent", "company_id", "sent_at"),
@@ -263,13 +262,13 @@ class CrmConversion(Base):
     __tablename__ = "crm_conversions"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
-    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"), index=True)
-    retailer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("retailers.id"))
-    email_send_id: Mapped[Optional[int]] = mapped_column(ForeignKey("email_sends.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    retailer_id: Mapped[int | None] = mapped_column(ForeignKey("retailers.id"))
+    email_send_id: Mapped[int | None] = mapped_column(ForeignKey("email_sends.id"))
     conversion_type: Mapped[str] = mapped_column(String(16))  # sale, lead, signup
     conversion_value: Mapped[Decimal] = mapped_column(Money)
     converted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    product_category: Mapped[Optional[str]] = mapped_column(String(100))
+    product_category: Mapped[str | None] = mapped_column(String(100))
     __table_args__ = (
         Index("ix_crm_conversions_company_time", "company_id", "converted_at"),
         CheckConstraint("conversion_value >= 0", name="value_not_negative"),
@@ -280,8 +279,8 @@ class EcommerceOrder(Base):
     __tablename__ = "ecommerce_orders"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
-    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"), index=True)
-    retailer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("retailers.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    retailer_id: Mapped[int | None] = mapped_column(ForeignKey("retailers.id"))
     order_value: Mapped[Decimal] = mapped_column(Money)
     ordered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     product_count: Mapped[int] = mapped_column(Integer, default=1)
@@ -314,11 +313,12 @@ class Lead(Base):
     __tablename__ = "leads"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
-    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
-    channel_id: Mapped[Optional[int]] = mapped_column(ForeignKey("channels.id"))
-    segment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("segments.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String(16))  # new, contacted, qualified, opportunity, won, lost
+    # new, contacted, qualified, opportunity, won, lost
+    status: Mapped[str] = mapped_column(String(16))
     value: Mapped[Decimal] = mapped_column(Money, default=0)
     __table_args__ = (Index("ix_leads_company_created", "company_id", "created_at"),)
 
@@ -329,7 +329,7 @@ class LeadStatusChange(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    from_status: Mapped[Optional[str]] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     __table_args__ = (Index("ix_lead_status_changes_company_time", "company_id", "changed_at"),)
 
@@ -358,7 +358,7 @@ class Touchpoint(Base):
     journey_id: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
-    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     touched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     converted: Mapped[bool] = mapped_column(Boolean, default=False)
     conversion_value: Mapped[Decimal] = mapped_column(Money, default=0)
@@ -385,7 +385,7 @@ class CompetitorMetric(Base):
     market_share_pct: Mapped[float] = mapped_column(Float)
     estimated_ad_spend: Mapped[Decimal] = mapped_column(Money)
     share_of_voice_pct: Mapped[float] = mapped_column(Float)
-    avg_cpc: Mapped[Optional[Decimal]] = mapped_column(Money)
+    avg_cpc: Mapped[Decimal | None] = mapped_column(Money)
     social_followers: Mapped[int] = mapped_column(Integer)
 
 
@@ -417,7 +417,7 @@ class InjectedPattern(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     kind: Mapped[str] = mapped_column(String(16))  # anomaly, trend_change
     metric: Mapped[str] = mapped_column(String(32))
-    channel_id: Mapped[Optional[int]] = mapped_column(ForeignKey("channels.id"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
     start_day: Mapped[dt.date] = mapped_column(Date)
     end_day: Mapped[dt.date] = mapped_column(Date)
     magnitude: Mapped[float] = mapped_column(Float)  # multiplier (anomaly) or slope change
@@ -434,10 +434,10 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
-    company_id: Mapped[Optional[int]] = mapped_column(ForeignKey("companies.id"))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = _now_column()
-    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         CheckConstraint(
             "role IN ('admin','executive','marketing_manager','campaign_specialist','analyst')",
@@ -453,21 +453,21 @@ class UserSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = _now_column()
-    remote_addr: Mapped[Optional[str]] = mapped_column(String(64))
-    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditLog(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     at: Mapped[dt.datetime] = _now_column()
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    actor_email: Mapped[Optional[str]] = mapped_column(String(255))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_email: Mapped[str | None] = mapped_column(String(255))
     action: Mapped[str] = mapped_column(String(48))
-    target: Mapped[Optional[str]] = mapped_column(String(255))
-    remote_addr: Mapped[Optional[str]] = mapped_column(String(64))
-    before: Mapped[Optional[dict]] = mapped_column(JSONB)
-    after: Mapped[Optional[dict]] = mapped_column(JSONB)
+    target: Mapped[str | None] = mapped_column(String(255))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict | None] = mapped_column(JSONB)
+    after: Mapped[dict | None] = mapped_column(JSONB)
     __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_action", "action"))
 
 
@@ -489,14 +489,14 @@ class Alert(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id"))
-    campaign_id: Mapped[Optional[int]] = mapped_column(ForeignKey("campaigns.id"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     state: Mapped[str] = mapped_column(String(16))  # pending, firing, resolved
     severity: Mapped[str] = mapped_column(String(8))
     message: Mapped[str] = mapped_column(Text)
-    value: Mapped[Optional[float]] = mapped_column(Float)
+    value: Mapped[float | None] = mapped_column(Float)
     started_at: Mapped[dt.datetime] = _now_column()
-    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
-    acknowledged_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class ReportSchedule(Base):
@@ -515,7 +515,7 @@ class ReportRun(Base):
     schedule_id: Mapped[int] = mapped_column(ForeignKey("report_schedules.id"))
     ran_at: Mapped[dt.datetime] = _now_column()
     status: Mapped[str] = mapped_column(String(16))
-    detail: Mapped[Optional[str]] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class UserPreference(Base):
@@ -523,14 +523,14 @@ class UserPreference(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     default_range: Mapped[str] = mapped_column(String(16), default="30d")
     kpi_cards: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
-    landing_view: Mapped[Optional[str]] = mapped_column(String(32))
+    landing_view: Mapped[str | None] = mapped_column(String(32))
 
 
 class Notification(Base):
     __tablename__ = "notifications"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = _now_column()
     message: Mapped[str] = mapped_column(Text)
     read: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -539,11 +539,11 @@ class Notification(Base):
 class ImportRun(Base):
     __tablename__ = "import_runs"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    company_id: Mapped[Optional[int]] = mapped_column(ForeignKey("companies.id"))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
     kind: Mapped[str] = mapped_column(String(32))
     source: Mapped[str] = mapped_column(String(500))
     started_at: Mapped[dt.datetime] = _now_column()
-    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="running")

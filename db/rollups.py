@@ -29,7 +29,8 @@ _REBUILD_FROM_EVENTS = {
         GROUP BY 1, 2, 3, 4""",
     "rollup_campaign_hourly": """
         INSERT INTO rollup_campaign_hourly (company_id, campaign_id, channel_id, hour,
-                                            impressions, clicks, conversions, spend, revenue, events)
+                                            impressions, clicks, conversions, spend, revenue,
+                                            events)
         SELECT company_id, campaign_id, channel_id, date_trunc('hour', occurred_at),
                SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue), COUNT(*)
         FROM ad_events WHERE company_id = ANY(:companies)

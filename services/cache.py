@@ -16,8 +16,9 @@ import functools
 import hashlib
 import inspect
 import json
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import redis
 from sqlalchemy import text

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from db.models import Company, User, UserSession
 from services.context import ServiceContext
-from services.users import UserRecord, _record
+from services.users import UserRecord, user_record
 
 
 def start_session(ctx: ServiceContext, user_id: int, remote_addr: str | None) -> str:
@@ -30,7 +30,7 @@ def user_for_session(ctx: ServiceContext, session_id: str) -> UserRecord | None:
             .where(UserSession.id == session_id, UserSession.revoked_at.is_(None),
                    User.active.is_(True))
         ).first()
-        return _record(row[0], row[1]) if row else None
+        return user_record(row[0], row[1]) if row else None
 
 
 def end_session(ctx: ServiceContext, session_id: str) -> None:

@@ -30,7 +30,7 @@ class UserRecord:
     active: bool
 
 
-def _record(user: User, company_slug: str | None) -> UserRecord:
+def user_record(user: User, company_slug: str | None) -> UserRecord:
     return UserRecord(user.id, user.email, user.name, user.role, user.company_id, company_slug,
                       user.active)
 
@@ -65,7 +65,7 @@ def create_user(ctx: ServiceContext, email: str, password: str, role: str,
         audit.record(session, "user_created", user_id=actor.id if actor else None,
                      actor_email=actor.email if actor else "cli", target=email,
                      after={"role": role, "company": company_slug, "active": True})
-        return _record(user, company_slug)
+        return user_record(user, company_slug)
 
 
 def authenticate(ctx: ServiceContext, email: str, password: str,
@@ -85,7 +85,7 @@ def authenticate(ctx: ServiceContext, email: str, password: str,
         user.last_login_at = dt.datetime.now(dt.timezone.utc)
         company = company_queries.company_by_id(session, user.company_id) if user.company_id \
             else None
-        return _record(user, company.slug if company else None)
+        return user_record(user, company.slug if company else None)
 
 
 def get_user(ctx: ServiceContext, user_id: int) -> UserRecord | None:
@@ -95,12 +95,12 @@ def get_user(ctx: ServiceContext, user_id: int) -> UserRecord | None:
             return None
         company = company_queries.company_by_id(session, user.company_id) if user.company_id \
             else None
-        return _record(user, company.slug if company else None)
+        return user_record(user, company.slug if company else None)
 
 
 def list_users(ctx: ServiceContext) -> list[UserRecord]:
     with ctx.session() as session:
-        return [_record(user, slug) for user, slug in queries.list_users(session)]
+        return [user_record(user, slug) for user, slug in queries.list_users(session)]
 
 
 def require_user(ctx: ServiceContext, email: str) -> UserRecord:
@@ -110,7 +110,7 @@ def require_user(ctx: ServiceContext, email: str) -> UserRecord:
             raise NotFound(f"no user {email!r}")
         company = company_queries.company_by_id(session, user.company_id) if user.company_id \
             else None
-        return _record(user, company.slug if company else None)
+        return user_record(user, company.slug if company else None)
 
 
 def record_event(ctx: ServiceContext, action: str, user: UserRecord | None,

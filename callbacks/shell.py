@@ -1,0 +1,43 @@
+"""Routing: renders the view for the URL, only if the user's role may open it."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from dash import Dash, Input, Output, State
+from flask_login import current_user
+
+from callbacks.common import service_context
+from dashapp.views import BUILT
+from layouts import shell
+from services.roles import can_open, landing_view, views_for
+from services.tenancy import selectable_companies
+
+
+def render_page(pathname: str | None, search: str | None):
+    """(page, nav links, user menu) for a pathname; a forbidden view's layout is never built."""
+    if not current_user.is_authenticated:
+        return shell.forbidden(), [], []
+    user = current_user.record
+    built = tuple(BUILT)
+    slug = (pathname or "/").strip("/").split("/")[0] or landing_view(user.role, built)
+    menu = shell.user_menu(user.email, user.role)
+    nav = shell.nav_links(views_for(user.role, built), slug)
+    view = BUILT.get(slug or "")
+    if view is None:
+        return shell.not_found(), nav, menu
+    if not can_open(user.role, slug):
+        return shell.forbidden(), nav, menu
+    query = {key: values[0] for key, values in parse_qs((search or "").lstrip("?")).items()}
+    companies = selectable_companies(service_context(), user.company_id)
+    return view.layout.layout(user, companies, query), nav, menu
+
+
+def register(app: Dash) -> None:
+    app.callback(
+        Output(shell.PAGE, "children"),
+        Output(shell.NAV, "children"),
+        Output(shell.USER_MENU, "children"),
+        Input(shell.URL, "pathname"),
+        State(shell.URL, "search"),
+    )(render_page)

@@ -1,0 +1,66 @@
+"""The app factory: one Flask server hosting Dash, the login pages, the API and /healthz."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from dash import Dash
+from flask import Flask
+
+import callbacks.shell
+from dashapp import api, auth, guard, health
+from dashapp.config import Config
+from dashapp.views import BUILT
+from layouts import shell
+from services.context import ServiceContext
+
+ASSETS = Path(__file__).parent / "assets"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the server. ``config`` must carry both URLs (the CLI starts embedded servers)."""
+    config = config or Config.from_env()
+    config.validate()
+    if not config.database_url:
+        raise ValueError("create_app needs a database URL (campaign-dash run starts one)")
+
+    server = Flask(__name__)
+    server.config.update(
+        SECRET_KEY=config.secret_key,
+        CAMPAIGN_DASH=config,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.production,
+        SESSION_COOKIE_NAME="campaign_dash_session",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(minutes=config.session_idle_minutes),
+        SESSION_REFRESH_EACH_REQUEST=True,  # the lifetime counts from the last request: idle
+        REMEMBER_COOKIE_DURATION=dt.timedelta(seconds=0),
+    )
+    server.extensions["campaign_dash"] = ServiceContext(
+        database_url=config.database_url,
+        redis_url=config.redis_url,
+        namespace=config.cache_namespace,
+    )
+    auth.init_app(server)
+    guard.init_app(server)
+    server.register_blueprint(api.blueprint)
+    server.register_blueprint(health.blueprint)
+
+    app = Dash(
+        __name__,
+        server=server,
+        title="Campaign Dash",
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,  # views are rendered on demand by the router
+        update_title=None,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        external_stylesheets=[],  # the Bootstrap theme is served from assets/, not a CDN
+    )
+    app.layout = shell.layout
+    callbacks.shell.register(app)
+    for view in BUILT.values():
+        view.callbacks.register(app)
+    server.extensions["dash_app"] = app
+    return server
+

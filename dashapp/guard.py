@@ -1,0 +1,143 @@
+"""The access check that runs before every request (DESIGN.md: security on every request).
+
+Pages: anonymous users get the login page, users outside the matrix a 403 page. Dash callback
+requests: each callback is mapped to a view by the prefix of its output ids and refused (401 /
+403) when the user may not open that view. API: the resource's view decides, as for pages.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Flask, Response, jsonify, redirect, request
+from flask_login import current_user
+
+from dashapp.auth import current_record, remote_addr, service_context
+from dashapp.views import API_RESOURCES, built_slugs, view_for_path
+from services import users
+from services.roles import VIEWS, can_open, landing_view
+
+# Static files, the login form and the health check need no login.
+PUBLIC_PATHS = ("/login", "/logout", "/healthz", "/_favicon.ico")
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
+# Dash's own endpoints that return no data but the app shell; login required.
+DASH_SHELL_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
+CALLBACK_PATH = "/_dash-update-component"
+# Callbacks of the app shell (routing, navigation) belong to every logged-in user.
+SHELL_PREFIX = "app"
+
+
+def callback_output_ids(body: dict) -> list[str]:
+    """The output component ids of a Dash callback request (string ids or pattern types)."""
+    outputs = body.get("outputs")
+    if isinstance(outputs, dict):
+        outputs = [outputs]
+    ids: list[str] = []
+    for output in outputs if isinstance(outputs, list) else []:
+        if isinstance(output, list):  # pattern-matching ALL outputs come as lists
+            ids.extend(callback_output_ids({"outputs": output}))
+            continue
+        component_id = output.get("id") if isinstance(output, dict) else None
+        if isinstance(component_id, dict):
+            component_id = component_id.get("type")
+        if isinstance(component_id, str):
+            ids.append(component_id)
+    return ids
+
+
+def view_of_component(component_id: str) -> str | None:
+    prefix = component_id.split("-", 1)[0]
+    return prefix if prefix in VIEWS or prefix == SHELL_PREFIX else None
+
+
+def callback_allowed(role: str, body: dict) -> bool:
+    ids = callback_output_ids(body)
+    if not ids:
+        return False
+    for component_id in ids:
+        view = view_of_component(component_id)
+        if view is None:
+            return False
+        if view != SHELL_PREFIX and not (view in built_slugs() and can_open(role, view)):
+            return False
+    return True
+
+
+def forbidden_page() -> Response:
+    body = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Access denied · Campaign Dash</title>
+<link rel="stylesheet" href="/assets/00-bootstrap-flatly-5.3.8.min.css"></head>
+<body class="bg-light"><main class="container" style="max-width:560px;margin-top:12vh">
+<div class="alert alert-danger"><h1 class="h4">Access denied</h1>
+<p class="mb-2">Your role does not give access to this page.</p>
+<a class="alert-link" href="/">Go to your dashboard</a> · <a class="alert-link" href="/logout">
+Sign out</a></div></main></body></html>"""
+    return Response(body, status=403, mimetype="text/html")
+
+
+def _deny(kind: str) -> Response:
+    users.record_event(service_context(), "denied", current_record(), remote_addr(),
+                       target=f"{request.method} {request.path}"[:255])
+    if kind == "page":
+        return forbidden_page()
+    return jsonify(error="forbidden", message="your role may not access this"), 403
+
+
+def check_request():
+    """Flask before_request hook: None lets the request through, a response ends it."""
+    path = request.path
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+        return None
+    logged_in = current_user.is_authenticated
+    role = current_user.role if logged_in else None
+
+    if path.startswith("/api/"):
+        if not logged_in:
+            return jsonify(error="unauthorized", message="log in first"), 401
+        resource = path.removeprefix("/api/v1/").split("/")[0]
+        view = API_RESOURCES.get(resource)
+        if view is None:
+            return jsonify(error="not_found", message=f"no API resource {resource!r}"), 404
+        return None if can_open(role, view) else _deny("api")
+
+    if path == CALLBACK_PATH:
+        if not logged_in:
+            return jsonify(error="unauthorized", message="log in first"), 401
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and callback_allowed(role, body):
+            return None
+        return _deny("callback")
+
+    if path in DASH_SHELL_PATHS:
+        return None if logged_in else (jsonify(error="unauthorized"), 401)
+
+    if not logged_in:
+        next_path = request.full_path.rstrip("?")
+        return redirect(f"/login?next={quote(next_path, safe='/?=&')}")
+    if path == "/":
+        landing = landing_view(role, built_slugs())
+        return redirect(f"/{landing}") if landing else forbidden_page()
+    view = view_for_path(path)
+    if view is None or path.rstrip("/") != view.path:
+        return Response("Not found", status=404, mimetype="text/plain")
+    return None if can_open(role, view.slug) else _deny("page")
+
+
+def set_security_headers(response: Response) -> Response:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "script-src 'self' 'unsafe-inline' 'unsafe-eval'; frame-ancestors 'none'",
+    )
+    if request.path.startswith("/api/") or request.path == CALLBACK_PATH:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(server: Flask) -> None:
+    server.before_request(check_request)
+    server.after_request(set_security_headers)
+

@@ -1,0 +1,45 @@
+"""The views that exist, each a layout module and a callbacks module of the same name.
+
+A view listed in services.roles.VIEWS but not here is not built yet: its URL answers 404 and
+no navigation shows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+import callbacks.executive
+import layouts.executive
+
+
+@dataclass(frozen=True)
+class View:
+    slug: str
+    layout: ModuleType
+    callbacks: ModuleType
+
+    @property
+    def path(self) -> str:
+        return f"/{self.slug}"
+
+
+BUILT = {
+    view.slug: view
+    for view in [
+        View("executive", layouts.executive, callbacks.executive),
+    ]
+}
+
+# API resources, each shown on (and so guarded like) one view.
+API_RESOURCES = {
+    "kpis": "executive",
+}
+
+
+def built_slugs() -> tuple[str, ...]:
+    return tuple(BUILT)
+
+
+def view_for_path(path: str) -> View | None:
+    return BUILT.get(path.strip("/").split("/")[0]) if path.startswith("/") else None

@@ -1,0 +1,38 @@
+"""Number formatting for display: units, thousands separators, a dash for undefined values."""
+
+from __future__ import annotations
+
+DASH = "—"
+
+
+def money(value: float | None, decimals: int = 0) -> str:
+    if value is None:
+        return DASH
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.{decimals}f}"
+
+
+def count(value: float | None) -> str:
+    return DASH if value is None else f"{value:,.0f}"
+
+
+def multiple(value: float | None) -> str:
+    return DASH if value is None else f"{value:,.2f}x"
+
+
+def percent(value: float | None, decimals: int = 1) -> str:
+    return DASH if value is None else f"{value:,.{decimals}f}%"
+
+
+def signed_percent(value: float | None, decimals: int = 1) -> str:
+    if value is None:
+        return DASH
+    arrow = "▲" if value > 0 else "▼" if value < 0 else "■"
+    return f"{arrow} {abs(value):,.{decimals}f}%"
+
+
+BY_UNIT = {"USD": money, "count": count, "x": multiple, "%": percent}
+
+
+def by_unit(value: float | None, unit: str) -> str:
+    return BY_UNIT.get(unit, count)(value)

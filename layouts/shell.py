@@ -1,0 +1,56 @@
+"""The app shell: navigation bar, URL and the container each view renders into."""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from services.roles import VIEW_TITLES
+
+URL = "app-url"
+NAV = "app-nav"
+PAGE = "app-page"
+USER_MENU = "app-user"
+
+
+def layout() -> html.Div:
+    return html.Div([
+        dcc.Location(id=URL, refresh=False),
+        dbc.Navbar(
+            dbc.Container([
+                dbc.NavbarBrand("Campaign Dash", href="/"),
+                dbc.Nav(id=NAV, navbar=True, className="me-auto"),
+                html.Div(id=USER_MENU, className="d-flex align-items-center gap-3 text-white"),
+            ], fluid=True),
+            color="primary", dark=True, className="mb-0",
+        ),
+        dbc.Container(id=PAGE, fluid=True, className="cd-page"),
+    ])
+
+
+def nav_links(views: list[str], current: str | None) -> list:
+    return [
+        dbc.NavItem(dbc.NavLink(VIEW_TITLES[view], href=f"/{view}", active=view == current,
+                                id=f"app-nav-{view}"))
+        for view in views
+    ]
+
+
+def user_menu(email: str, role: str) -> list:
+    return [
+        html.Span([html.Span(email, className="fw-semibold"), " · ",
+                   role.replace("_", " ")], className="small"),
+        html.A("Sign out", href="/logout", className="btn btn-sm btn-outline-light",
+               id="app-logout"),
+    ]
+
+
+def not_found() -> dbc.Alert:
+    return dbc.Alert([html.H4("Page not found"), html.A("Go to your dashboard", href="/")],
+                     color="warning")
+
+
+def forbidden() -> dbc.Alert:
+    return dbc.Alert([html.H4("Access denied"),
+                      html.P("Your role does not give access to this page."),
+                      html.A("Go to your dashboard", href="/")], color="danger")
