@@ -104,3 +104,98 @@ def config(database_url, redis_url, data_dir) -> Config:
         # A private namespace: the machine's Redis may be shared, so never FLUSHDB it.
         cache_namespace=f"cd-test-{uuid.uuid4().hex[:8]}",
     )
+
+
+# --------------------------------------------------------------------------- app and users
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="session")
+def ctx(config):
+    from dashapp.runtime import service_context
+
+    return service_context(config)
+
+
+@pytest.fixture(scope="session")
+def companies(ctx):
+    """The seeded companies' slugs, in id order."""
+    with ctx.session() as session:
+        return [row[0] for row in session.execute(text("SELECT slug FROM companies ORDER BY id"))]
+
+
+@pytest.fixture(scope="session")
+def server(config):
+    from dashapp.app import create_app
+
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def dash_app(server):
+    return server.extensions["dash_app"]
+
+
+@pytest.fixture(scope="session")
+def users(ctx, companies):
+    """One user per role in the first company, plus a second-company executive and an
+    admin and analyst with no company. Returns {key: email}."""
+    from services.roles import ROLES
+    from services.users import create_user
+
+    made = {}
+    for role in ROLES:
+        company = None if role == "admin" else companies[0]
+        made[role] = create_user(ctx, f"{role}@a.test", PASSWORD, role, company).email
+    made["executive_b"] = create_user(ctx, "executive@b.test", PASSWORD, "executive",
+                                      companies[1]).email
+    made["analyst_free"] = create_user(ctx, "analyst@free.test", PASSWORD, "analyst").email
+    return made
+
+
+def _csrf(client) -> str:
+    page = client.get("/login").get_data(as_text=True)
+    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def login(client, email: str, password: str = PASSWORD):
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": _csrf(client), "next": "/"})
+
+
+@pytest.fixture
+def client_for(server, users):
+    """client_for(key) -> a test client logged in as that user (None: anonymous)."""
+
+    def make(key: str | None):
+        client = server.test_client()
+        if key is not None:
+            response = login(client, users[key])
+            assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return make
+
+
+def callback_payload(dash_app, output_prefix: str, values: dict | None = None) -> dict:
+    """The JSON body Dash's renderer posts for the callback whose first output starts with
+    ``output_prefix``; ``values`` maps 'id.property' to a value (default None)."""
+    values = values or {}
+    for key, spec in dash_app.callback_map.items():
+        if key.lstrip(".").startswith(output_prefix):
+            def item(dep):
+                name = f"{dep['id']}.{dep['property']}"
+                return {"id": dep["id"], "property": dep["property"], "value": values.get(name)}
+
+            outputs = [{"id": o.component_id, "property": o.component_property}
+                       for o in spec["output"]] if isinstance(spec["output"], list) else \
+                {"id": spec["output"].component_id, "property": spec["output"].component_property}
+            return {
+                "output": key,
+                "outputs": outputs,
+                "inputs": [item(dep) for dep in spec["inputs"]],
+                "state": [item(dep) for dep in spec["state"]],
+                "changedPropIds": [f"{dep['id']}.{dep['property']}" for dep in spec["inputs"]][:1],
+            }
+    raise KeyError(output_prefix)

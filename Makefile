@@ -1,0 +1,35 @@
+# Two commands take a fresh clone to a running dashboard and a tested one:
+#   make run    virtualenv, install, embedded PostgreSQL + Redis (unless DATABASE_URL /
+#               REDIS_URL are set), demo data on first start, server on http://127.0.0.1:8050
+#   make test   the whole suite (browser tests use Debian's chromium, installed on demand)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint browser-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/campaign-dash run
+
+# Debian's chromium for the browser tests (root or passwordless sudo; skipped when present).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser-deps
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .pytest_cache

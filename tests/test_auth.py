@@ -1,0 +1,125 @@
+"""Login, logout, sessions and production safety."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import text
+
+from conftest import PASSWORD, login
+from dashapp.config import Config, ConfigError
+from services.passwords import hash_password, verify_password
+
+
+def test_wrong_password_is_refused_and_audited(server, users, ctx):
+    client = server.test_client()
+    response = login(client, users["executive"], "not-the-password")
+    assert response.status_code == 401
+    assert "Wrong email or password" in response.get_data(as_text=True)
+    assert client.get("/api/v1/kpis").status_code == 401
+    with ctx.session() as session:
+        action = session.execute(text(
+            "SELECT action FROM audit_log WHERE actor_email = :e ORDER BY id DESC LIMIT 1"),
+            {"e": users["executive"]}).scalar()
+    assert action == "login_failed"
+
+
+def test_login_without_csrf_token_is_refused(server, users):
+    response = server.test_client().post(
+        "/login", data={"email": users["executive"], "password": PASSWORD})
+    assert response.status_code == 400
+
+
+def test_login_redirects_only_to_local_paths(server, users):
+    client = server.test_client()
+    page = client.get("/login?next=https://evil.example/").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    response = client.post("/login", data={"email": users["executive"], "password": PASSWORD,
+                                            "csrf_token": token,
+                                            "next": "https://evil.example/"})
+    assert response.headers["Location"] == "/"
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(server, users):
+    client = server.test_client()
+    assert login(client, users["analyst"]).status_code == 302
+    cookie = client.get_cookie("campaign_dash_session")
+    assert client.get("/api/v1/kpis").status_code == 200
+    client.get("/logout")
+
+    thief = server.test_client()
+    thief.set_cookie("campaign_dash_session", cookie.value)
+    assert thief.get("/api/v1/kpis").status_code == 401
+
+
+def test_session_cookie_flags(server, users):
+    client = server.test_client()
+    response = login(client, users["analyst"])
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_security_headers(server):
+    response = server.test_client().get("/login")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_passwords_are_hashed_with_argon2id():
+    hashed = hash_password(PASSWORD)
+    assert hashed.startswith("$argon2id$")
+    assert verify_password(hashed, PASSWORD)
+    assert not verify_password(hashed, PASSWORD + "x")
+
+
+@pytest.mark.parametrize("secret", [None, "short", "dev-only-insecure-secret-key-change-me"])
+def test_production_refuses_a_weak_secret(secret):
+    kwargs = {"secret_key": secret} if secret else {}
+    config = Config(env="production", database_url="postgresql://x/y", redis_url="redis://x",
+                    **kwargs)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        config.validate()
+
+
+def test_production_serve_refuses_to_start_without_secret(config, tmp_path):
+    env = {"CAMPAIGN_DASH_ENV": "production", "DATABASE_URL": config.database_url,
+           "REDIS_URL": config.redis_url, "CAMPAIGN_DASH_DATA_DIR": str(tmp_path),
+           "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-m", "dashapp.cli", "serve", "--port", "0"],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_cli_user_add_reads_the_password_from_stdin(config, server):
+    env = {"DATABASE_URL": config.database_url, "REDIS_URL": config.redis_url,
+           "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "dashapp.cli", "user", "add", "cli-user@a.test",
+         "--role", "analyst"], input="a-long-cli-password\n", env=env, capture_output=True,
+        text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    client = server.test_client()
+    assert login(client, "cli-user@a.test", "a-long-cli-password").status_code == 302
+
+    listed = subprocess.run([sys.executable, "-m", "dashapp.cli", "user", "list"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert "cli-user@a.test" in listed.stdout
+
+    weak = subprocess.run(
+        [sys.executable, "-m", "dashapp.cli", "user", "add", "weak@a.test", "--role", "analyst"],
+        input="short\n", env=env, capture_output=True, text=True, timeout=60)
+    assert weak.returncode == 2 and "at least 12 characters" in weak.stderr
+
+
+def test_cli_user_add_rejects_unknown_company(config):
+    env = {"DATABASE_URL": config.database_url, "REDIS_URL": config.redis_url,
+           "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "dashapp.cli", "user", "add", "x@a.test", "--role", "executive",
+         "--company", "no-such-company"], input="a-long-cli-password\n", env=env,
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "no company" in result.stderr

@@ -1,0 +1,149 @@
+"""KPI numbers against pandas over the raw rows, tenancy, and undefined ratios."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine
+
+from conftest import callback_payload
+from layouts.format import DASH
+from services.kpis import kpi_summary
+from services.periods import Period
+
+
+def _company_id(ctx, slug):
+    from services.tenancy import resolve_tenant
+
+    return resolve_tenant(ctx, None, slug).id
+
+
+def pandas_kpis(database_url: str, company_id: int, period: Period) -> dict:
+    """Independent computation from the raw fact rows (no rollups), DESIGN.md formulas."""
+    engine = create_engine(database_url)
+    params = {"c": company_id}
+    ads = pd.read_sql("SELECT occurred_at, cost, revenue, conversions FROM ad_events "
+                      "WHERE company_id = %(c)s", engine, params=params)
+    crm = pd.read_sql("SELECT converted_at, conversion_value FROM crm_conversions "
+                      "WHERE company_id = %(c)s", engine, params=params)
+    orders = pd.read_sql("SELECT ordered_at, order_value FROM ecommerce_orders "
+                         "WHERE company_id = %(c)s AND order_status = 'completed'", engine,
+                         params=params)
+    engine.dispose()
+
+    def within(frame, column):
+        days = pd.to_datetime(frame[column], utc=True).dt.date
+        return frame[(days >= period.start) & (days <= period.end)]
+
+    ads, crm, orders = within(ads, "occurred_at"), within(crm, "converted_at"), \
+        within(orders, "ordered_at")
+    spend = ads["cost"].astype(float).sum()
+    revenue = (ads["revenue"].astype(float).sum() + crm["conversion_value"].astype(float).sum()
+               + orders["order_value"].astype(float).sum())
+    return {
+        "spend": spend,
+        "revenue": revenue,
+        "roas": revenue / spend if spend else None,
+        "conversions": int(ads["conversions"].sum()) + len(crm) + len(orders),
+    }
+
+
+@pytest.mark.parametrize("range_name", ["7d", "30d", "quarter", "year"])
+def test_kpis_equal_pandas_over_the_raw_rows(ctx, config, companies, range_name):
+    for slug in companies:
+        company_id = _company_id(ctx, slug)
+        summary = kpi_summary(ctx, company_id, range_name)
+        period = Period(dt.date.fromisoformat(summary["period"]["start"]),
+                        dt.date.fromisoformat(summary["period"]["end"]))
+        expected = pandas_kpis(config.database_url, company_id, period)
+        previous = pandas_kpis(config.database_url, company_id, period.previous())
+        for kpi in summary["kpis"]:
+            metric = kpi["metric"]
+            assert kpi["value"] == pytest.approx(expected[metric], rel=1e-9), (slug, metric)
+            assert kpi["previous"] == pytest.approx(previous[metric], rel=1e-9), (slug, metric)
+            if expected[metric] is not None and previous[metric]:
+                change = (expected[metric] - previous[metric]) / abs(previous[metric]) * 100
+                assert kpi["change_pct"] == pytest.approx(change, rel=1e-9)
+
+
+def test_the_jewellery_brand_revenue_includes_crm_and_orders(ctx, config, companies):
+    """The email-funnel company's revenue is mostly CRM and e-commerce: it must be counted."""
+    from sqlalchemy import text
+
+    with ctx.session() as session:
+        slug = session.execute(text(
+            "SELECT c.slug FROM companies c JOIN crm_conversions x ON x.company_id = c.id "
+            "GROUP BY c.slug ORDER BY COUNT(*) DESC LIMIT 1")).scalar()
+    company_id = _company_id(ctx, slug)
+    summary = kpi_summary(ctx, company_id, "custom", "2025-01-01", "2026-06-30")
+    expected = pandas_kpis(config.database_url, company_id,
+                           Period(dt.date(2025, 1, 1), dt.date(2026, 6, 30)))
+    revenue = next(k for k in summary["kpis"] if k["metric"] == "revenue")
+    assert revenue["value"] == pytest.approx(expected["revenue"], rel=1e-9)
+
+
+def test_zero_denominator_period_shows_a_dash(ctx, companies, client_for, dash_app):
+    company_id = _company_id(ctx, companies[0])
+    summary = kpi_summary(ctx, company_id, "custom", "2001-01-01", "2001-01-31")
+    by_metric = {k["metric"]: k for k in summary["kpis"]}
+    assert by_metric["spend"]["value"] == 0
+    assert by_metric["roas"]["value"] is None
+    assert by_metric["roas"]["change_pct"] is None
+
+    payload = callback_payload(dash_app, "executive-kpi-cards", {
+        "executive-range.value": "custom",
+        "executive-dates.start_date": "2001-01-01",
+        "executive-dates.end_date": "2001-01-31",
+    })
+    body = client_for("executive").post("/_dash-update-component", json=payload).json
+    cards = body["response"]["executive-kpi-cards"]["children"]
+    roas_card = str(cards[2])
+    assert DASH in roas_card and "ROAS" in roas_card
+    assert "inf" not in roas_card.lower()
+
+
+def test_api_and_callback_show_the_same_numbers(client_for, dash_app, ctx, companies):
+    client = client_for("executive")
+    api = client.get("/api/v1/kpis?range=30d").json
+    assert api["company"]["slug"] == companies[0]
+    payload = callback_payload(dash_app, "executive-kpi-cards", {"executive-range.value": "30d"})
+    cards = str(client.post("/_dash-update-component", json=payload).json)
+    from layouts.format import by_unit
+
+    for kpi in api["kpis"]:
+        assert by_unit(kpi["value"], kpi["unit"]) in cards
+
+
+def test_two_companies_never_see_each_others_numbers(client_for, companies):
+    a = client_for("executive").get("/api/v1/kpis?range=year").json
+    b = client_for("executive_b").get("/api/v1/kpis?range=year").json
+    assert a["company"]["slug"] == companies[0] and b["company"]["slug"] == companies[1]
+    assert a["kpis"] != b["kpis"]
+    # Asking for the other company changes nothing for a user who has one (twice: cached too).
+    for _ in range(2):
+        sneaky = client_for("executive").get(f"/api/v1/kpis?range=year&company={companies[1]}")
+        assert sneaky.json["company"]["slug"] == companies[0]
+        assert sneaky.json["kpis"] == a["kpis"]
+
+
+def test_a_user_without_company_may_pick_one(client_for, companies):
+    client = client_for("analyst_free")
+    first = client.get(f"/api/v1/kpis?range=year&company={companies[0]}").json
+    second = client.get(f"/api/v1/kpis?range=year&company={companies[1]}").json
+    assert first["company"]["slug"] == companies[0]
+    assert second["company"]["slug"] == companies[1]
+    assert client.get("/api/v1/kpis?company=nope").status_code == 404
+
+
+@pytest.mark.parametrize("query,message", [
+    ("range=fortnight", "unknown range"),
+    ("range=custom&start=2026-01-01", "needs both"),
+    ("range=custom&start=2026-02-01&end=2026-01-01", "on or before"),
+    ("range=custom&start=yesterday&end=2026-01-01", "YYYY-MM-DD"),
+])
+def test_bad_parameters_get_a_clear_400(client_for, query, message):
+    response = client_for("executive").get(f"/api/v1/kpis?{query}")
+    assert response.status_code == 400
+    assert message in response.json["message"]
