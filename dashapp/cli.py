@@ -32,7 +32,9 @@ def cmd_run(args) -> int:
     from dashapp.runtime import prepare, service_context
     from services.demo_users import ensure_demo_users
 
-    config = prepare(Config.from_env(), seed_scale=args.seed_scale)
+    config = Config.from_env()
+    config.validate()
+    config = prepare(config, seed_scale=args.seed_scale)
     server = create_app(config)
     if not config.production:
         _print_logins(ensure_demo_users(service_context(config)), args.host, args.port)
@@ -44,7 +46,9 @@ def cmd_serve(args) -> int:
     from dashapp.runtime import prepare
     from dashapp.serve import serve
 
-    config = prepare(Config.from_env(), seed_scale=None)
+    config = Config.from_env()
+    config.validate()
+    config = prepare(config, seed_scale=None)
     serve(config, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
     return 0
 
