@@ -88,7 +88,8 @@ def database_url(empty_database_factory) -> str:
 def redis_url(data_dir) -> str:
     url = os.environ.get("REDIS_URL")
     if url:
-        return url
+        yield url
+        return
     url = embedded.start_redis(data_dir)
     yield url
     embedded.stop_redis_servers()
