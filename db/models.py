@@ -468,7 +468,26 @@ class AuditLog(Base):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     before: Mapped[dict | None] = mapped_column(JSONB)
     after: Mapped[dict | None] = mapped_column(JSONB)
-    __table_args__ = (Index("ix_audit_log_at", "at"), Index("ix_audit_log_action", "action"))
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_action", "action"),
+        Index("ix_audit_log_actor_email_at", "actor_email", "at"),
+    )
+
+
+class PasswordToken(Base):
+    """A one-time set-password link (new user or reset). Only the SHA-256 of the token is
+    stored; the link works once and until ``expires_at``."""
+
+    __tablename__ = "password_tokens"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # invite, reset
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = _now_column()
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AlertRule(Base):

@@ -5,11 +5,14 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
 from services.errors import ValidationError
 
 MIN_LENGTH = 12
-# The most common passwords of at least 12 characters from public breach lists.
-COMMON_PASSWORDS = frozenset({
+# The most common passwords of at least 12 characters from public breach lists, plus the
+# 30,000 most common passwords that zxcvbn ships (its "passwords" frequency list).
+COMMON_PASSWORDS = frozenset(FREQUENCY_LISTS["passwords"]) | frozenset({
     "123456789012", "1234567890123", "12345678910", "password1234", "password12345",
     "qwertyuiop12", "qwertyuiopasdf", "iloveyou1234", "administrator", "passwordpassword",
     "letmein12345", "welcome12345", "changeme1234", "abc123456789", "111111111111",
