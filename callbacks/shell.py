@@ -7,10 +7,13 @@ from urllib.parse import parse_qs
 from dash import Dash, Input, Output, State
 from flask_login import current_user
 
+import callbacks.preferences
 from callbacks.common import service_context
 from dashapp.views import BUILT
+from layouts import preferences as preferences_layout
 from layouts import shell
-from services.roles import can_open, landing_view, views_for
+from services.preferences import preferred_landing, query_defaults
+from services.roles import can_open, views_for
 from services.tenancy import selectable_companies
 
 
@@ -20,8 +23,10 @@ def render_page(pathname: str | None, search: str | None):
         return shell.forbidden(), [], []
     user = current_user.record
     built = tuple(BUILT)
-    slug = (pathname or "/").strip("/").split("/")[0] or landing_view(user.role, built)
-    menu = shell.user_menu(user.email, user.role)
+    ctx = service_context()
+    slug = (pathname or "/").strip("/").split("/")[0] or preferred_landing(ctx, user, built)
+    menu = [preferences_layout.shell_button(), preferences_layout.shell_modal(),
+            *shell.user_menu(user.email, user.role)]
     nav = shell.nav_links(views_for(user.role, built), slug)
     view = BUILT.get(slug or "")
     if view is None:
@@ -29,7 +34,9 @@ def render_page(pathname: str | None, search: str | None):
     if not can_open(user.role, slug):
         return shell.forbidden(), nav, menu
     query = {key: values[0] for key, values in parse_qs((search or "").lstrip("?")).items()}
-    companies = selectable_companies(service_context(), user.company_id)
+    # The user's preferences fill what the URL leaves out (default range, KPI cards).
+    query = query_defaults(ctx, user, query)
+    companies = selectable_companies(ctx, user.company_id)
     return view.layout.layout(user, companies, query), nav, menu
 
 
@@ -41,3 +48,4 @@ def register(app: Dash) -> None:
         Input(shell.URL, "pathname"),
         State(shell.URL, "search"),
     )(render_page)
+    callbacks.preferences.register(app)

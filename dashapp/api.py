@@ -3,11 +3,13 @@ views. The request guard has already checked login and role for the resource."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
-from dashapp.auth import current_record, service_context
+from dashapp.auth import current_record, remote_addr, service_context
+from services import admin, audit_query, request_metrics
 from services.errors import Forbidden, NotFound, ValidationError
 from services.kpis import kpi_summary
+from services.roles import can_open
 from services.tenancy import resolve_tenant
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -43,3 +45,122 @@ def kpis():
     summary = kpi_summary(service_context(), tenant.id, args.get("range"), args.get("start"),
                           args.get("end"))
     return jsonify(company={"slug": tenant.slug, "name": tenant.name}, **summary)
+
+
+# --------------------------------------------------------------------------- admin (issue #5)
+
+
+def _admin():
+    """The acting admin; the guard already refused other roles, this is the second check."""
+    user = current_record()
+    if user is None or not can_open(user.role, "admin"):
+        raise Forbidden("only admins may do this")
+    return user
+
+
+def _json_body() -> dict:
+    """A JSON object body. Requiring application/json also keeps cross-site form posts out
+    (a browser cannot send that content type cross-site without a CORS preflight)."""
+    if not request.is_json:
+        raise ValidationError("send a JSON body with Content-Type: application/json")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object")
+    return body
+
+
+def _flag(value: str | None) -> bool | None:
+    if value in (None, ""):
+        return None
+    if value.lower() in ("yes", "true", "1"):
+        return True
+    if value.lower() in ("no", "false", "0"):
+        return False
+    raise ValidationError(f"active must be yes or no, not {value!r}")
+
+
+@blueprint.get("/users")
+def users_list():
+    """Users: ?search=&role=&company=slug|none&active=yes|no."""
+    _admin()
+    args = request.args
+    rows = admin.list_users(service_context(), args.get("search"), args.get("role") or None,
+                            args.get("company") or None, _flag(args.get("active")))
+    return jsonify(users=rows, count=len(rows))
+
+
+@blueprint.post("/users")
+def users_create():
+    """Create: {email, role, company?, name?, password?}; without a password the answer
+    carries a one-time set_password_url to pass on."""
+    actor = _admin()
+    body = _json_body()
+    result = admin.create_user(service_context(), actor, body.get("email"), body.get("role"),
+                               body.get("company") or None, body.get("name"),
+                               body.get("password"), remote_addr=remote_addr())
+    return jsonify(result.as_dict(request.host_url)), 201
+
+
+@blueprint.patch("/users/<int:user_id>")
+def users_update(user_id: int):
+    """Change any of {role, company (null: none), active}; one audit row per change."""
+    actor = _admin()
+    body = _json_body()
+    unknown = set(body) - {"role", "company", "active"}
+    if unknown or not body:
+        raise ValidationError("send any of role, company, active")
+    ctx, where = service_context(), remote_addr()
+    result = None
+    if "role" in body:
+        result = admin.set_role(ctx, actor, user_id, body["role"], remote_addr=where)
+    if "company" in body:
+        result = admin.set_company(ctx, actor, user_id, body["company"] or None,
+                                   remote_addr=where)
+    if "active" in body:
+        if not isinstance(body["active"], bool):
+            raise ValidationError("active must be true or false")
+        command = admin.activate if body["active"] else admin.deactivate
+        result = command(ctx, actor, user_id, remote_addr=where)
+    return jsonify(result.as_dict(request.host_url))
+
+
+@blueprint.post("/users/<int:user_id>/reset-password")
+def users_reset_password(user_id: int):
+    """{password} sets it; an empty body issues a one-time set-password link instead."""
+    actor = _admin()
+    body = _json_body() if request.content_length else {}
+    result = admin.reset_password(service_context(), actor, user_id, body.get("password"),
+                                  remote_addr=remote_addr())
+    return jsonify(result.as_dict(request.host_url))
+
+
+@blueprint.get("/audit")
+def audit_log():
+    """Audit rows, newest first: ?user=&action=&start=YYYY-MM-DD&end=YYYY-MM-DD&limit=&offset=;
+    &format=csv exports every match as CSV."""
+    _admin()
+    args = request.args
+    filters = {"actor": args.get("user"), "action": args.get("action"),
+               "start": args.get("start"), "end": args.get("end")}
+    if args.get("format") == "csv":
+        text = audit_query.audit_csv(service_context(), **filters)
+        return Response(text, mimetype="text/csv", headers={
+            "Content-Disposition": "attachment; filename=audit-log.csv"})
+    try:
+        limit = int(args.get("limit", audit_query.PAGE_SIZE))
+        offset = int(args.get("offset", 0))
+    except ValueError:
+        raise ValidationError("limit and offset must be whole numbers") from None
+    return jsonify(audit_query.search_audit(service_context(), limit=limit, offset=offset,
+                                            **filters))
+
+
+@blueprint.get("/system-health")
+def system_health():
+    """Latency p50/p95/p99 per view and API route, error and cache-hit rates, servers, data
+    freshness and recent slow queries: ?window=hour|day."""
+    _admin()
+    window = request.args.get("window", "hour")
+    if window not in request_metrics.WINDOWS:
+        raise ValidationError("window must be hour or day")
+    return jsonify(request_metrics.system_health(service_context(), window))

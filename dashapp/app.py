@@ -9,7 +9,7 @@ from dash import Dash
 from flask import Flask
 
 import callbacks.shell
-from dashapp import api, auth, guard, health
+from dashapp import api, auth, guard, health, set_password, timing
 from dashapp.config import Config
 from dashapp.views import BUILT
 from layouts import shell
@@ -42,8 +42,10 @@ def create_app(config: Config | None = None) -> Flask:
         redis_url=config.redis_url,
         namespace=config.cache_namespace,
     )
+    timing.init_app(server)  # first: the guard's work is part of each request's time
     auth.init_app(server)
     guard.init_app(server)
+    set_password.init_app(server)
     server.register_blueprint(api.blueprint)
     server.register_blueprint(health.blueprint)
 

@@ -78,24 +78,67 @@ def _read_password(prompt_twice: bool) -> str:
     return sys.stdin.readline().rstrip("\n")
 
 
+def _print_result(result, base_url: str) -> None:
+    user = result.user
+    print(f"{user.email}: {user.role}, company {user.company_slug or '-'}, "
+          f"{'active' if user.active else 'inactive'}")
+    if result.token:
+        from services.admin import TOKEN_TTL_HOURS, set_password_url
+
+        print(f"one-time set-password link (valid {TOKEN_TTL_HOURS} hours; pass it on):")
+        print(f"  {set_password_url(result.token, base_url)}")
+
+
 def cmd_user(args) -> int:
+    """Every admin action on users, for scripts; audited as actor "cli"."""
     from dashapp.runtime import service_context, with_servers
     from db import migrate
-    from services import users
+    from services import admin, audit_query, preferences
 
     config = with_servers(Config.from_env())
     migrate.upgrade(config.database_url)
     ctx = service_context(config)
-    if args.user_command == "add":
-        record = users.create_user(ctx, args.email, _read_password(True), args.role,
-                                   args.company, name=args.name)
-        print(f"created {record.email} ({record.role}, company {record.company_slug or '-'})")
-    elif args.user_command == "list":
-        rows = users.list_users(ctx)
+    command = args.user_command
+    if command == "add":
+        password = None if args.link else _read_password(True)
+        result = admin.create_user(ctx, None, args.email, args.role, args.company, args.name,
+                                   password)
+        print("created ", end="")
+        _print_result(result, args.base_url)
+    elif command == "list":
+        active = {"yes": True, "no": False}.get(args.active)
+        rows = admin.list_users(ctx, args.search, args.role, args.company, active)
         print(f"{'email':<40} {'role':<20} {'company':<24} active")
         for user in rows:
-            print(f"{user.email:<40} {user.role:<20} {user.company_slug or '-':<24} "
-                  f"{'yes' if user.active else 'no'}")
+            print(f"{user['email']:<40} {user['role']:<20} {user['company_slug'] or '-':<24} "
+                  f"{'yes' if user['active'] else 'no'}")
+    elif command == "audit":
+        text = audit_query.audit_csv(ctx, args.user, args.action, args.start, args.end)
+        sys.stdout.write(text)
+    else:
+        user = admin.user_by_email(ctx, args.email)
+        if command == "set-role":
+            result = admin.set_role(ctx, None, user.id, args.role)
+        elif command == "set-company":
+            result = admin.set_company(ctx, None, user.id, None if args.none else args.company)
+        elif command == "deactivate":
+            result = admin.deactivate(ctx, None, user.id)
+        elif command == "activate":
+            result = admin.activate(ctx, None, user.id)
+        elif command == "reset-password":
+            result = admin.reset_password(ctx, None, user.id,
+                                          None if args.link else _read_password(True))
+        elif command == "preferences":
+            current = preferences.get_preferences(ctx, user.id)
+            kpis = args.kpis.split(",") if args.kpis else current["kpi_cards"]
+            landing = current["landing_view"] if args.landing is None else args.landing
+            saved = preferences.set_preferences(ctx, user, args.range or current[
+                "default_range"], kpis, landing, cli=True)
+            print(f"{user.email}: range {saved['default_range']}, KPI cards "
+                  f"{', '.join(saved['kpi_cards'])}, landing view "
+                  f"{saved['landing_view'] or '(role default)'}")
+            return 0
+        _print_result(result, args.base_url)
     return 0
 
 
@@ -155,14 +198,52 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
     seed.set_defaults(handler=cmd_seed)
 
-    user = sub.add_parser("user", help="manage users")
+    user = sub.add_parser("user", help="manage users (every admin action, for scripts)")
     user_sub = user.add_subparsers(dest="user_command", required=True)
-    add = user_sub.add_parser("add", help="create a user; the password is read from stdin")
+    base_url = argparse.ArgumentParser(add_help=False)
+    base_url.add_argument("--base-url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
+                          help="where the app is reached, for set-password links")
+    add = user_sub.add_parser("add", parents=[base_url],
+                              help="create a user; the password is read from stdin")
     add.add_argument("email")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--company", help="company slug; omit for staff who pick a company")
     add.add_argument("--name")
-    user_sub.add_parser("list", help="list users")
+    add.add_argument("--link", action="store_true",
+                     help="no password: print a one-time set-password link to pass on")
+    listing = user_sub.add_parser("list", help="list users")
+    listing.add_argument("--search", help="part of the email or name")
+    listing.add_argument("--role", choices=ROLES)
+    listing.add_argument("--company", help="company slug, or 'none' for users without one")
+    listing.add_argument("--active", choices=["yes", "no"])
+    set_role = user_sub.add_parser("set-role", parents=[base_url],
+                                   help="change a user's role (applies on their next request)")
+    set_role.add_argument("email")
+    set_role.add_argument("role", choices=ROLES)
+    set_company = user_sub.add_parser("set-company", parents=[base_url],
+                                      help="move a user to another company")
+    set_company.add_argument("email")
+    target = set_company.add_mutually_exclusive_group(required=True)
+    target.add_argument("company", nargs="?", help="company slug")
+    target.add_argument("--none", action="store_true", help="no company (picks one)")
+    for name, text in (("deactivate", "deactivate a user and end their sessions at once"),
+                       ("activate", "reactivate a user")):
+        user_sub.add_parser(name, parents=[base_url], help=text).add_argument("email")
+    reset = user_sub.add_parser("reset-password", parents=[base_url],
+                                help="set a new password (stdin) or issue a one-time link; "
+                                     "ends the user's sessions")
+    reset.add_argument("email")
+    reset.add_argument("--link", action="store_true", help="print a set-password link instead")
+    prefs = user_sub.add_parser("preferences", help="set a user's preferences")
+    prefs.add_argument("email")
+    prefs.add_argument("--range", choices=["7d", "30d", "quarter", "year"])
+    prefs.add_argument("--kpis", help="comma-separated: spend,revenue,roas,conversions")
+    prefs.add_argument("--landing", help="view slug, or '' for the role's default")
+    audit = user_sub.add_parser("audit", help="export the audit log as CSV to stdout")
+    audit.add_argument("--user", help="part of the actor's email")
+    audit.add_argument("--action")
+    audit.add_argument("--start", help="YYYY-MM-DD (inclusive)")
+    audit.add_argument("--end", help="YYYY-MM-DD (inclusive)")
     user.set_defaults(handler=cmd_user)
 
     db = sub.add_parser("db", help="database schema")

@@ -15,10 +15,11 @@ from flask_login import current_user
 from dashapp.auth import current_record, remote_addr, service_context
 from dashapp.views import API_RESOURCES, built_slugs, view_for_path
 from services import users
-from services.roles import VIEWS, can_open, landing_view
+from services.preferences import preferred_landing
+from services.roles import VIEWS, can_open
 
 # Static files, the login form and the health check need no login.
-PUBLIC_PATHS = ("/login", "/logout", "/healthz", "/_favicon.ico")
+PUBLIC_PATHS = ("/login", "/logout", "/healthz", "/_favicon.ico", "/set-password")
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 # Dash's own endpoints that return no data but the app shell; login required.
 DASH_SHELL_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")
@@ -115,7 +116,8 @@ def check_request():
         next_path = request.full_path.rstrip("?")
         return redirect(f"/login?next={quote(next_path, safe='/?=&')}")
     if path == "/":
-        landing = landing_view(role, built_slugs())
+        # The user's preferred landing view when their role may open it, else the role's.
+        landing = preferred_landing(service_context(), current_record(), built_slugs())
         return redirect(f"/{landing}") if landing else forbidden_page()
     view = view_for_path(path)
     if view is None or path.rstrip("/") != view.path:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import ModuleType
 
+import callbacks.admin
 import callbacks.executive
+import layouts.admin
 import layouts.executive
 
 
@@ -28,12 +30,16 @@ BUILT = {
     view.slug: view
     for view in [
         View("executive", layouts.executive, callbacks.executive),
+        View("admin", layouts.admin, callbacks.admin),
     ]
 }
 
 # API resources, each shown on (and so guarded like) one view.
 API_RESOURCES = {
     "kpis": "executive",
+    "users": "admin",
+    "audit": "admin",
+    "system-health": "admin",
 }
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from services.errors import ValidationError

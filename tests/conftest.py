@@ -104,6 +104,9 @@ def config(database_url, redis_url, data_dir) -> Config:
         env="development",
         # A private namespace: the machine's Redis may be shared, so never FLUSHDB it.
         cache_namespace=f"cd-test-{uuid.uuid4().hex[:8]}",
+        # The access matrix logs each role in once per view x path; the default 10 a minute
+        # per email would answer 429 (a rate-limit test builds its own config).
+        login_attempts_per_minute=1000,
     )
 
 

@@ -1,0 +1,345 @@
+"""Admin view callbacks: thin; read inputs, call services.admin / audit_query / preferences /
+request_metrics, build components. Every callback checks the admin role first."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, State, no_update
+from dash import ctx as dash_ctx
+from dash.exceptions import PreventUpdate
+from flask import current_app, request
+
+from callbacks.common import require_view, service_context
+from layouts import admin as ids
+from layouts import preferences as prefs_layout
+from services import admin, audit_query, preferences, request_metrics
+from services.errors import ServiceError
+from services.roles import VIEW_TITLES, VIEWS, can_open
+from services.tenancy import selectable_companies
+from services.users import get_user
+
+PREFS = prefs_layout.ids(ids.PREFS_PREFIX)
+
+
+def _remote_addr() -> str | None:
+    return (request.remote_addr or "")[:64] or None
+
+
+def _company_filter(value: str | None) -> str | None:
+    return value or None  # "none" is passed through: users with no company
+
+
+# --------------------------------------------------------------------------- users
+
+
+def load_options(_version, _tab):
+    """Company choices (all companies: admins manage every tenant) and the user list of the
+    preferences tab."""
+    require_view("admin")
+    ctx = service_context()
+    companies = selectable_companies(ctx, None)
+    with_none = ids.company_options(companies)
+    users = admin.list_users(ctx)
+    user_options = [{"label": f"{u['email']} ({u['role'].replace('_', ' ')})",
+                     "value": u["id"]} for u in users]
+    return with_none, with_none, with_none, user_options
+
+
+def load_users(search, role, company, active, _version):
+    """The users table for the filters."""
+    require_view("admin")
+    active_flag = {"yes": True, "no": False}.get(active)
+    try:
+        users = admin.list_users(service_context(), search, role, _company_filter(company),
+                                 active_flag)
+    except ServiceError as error:
+        return [], str(error)
+    return ids.user_rows(users), f"{len(users):,} user{'s' if len(users) != 1 else ''}"
+
+
+def show_selected(selected_rows, row_data):
+    """The selected user's summary, refreshed from the reloaded table after a change."""
+    require_view("admin")
+    if not selected_rows:
+        return ids.selected_summary_empty()
+    chosen = selected_rows[0].get("id")
+    current = next((row for row in row_data or [] if row.get("id") == chosen), None)
+    return ids.selected_summary(current or selected_rows[0])
+
+
+def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_link,
+           email, name, role, company, mode, password, edit_role, edit_company, reset_password,
+           selected_rows, version):
+    """Every change to users: create, change role or company, (de)activate, reset password.
+    Returns (create message, action message, table version, new password box, reset box)."""
+    actor = require_view("admin")
+    trigger = dash_ctx.triggered_id
+    clicks = dash_ctx.triggered[0]["value"] if dash_ctx.triggered else None
+    if trigger is None or not clicks:
+        raise PreventUpdate
+    ctx = service_context()
+    where = _remote_addr()
+    bump = (version or 0) + 1
+
+    if trigger == ids.NEW_SUBMIT:
+        company_slug = None if company in (None, ids.NO_COMPANY) else company
+        try:
+            result = admin.create_user(
+                ctx, actor, email, role, company_slug, name,
+                password if mode == "password" else None, remote_addr=where)
+        except ServiceError as error:
+            return ids.message(str(error).capitalize() + "."), no_update, no_update, \
+                no_update, no_update
+        extra = [ids.link_box(admin.set_password_url(result.token, request.host_url))] \
+            if result.token else []
+        text = f"Created {result.user.email} ({result.user.role.replace('_', ' ')})."
+        return ids.message(text, "success", extra), no_update, bump, "", no_update
+
+    if not selected_rows:
+        return no_update, ids.message("Select a user in the table first."), no_update, \
+            no_update, no_update
+    user_id = selected_rows[0].get("id")
+    link = None
+    try:
+        if trigger == ids.EDIT_ROLE_SUBMIT:
+            if not edit_role:
+                raise ServiceError("choose the new role")
+            result = admin.set_role(ctx, actor, user_id, edit_role, remote_addr=where)
+            text = f"{result.user.email} is now {result.user.role.replace('_', ' ')}; it " \
+                   "applies from their next request."
+        elif trigger == ids.EDIT_COMPANY_SUBMIT:
+            if not edit_company:
+                raise ServiceError("choose the new company")
+            slug = None if edit_company == ids.NO_COMPANY else edit_company
+            result = admin.set_company(ctx, actor, user_id, slug, remote_addr=where)
+            text = f"{result.user.email} now belongs to {slug or 'no company'}."
+        elif trigger == ids.DEACTIVATE:
+            result = admin.deactivate(ctx, actor, user_id, remote_addr=where)
+            text = f"{result.user.email} is deactivated and signed out everywhere."
+        elif trigger == ids.ACTIVATE:
+            result = admin.activate(ctx, actor, user_id, remote_addr=where)
+            text = f"{result.user.email} is active again."
+        elif trigger == ids.RESET_SET:
+            if not reset_password:
+                raise ServiceError("type the new password, or issue a reset link")
+            result = admin.reset_password(ctx, actor, user_id, reset_password,
+                                          remote_addr=where)
+            text = f"New password set for {result.user.email}; they were signed out."
+        elif trigger == ids.RESET_LINK:
+            result = admin.reset_password(ctx, actor, user_id, None, remote_addr=where)
+            link = admin.set_password_url(result.token, request.host_url)
+            text = f"Reset link issued for {result.user.email}; their old password no " \
+                   "longer works."
+        else:
+            raise PreventUpdate
+    except ServiceError as error:
+        return no_update, ids.message(str(error).capitalize() + "."), no_update, no_update, \
+            no_update
+    extra = [ids.link_box(link)] if link else []
+    return no_update, ids.message(text, "success", extra), bump, no_update, ""
+
+
+# --------------------------------------------------------------------------- audit log
+
+
+def load_audit(actor, action, start, end, tab):
+    """The newest matching audit rows (up to 500) and how many match."""
+    require_view("admin")
+    if tab not in (None, "audit"):
+        raise PreventUpdate
+    try:
+        found = audit_query.search_audit(service_context(), actor, action, start, end)
+    except ServiceError as error:
+        return [], "", ids.message(str(error).capitalize() + ".")
+    total, shown = found["total"], len(found["rows"])
+    count = f"{total:,} matching entr{'ies' if total != 1 else 'y'}" + (
+        f"; showing the newest {shown:,} (export for all)" if total > shown else "")
+    return ids.audit_rows(found["rows"]), count, None
+
+
+def export_audit(clicks, actor, action, start, end):
+    """The matching rows as a CSV download."""
+    require_view("admin")
+    if not clicks:
+        raise PreventUpdate
+    try:
+        text = audit_query.audit_csv(service_context(), actor, action, start, end)
+    except ServiceError:
+        raise PreventUpdate from None
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
+    return {"content": text, "filename": f"audit-log-{stamp}.csv", "type": "text/csv"}
+
+
+# --------------------------------------------------------------------------- preferences
+
+
+def _openable(role: str) -> list[tuple[str, str]]:
+    return [(view, VIEW_TITLES[view]) for view in VIEWS if can_open(role, view)]
+
+
+def load_preferences(user_id):
+    """The chosen user's preferences into the form."""
+    require_view("admin")
+    if not user_id:
+        raise PreventUpdate
+    ctx = service_context()
+    user = get_user(ctx, int(user_id))
+    if user is None:
+        raise PreventUpdate
+    prefs = preferences.get_preferences(ctx, user.id)
+    return (prefs["default_range"], prefs["kpi_cards"],
+            prefs_layout.landing_options(_openable(user.role)), prefs["landing_view"] or "",
+            None)
+
+
+def save_preferences(clicks, user_id, default_range, kpi_cards, landing):
+    actor = require_view("admin")
+    if not clicks or not user_id:
+        raise PreventUpdate
+    ctx = service_context()
+    user = get_user(ctx, int(user_id))
+    if user is None:
+        return prefs_layout.problem("That user no longer exists.")
+    try:
+        preferences.set_preferences(ctx, user, default_range, kpi_cards, landing,
+                                    actor=actor, remote_addr=_remote_addr())
+    except ServiceError as error:
+        return prefs_layout.problem(str(error).capitalize() + ".")
+    return prefs_layout.saved(f"Saved for {user.email}.")
+
+
+# --------------------------------------------------------------------------- system health
+
+
+def latency_figure(latency: dict) -> go.Figure:
+    routes = [row for row in latency["routes"] if row["p50"] is not None][:12]
+    figure = go.Figure()
+    names = [row["route"] for row in routes][::-1]
+    for key, label, colour in (("p50", "p50", "#18bc9c"), ("p95", "p95", "#3498db"),
+                               ("p99", "p99", "#f39c12")):
+        figure.add_bar(y=names, x=[row[key] for row in routes][::-1], name=label,
+                       orientation="h", marker_color=colour,
+                       hovertemplate="%{y}<br>" + label + ": %{x:,.1f} ms<extra></extra>")
+    figure.update_layout(
+        barmode="group", margin={"l": 10, "r": 10, "t": 10, "b": 40}, template="plotly_white",
+        legend={"orientation": "h", "y": -0.2}, xaxis_title="Server time per request (ms)",
+        yaxis_title=None, font={"size": 11},
+    )
+    if not routes:
+        figure.add_annotation(text="No requests recorded yet", showarrow=False,
+                              xref="paper", yref="paper", x=0.5, y=0.5)
+    return figure
+
+
+def load_health(window, _refresh, _tick, tab):
+    """Servers, error and cache-hit rates, latency per route, freshness, slow queries."""
+    require_view("admin")
+    if tab != "health":
+        raise PreventUpdate
+    health = request_metrics.system_health(service_context(),
+                                           window if window in ("hour", "day") else "hour")
+    threshold = current_app.config.get("CAMPAIGN_DASH_SLOW_QUERY_MS", 100)
+    return (ids.servers_row(health["servers"], health["latency"]),
+            ids.latency_table(health["latency"]), latency_figure(health["latency"]),
+            ids.freshness_table(health["freshness"]),
+            ids.slow_table(health["slow_queries"], threshold))
+
+
+def register(app: Dash) -> None:
+    app.callback(
+        Output(ids.USER_COMPANY_FILTER, "options"),
+        Output(ids.NEW_COMPANY, "options"),
+        Output(ids.EDIT_COMPANY, "options"),
+        Output(ids.PREFS_USER, "options"),
+        Input(ids.USERS_VERSION, "data"),
+        Input(ids.TABS, "active_tab"),
+    )(load_options)
+    app.callback(
+        Output(ids.USERS_GRID, "rowData"),
+        Output(ids.USERS_COUNT, "children"),
+        Input(ids.USER_SEARCH, "value"),
+        Input(ids.USER_ROLE_FILTER, "value"),
+        Input(ids.USER_COMPANY_FILTER, "value"),
+        Input(ids.USER_ACTIVE_FILTER, "value"),
+        Input(ids.USERS_VERSION, "data"),
+    )(load_users)
+    app.callback(
+        Output(ids.SELECTED, "children"),
+        Input(ids.USERS_GRID, "selectedRows"),
+        Input(ids.USERS_GRID, "rowData"),
+    )(show_selected)
+    app.callback(
+        Output(ids.NEW_RESULT, "children"),
+        Output(ids.ACTION_RESULT, "children"),
+        Output(ids.USERS_VERSION, "data"),
+        Output(ids.NEW_PASSWORD, "value"),
+        Output(ids.RESET_PASSWORD, "value"),
+        Input(ids.NEW_SUBMIT, "n_clicks"),
+        Input(ids.EDIT_ROLE_SUBMIT, "n_clicks"),
+        Input(ids.EDIT_COMPANY_SUBMIT, "n_clicks"),
+        Input(ids.DEACTIVATE, "n_clicks"),
+        Input(ids.ACTIVATE, "n_clicks"),
+        Input(ids.RESET_SET, "n_clicks"),
+        Input(ids.RESET_LINK, "n_clicks"),
+        State(ids.NEW_EMAIL, "value"),
+        State(ids.NEW_NAME, "value"),
+        State(ids.NEW_ROLE, "value"),
+        State(ids.NEW_COMPANY, "value"),
+        State(ids.NEW_MODE, "value"),
+        State(ids.NEW_PASSWORD, "value"),
+        State(ids.EDIT_ROLE, "value"),
+        State(ids.EDIT_COMPANY, "value"),
+        State(ids.RESET_PASSWORD, "value"),
+        State(ids.USERS_GRID, "selectedRows"),
+        State(ids.USERS_VERSION, "data"),
+        prevent_initial_call=True,
+    )(mutate)
+    app.callback(
+        Output(ids.AUDIT_GRID, "rowData"),
+        Output(ids.AUDIT_COUNT, "children"),
+        Output(ids.AUDIT_MESSAGE, "children"),
+        Input(ids.AUDIT_ACTOR, "value"),
+        Input(ids.AUDIT_ACTION, "value"),
+        Input(ids.AUDIT_DATES, "start_date"),
+        Input(ids.AUDIT_DATES, "end_date"),
+        Input(ids.TABS, "active_tab"),
+    )(load_audit)
+    app.callback(
+        Output(ids.AUDIT_DOWNLOAD, "data"),
+        Input(ids.AUDIT_EXPORT, "n_clicks"),
+        State(ids.AUDIT_ACTOR, "value"),
+        State(ids.AUDIT_ACTION, "value"),
+        State(ids.AUDIT_DATES, "start_date"),
+        State(ids.AUDIT_DATES, "end_date"),
+        prevent_initial_call=True,
+    )(export_audit)
+    app.callback(
+        Output(PREFS["range"], "value"),
+        Output(PREFS["kpis"], "value"),
+        Output(PREFS["landing"], "options"),
+        Output(PREFS["landing"], "value"),
+        Output(PREFS["result"], "children"),
+        Input(ids.PREFS_USER, "value"),
+    )(load_preferences)
+    app.callback(
+        Output(PREFS["result"], "children", allow_duplicate=True),
+        Input(PREFS["save"], "n_clicks"),
+        State(ids.PREFS_USER, "value"),
+        State(PREFS["range"], "value"),
+        State(PREFS["kpis"], "value"),
+        State(PREFS["landing"], "value"),
+        prevent_initial_call=True,
+    )(save_preferences)
+    app.callback(
+        Output(ids.HEALTH_SERVERS, "children"),
+        Output(ids.HEALTH_LATENCY, "children"),
+        Output(ids.HEALTH_CHART, "figure"),
+        Output(ids.HEALTH_FRESHNESS, "children"),
+        Output(ids.HEALTH_SLOW, "children"),
+        Input(ids.HEALTH_WINDOW, "value"),
+        Input(ids.HEALTH_REFRESH, "n_clicks"),
+        Input(ids.HEALTH_INTERVAL, "n_intervals"),
+        Input(ids.TABS, "active_tab"),
+    )(load_health)

@@ -1,0 +1,68 @@
+"""The shell's "Preferences" dialog: every signed-in user sets their own default time range,
+KPI cards and landing view (services.preferences). Its ids start with ``app-`` (the shell), so
+any signed-in user may call these callbacks, and they only ever touch the caller's own row."""
+
+from __future__ import annotations
+
+from dash import Dash, Input, Output, State
+from dash.exceptions import PreventUpdate
+from flask import request
+from flask_login import current_user
+
+from callbacks.common import service_context
+from layouts import preferences as layout
+from services import preferences
+from services.errors import Forbidden, ServiceError
+from services.roles import VIEW_TITLES, VIEWS, can_open
+
+IDS = layout.ids(layout.SHELL_PREFIX)
+
+
+def _user():
+    if not current_user.is_authenticated:
+        raise Forbidden("log in first")
+    return current_user.record
+
+
+def open_dialog(clicks):
+    """Open the dialog with the user's saved preferences."""
+    user = _user()
+    if not clicks:
+        raise PreventUpdate
+    prefs = preferences.get_preferences(service_context(), user.id)
+    views = [(view, VIEW_TITLES[view]) for view in VIEWS if can_open(user.role, view)]
+    return (True, prefs["default_range"], prefs["kpi_cards"], layout.landing_options(views),
+            prefs["landing_view"] or "", None)
+
+
+def save(clicks, default_range, kpi_cards, landing):
+    user = _user()
+    if not clicks:
+        raise PreventUpdate
+    try:
+        preferences.set_preferences(service_context(), user, default_range, kpi_cards, landing,
+                                    remote_addr=(request.remote_addr or "")[:64] or None)
+    except ServiceError as error:
+        return layout.problem(str(error).capitalize() + ".")
+    return layout.saved("Saved. Views use these from the next page you open.")
+
+
+def register(app: Dash) -> None:
+    app.callback(
+        Output(layout.MODAL, "is_open"),
+        Output(IDS["range"], "value"),
+        Output(IDS["kpis"], "value"),
+        Output(IDS["landing"], "options"),
+        Output(IDS["landing"], "value"),
+        Output(IDS["result"], "children"),
+        Input(layout.OPEN, "n_clicks"),
+        prevent_initial_call=True,
+    )(open_dialog)
+    app.callback(
+        Output(IDS["result"], "children", allow_duplicate=True),
+        Input(IDS["save"], "n_clicks"),
+        State(IDS["range"], "value"),
+        State(IDS["kpis"], "value"),
+        State(IDS["landing"], "value"),
+        prevent_initial_call=True,
+    )(save)

@@ -1,0 +1,488 @@
+"""Admin view: users and roles, audit log, preferences, system health. Component trees and ids
+only; the callbacks fill them."""
+
+from __future__ import annotations
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from layouts import format as fmt
+from layouts import preferences as prefs_layout
+from services.audit_query import KNOWN_ACTIONS
+from services.roles import ROLES
+
+# Component ids (DESIGN.md: every id on a view starts with its slug).
+TABS = "admin-tabs"
+USERS_VERSION = "admin-users-version"  # bumped after every change, so the table reloads
+
+USER_SEARCH = "admin-user-search"
+USER_ROLE_FILTER = "admin-user-role-filter"
+USER_COMPANY_FILTER = "admin-user-company-filter"
+USER_ACTIVE_FILTER = "admin-user-active-filter"
+USERS_GRID = "admin-users-grid"
+USERS_COUNT = "admin-users-count"
+
+NEW_EMAIL = "admin-new-email"
+NEW_NAME = "admin-new-name"
+NEW_ROLE = "admin-new-role"
+NEW_COMPANY = "admin-new-company"
+NEW_MODE = "admin-new-mode"
+NEW_PASSWORD = "admin-new-password"
+NEW_SUBMIT = "admin-new-submit"
+NEW_RESULT = "admin-new-result"
+
+SELECTED = "admin-selected"
+EDIT_ROLE = "admin-edit-role"
+EDIT_ROLE_SUBMIT = "admin-edit-role-submit"
+EDIT_COMPANY = "admin-edit-company"
+EDIT_COMPANY_SUBMIT = "admin-edit-company-submit"
+DEACTIVATE = "admin-deactivate"
+ACTIVATE = "admin-activate"
+RESET_PASSWORD = "admin-reset-password"
+RESET_SET = "admin-reset-set"
+RESET_LINK = "admin-reset-link"
+ACTION_RESULT = "admin-action-result"
+
+AUDIT_ACTOR = "admin-audit-actor"
+AUDIT_ACTION = "admin-audit-action"
+AUDIT_DATES = "admin-audit-dates"
+AUDIT_GRID = "admin-audit-grid"
+AUDIT_COUNT = "admin-audit-count"
+AUDIT_EXPORT = "admin-audit-export"
+AUDIT_DOWNLOAD = "admin-audit-download"
+AUDIT_MESSAGE = "admin-audit-message"
+
+PREFS_USER = "admin-prefs-user"
+PREFS_PREFIX = "admin"
+
+HEALTH_WINDOW = "admin-health-window"
+HEALTH_REFRESH = "admin-health-refresh"
+HEALTH_INTERVAL = "admin-health-interval"
+HEALTH_SERVERS = "admin-health-servers"
+HEALTH_LATENCY = "admin-health-latency"
+HEALTH_CHART = "admin-health-chart"
+HEALTH_FRESHNESS = "admin-health-freshness"
+HEALTH_SLOW = "admin-health-slow"
+
+NO_COMPANY = "none"  # dropdown value for "no company (picks one)"
+ROLE_OPTIONS = [{"label": role.replace("_", " ").capitalize(), "value": role} for role in ROLES]
+ACTIVE_OPTIONS = [{"label": "Active", "value": "yes"}, {"label": "Inactive", "value": "no"}]
+
+
+def company_options(companies, with_none: bool = True) -> list[dict]:
+    options = [{"label": c.name, "value": c.slug} for c in companies]
+    if with_none:
+        options.insert(0, {"label": "No company (picks one)", "value": NO_COMPANY})
+    return options
+
+
+def _field(label: str, component, help_text: str | None = None, html_for=None):
+    return html.Div([
+        dbc.Label(label, html_for=html_for, className="small fw-semibold mb-1"),
+        component,
+        dbc.FormText(help_text) if help_text else None,
+    ], className="mb-2")
+
+
+USER_COLUMNS = [
+    {"field": "email", "headerName": "Email", "flex": 2, "minWidth": 200},
+    {"field": "name", "headerName": "Name", "flex": 1, "minWidth": 120},
+    {"field": "role_label", "headerName": "Role", "flex": 1, "minWidth": 140},
+    {"field": "company_slug", "headerName": "Company", "flex": 1, "minWidth": 120},
+    {"field": "status", "headerName": "Status", "width": 105,
+     "cellClassRules": {"text-danger fw-semibold": "params.value == 'inactive'",
+                        "text-success": "params.value == 'active'"}},
+    {"field": "last_login", "headerName": "Last sign-in", "width": 150},
+]
+
+AUDIT_COLUMNS = [
+    {"field": "at", "headerName": "When (UTC)", "width": 170},
+    {"field": "actor_email", "headerName": "Who", "flex": 1, "minWidth": 170},
+    {"field": "action", "headerName": "Action", "width": 170},
+    {"field": "target", "headerName": "Target", "flex": 1, "minWidth": 150},
+    {"field": "remote_addr", "headerName": "From", "width": 120},
+    {"field": "before", "headerName": "Before", "flex": 1, "minWidth": 160,
+     "tooltipField": "before"},
+    {"field": "after", "headerName": "After", "flex": 1, "minWidth": 160,
+     "tooltipField": "after"},
+]
+
+
+def users_tab(companies) -> html.Div:
+    table = dbc.Card([
+        dbc.CardHeader(html.Div([html.Span("Users", className="fw-semibold"),
+                                 html.Span(id=USERS_COUNT, className="text-muted small")],
+                                className="d-flex justify-content-between")),
+        dbc.CardBody([
+            dbc.Row([
+                dbc.Col(dbc.Input(id=USER_SEARCH, type="search", debounce=True,
+                                  placeholder="Search email or name"), md=4),
+                dbc.Col(dcc.Dropdown(id=USER_ROLE_FILTER, options=ROLE_OPTIONS,
+                                     placeholder="Any role"), md=3),
+                dbc.Col(dcc.Dropdown(id=USER_COMPANY_FILTER, options=company_options(companies),
+                                     placeholder="Any company"), md=3),
+                dbc.Col(dcc.Dropdown(id=USER_ACTIVE_FILTER, options=ACTIVE_OPTIONS,
+                                     placeholder="Any status"), md=2),
+            ], className="g-2 mb-2"),
+            dcc.Loading(dag.AgGrid(
+                id=USERS_GRID, columnDefs=USER_COLUMNS, rowData=[],
+                getRowId="params.data.id",
+                defaultColDef={"sortable": True, "resizable": True},
+                dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False,
+                                                  "enableClickSelection": True},
+                                 "overlayNoRowsTemplate": "No users match these filters",
+                                 "domLayout": "autoHeight", "pagination": True,
+                                 "paginationPageSize": 20},
+                style={"width": "100%"}, className="ag-theme-quartz",
+            ), type="dot", delay_show=300),
+            html.Div("Select a row to change that user.", className="text-muted small mt-1"),
+        ]),
+    ], className="shadow-sm h-100")
+
+    new_user = dbc.Card([
+        dbc.CardHeader("New user", className="fw-semibold"),
+        dbc.CardBody([
+            _field("Email", dbc.Input(id=NEW_EMAIL, type="email", placeholder="name@company.com"),
+                   html_for=NEW_EMAIL),
+            _field("Name", dbc.Input(id=NEW_NAME, placeholder="optional"), html_for=NEW_NAME),
+            dbc.Row([
+                dbc.Col(_field("Role", dcc.Dropdown(id=NEW_ROLE, options=ROLE_OPTIONS,
+                                                    value="campaign_specialist",
+                                                    clearable=False)), sm=6),
+                dbc.Col(_field("Company", dcc.Dropdown(id=NEW_COMPANY,
+                                                       options=company_options(companies),
+                                                       placeholder="Choose a company")), sm=6),
+            ], className="g-2"),
+            dbc.RadioItems(id=NEW_MODE, value="link", inline=True, className="small mb-2",
+                           options=[{"label": "One-time set-password link", "value": "link"},
+                                    {"label": "Initial password", "value": "password"}]),
+            _field("Initial password", dbc.Input(id=NEW_PASSWORD, type="password",
+                                                 autoComplete="new-password"),
+                   "Only for “Initial password”: 12+ characters, not a common one.",
+                   html_for=NEW_PASSWORD),
+            dbc.Button("Create user", id=NEW_SUBMIT, color="primary", n_clicks=0,
+                       className="w-100"),
+            html.Div(id=NEW_RESULT, className="mt-2"),
+        ]),
+    ], className="shadow-sm mb-3")
+
+    selected = dbc.Card([
+        dbc.CardHeader("Selected user", className="fw-semibold"),
+        dbc.CardBody([
+            html.Div(html.Span("No user selected.", className="text-muted"), id=SELECTED,
+                     className="mb-2"),
+            dbc.InputGroup([
+                dcc.Dropdown(id=EDIT_ROLE, options=ROLE_OPTIONS, placeholder="New role",
+                             style={"flex": "1 1 auto", "minWidth": "10rem"}),
+                dbc.Button("Change role", id=EDIT_ROLE_SUBMIT, color="secondary",
+                           outline=True, n_clicks=0),
+            ], className="mb-2 flex-nowrap"),
+            dbc.InputGroup([
+                dcc.Dropdown(id=EDIT_COMPANY, options=company_options(companies),
+                             placeholder="New company",
+                             style={"flex": "1 1 auto", "minWidth": "10rem"}),
+                dbc.Button("Change company", id=EDIT_COMPANY_SUBMIT, color="secondary",
+                           outline=True, n_clicks=0),
+            ], className="mb-2 flex-nowrap"),
+            html.Div([
+                dbc.Button("Deactivate", id=DEACTIVATE, color="danger", outline=True,
+                           n_clicks=0),
+                dbc.Button("Reactivate", id=ACTIVATE, color="success", outline=True,
+                           n_clicks=0),
+            ], className="d-flex gap-2 mb-3"),
+            _field("Reset password", dbc.Input(id=RESET_PASSWORD, type="password",
+                                               placeholder="New password (12+ characters)",
+                                               autoComplete="new-password"),
+                   "Either set it here, or issue a one-time link; both sign the user out.",
+                   html_for=RESET_PASSWORD),
+            html.Div([
+                dbc.Button("Set password", id=RESET_SET, color="secondary", outline=True,
+                           n_clicks=0),
+                dbc.Button("Issue reset link", id=RESET_LINK, color="secondary",
+                           outline=True, n_clicks=0),
+            ], className="d-flex gap-2"),
+            html.Div(id=ACTION_RESULT, className="mt-2"),
+        ]),
+    ], className="shadow-sm")
+
+    return dbc.Row([
+        dbc.Col(table, lg=8, className="mb-3"),
+        dbc.Col([new_user, selected], lg=4),
+    ], className="g-3 pt-3")
+
+
+def audit_tab(actions=KNOWN_ACTIONS) -> html.Div:
+    return html.Div([
+        dbc.Row([
+            dbc.Col(dbc.Input(id=AUDIT_ACTOR, type="search", debounce=True,
+                              placeholder="Who (part of an email)"), md=3),
+            dbc.Col(dcc.Dropdown(id=AUDIT_ACTION, placeholder="Any action",
+                                 options=[{"label": a.replace("_", " "), "value": a}
+                                          for a in actions]), md=3),
+            dbc.Col(dcc.DatePickerRange(id=AUDIT_DATES, display_format="YYYY-MM-DD",
+                                        clearable=True, start_date_placeholder_text="From",
+                                        end_date_placeholder_text="To"), md="auto"),
+            dbc.Col(dbc.Button("Export CSV", id=AUDIT_EXPORT, color="primary", outline=True,
+                               n_clicks=0), md="auto", className="ms-md-auto"),
+        ], className="g-2 align-items-center mb-2"),
+        html.Div(id=AUDIT_MESSAGE),
+        html.Div(id=AUDIT_COUNT, className="text-muted small mb-1"),
+        dcc.Loading(dag.AgGrid(
+            id=AUDIT_GRID, columnDefs=AUDIT_COLUMNS, rowData=[],
+            defaultColDef={"sortable": True, "resizable": True},
+            dashGridOptions={"overlayNoRowsTemplate": "No audit entries match these filters",
+                             "pagination": True, "paginationPageSize": 25,
+                             "tooltipShowDelay": 300},
+            style={"height": "620px", "width": "100%"}, className="ag-theme-quartz",
+        ), type="dot", delay_show=300),
+        dcc.Download(id=AUDIT_DOWNLOAD),
+    ], className="pt-3")
+
+
+def preferences_tab(user) -> html.Div:
+    options = [{"label": user.email, "value": user.id}]  # the callback lists every user
+    return dbc.Row(dbc.Col(dbc.Card([
+        dbc.CardHeader("Preferences", className="fw-semibold"),
+        dbc.CardBody([
+            html.P("Each user sets these from “Preferences” in the top bar; here an admin can "
+                   "set them for anyone (a new specialist, say).", className="text-muted small"),
+            _field("User", dcc.Dropdown(id=PREFS_USER, options=options, value=user.id,
+                                        clearable=False)),
+            prefs_layout.form(PREFS_PREFIX),
+        ]),
+    ], className="shadow-sm"), lg=6), className="pt-3")
+
+
+def health_tab() -> html.Div:
+    return html.Div([
+        dbc.Row([
+            dbc.Col(dbc.RadioItems(id=HEALTH_WINDOW, value="hour", inline=True,
+                                   options=[{"label": "Last hour", "value": "hour"},
+                                            {"label": "Last day", "value": "day"}]),
+                    md="auto"),
+            dbc.Col(dbc.Button("Refresh", id=HEALTH_REFRESH, color="primary", outline=True,
+                               size="sm", n_clicks=0), md="auto", className="ms-md-auto"),
+        ], className="g-2 align-items-center mb-3"),
+        dcc.Interval(id=HEALTH_INTERVAL, interval=30_000),
+        dcc.Loading(html.Div(id=HEALTH_SERVERS), type="dot", delay_show=300),
+        dbc.Row([
+            dbc.Col(dbc.Card([dbc.CardHeader("Latency by view and API route",
+                                             className="fw-semibold"),
+                              dbc.CardBody(html.Div(id=HEALTH_LATENCY))],
+                             className="shadow-sm h-100"), xl=7, className="mb-3"),
+            dbc.Col(dbc.Card([dbc.CardHeader("p50 / p95 / p99 (ms)", className="fw-semibold"),
+                              dbc.CardBody(dcc.Graph(id=HEALTH_CHART,
+                                                     config={"displayModeBar": False},
+                                                     style={"height": "320px"}))],
+                             className="shadow-sm h-100"), xl=5, className="mb-3"),
+        ], className="g-3"),
+        dbc.Row([
+            dbc.Col(dbc.Card([dbc.CardHeader("Data freshness", className="fw-semibold"),
+                              dbc.CardBody(html.Div(id=HEALTH_FRESHNESS))],
+                             className="shadow-sm h-100"), xl=5, className="mb-3"),
+            dbc.Col(dbc.Card([dbc.CardHeader("Recent slow queries", className="fw-semibold"),
+                              dbc.CardBody(html.Div(id=HEALTH_SLOW))],
+                             className="shadow-sm h-100"), xl=7, className="mb-3"),
+        ], className="g-3"),
+    ], className="pt-3")
+
+
+def layout(user, companies, query: dict) -> html.Div:
+    """The page. Company and user choices are filled by a callback (admins manage every
+    tenant, whatever company they belong to)."""
+    tab = query.get("tab") if query.get("tab") in ("users", "audit", "preferences",
+                                                   "health") else "users"
+    return html.Div([
+        dcc.Store(id=USERS_VERSION, data=0),
+        html.Div([
+            html.H2("Administration", className="h3 mb-0"),
+            html.Div("Users and roles, audit log, preferences and system health",
+                     className="text-muted small"),
+        ], className="mb-2"),
+        dbc.Tabs([
+            dbc.Tab(users_tab(companies), label="Users", tab_id="users"),
+            dbc.Tab(audit_tab(), label="Audit log", tab_id="audit"),
+            dbc.Tab(preferences_tab(user), label="Preferences",
+                    tab_id="preferences"),
+            dbc.Tab(health_tab(), label="System health", tab_id="health"),
+        ], id=TABS, active_tab=tab),
+    ])
+
+
+# ------------------------------------------------------------------- pieces the callbacks fill
+
+
+def message(text: str, color: str = "danger", children=None) -> dbc.Alert:
+    return dbc.Alert([text, *(children or [])], color=color, className="mb-0 py-2 small",
+                     dismissable=True)
+
+
+def link_box(url: str) -> html.Div:
+    """The one-time link, shown once, for the admin to copy and pass on."""
+    return html.Div([
+        html.Div("One-time set-password link (shown once; valid 72 hours):",
+                 className="small mt-2"),
+        html.Div([
+            html.Code(url, id="admin-link-text", className="text-break user-select-all"),
+            dcc.Clipboard(target_id="admin-link-text", title="Copy",
+                          className="ms-2 d-inline-block"),
+        ], className="p-2 bg-light border rounded"),
+    ])
+
+
+def selected_summary_empty() -> html.Span:
+    return html.Span("No user selected.", className="text-muted")
+
+
+def selected_summary(row: dict) -> html.Div:
+    status = dbc.Badge("active" if row["active"] else "inactive",
+                       color="success" if row["active"] else "danger", className="ms-2")
+    return html.Div([
+        html.Div([html.Span(row["email"], className="fw-semibold"), status]),
+        html.Div(f"{row['role'].replace('_', ' ')} · {row['company_slug'] or 'no company'}",
+                 className="text-muted small"),
+    ])
+
+
+def user_rows(users: list[dict]) -> list[dict]:
+    return [{**u, "role_label": u["role"].replace("_", " "),
+             "status": "active" if u["active"] else "inactive",
+             "last_login": (u["last_login_at"] or "")[:16].replace("T", " ") or fmt.DASH}
+            for u in users]
+
+
+def audit_rows(rows: list[dict]) -> list[dict]:
+    def short(value):
+        if not value:
+            return ""
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+
+    return [{**r, "at": r["at"][:19].replace("T", " "), "before": short(r["before"]),
+             "after": short(r["after"])} for r in rows]
+
+
+def _status_card(title: str, status: dict, detail: str) -> dbc.Col:
+    up = status.get("status") == "up"
+    return dbc.Col(dbc.Card(dbc.CardBody([
+        html.Div(title, className="cd-kpi-label"),
+        html.Div("Up" if up else "Down", className="cd-kpi-value " +
+                 ("cd-change-good" if up else "cd-change-bad")),
+        html.Div(detail, className="text-muted small"),
+    ]), className="cd-kpi-card h-100 shadow-sm"), xs=12, sm=6, xl=3)
+
+
+TONE_CLASS = {"good": "cd-change-good", "warn": "text-warning", "bad": "cd-change-bad",
+              "neutral": "cd-change-neutral"}
+
+
+def _metric_card(title: str, value: str, detail: str, tone: str) -> dbc.Col:
+    return dbc.Col(dbc.Card(dbc.CardBody([
+        html.Div(title, className="cd-kpi-label"),
+        html.Div(value, className=f"cd-kpi-value {TONE_CLASS[tone]}"),
+        html.Div(detail, className="text-muted small"),
+    ]), className="cd-kpi-card h-100 shadow-sm"), xs=12, sm=6, xl=3)
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return fmt.DASH
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:,.1f} ms"
+
+
+def servers_row(servers: dict, latency: dict) -> dbc.Row:
+    db, cache = servers["database"], servers["redis"]
+    total = latency.get("total") or {}
+    error_rate = total.get("error_rate")
+    hit_rate = latency["cache"]["hit_rate"]
+    if hit_rate is None and cache.get("server_hit_rate") is not None:
+        hit_text, hit_detail = (fmt.percent(cache["server_hit_rate"] * 100),
+                                "Redis server keyspace hits (no app lookups counted yet)")
+        hit_rate = cache["server_hit_rate"]
+    else:
+        hit_text = fmt.percent(hit_rate * 100) if hit_rate is not None else fmt.DASH
+        hit_detail = (f"{fmt.count(latency['cache']['hits'])} hits, "
+                      f"{fmt.count(latency['cache']['misses'])} misses")
+    error_tone = "neutral" if error_rate is None else (
+        "good" if error_rate < 0.01 else "warn" if error_rate < 0.05 else "bad")
+    requests = total.get("requests") or 0
+    return dbc.Row([
+        _status_card("PostgreSQL", db, f"{ms(db.get('ms'))} round trip" if db.get("ms")
+                     is not None else db.get("error", "")),
+        _status_card("Redis", cache, (f"{ms(cache.get('ms'))} · {cache.get('memory', '')}"
+                                      if cache.get("status") == "up"
+                                      else "uncached: pages still work")),
+        _metric_card("Error rate", fmt.percent(error_rate * 100, 2) if error_rate is not None
+                     else fmt.DASH,
+                     f"{fmt.count(total.get('errors') or 0)} server errors in "
+                     f"{fmt.count(requests)} requests", error_tone),
+        _metric_card("Cache hit rate", hit_text, hit_detail,
+                     "neutral" if hit_rate is None else "good" if hit_rate >= 0.8 else "warn"),
+    ], className="g-3 mb-3")
+
+
+def latency_table(latency: dict):
+    if not latency["available"]:
+        return dbc.Alert("Redis is unreachable, so request timings are not being recorded.",
+                         color="warning", className="mb-0")
+    if not latency["routes"]:
+        return html.Div("No requests recorded in this window yet.", className="text-muted")
+    header = html.Thead(html.Tr([html.Th("Route"), html.Th("Requests", className="text-end"),
+                                 html.Th("p50", className="text-end"),
+                                 html.Th("p95", className="text-end"),
+                                 html.Th("p99", className="text-end"),
+                                 html.Th("Errors", className="text-end")]))
+    body = html.Tbody([
+        html.Tr([html.Td(row["route"], className="text-break"),
+                 html.Td(fmt.count(row["requests"]), className="text-end"),
+                 html.Td(ms(row["p50"]), className="text-end"),
+                 html.Td(ms(row["p95"]), className="text-end"),
+                 html.Td(ms(row["p99"]), className="text-end"),
+                 html.Td(fmt.percent(row["error_rate"] * 100, 1) if row["errors"] else "0",
+                         className="text-end " + ("text-danger" if row["errors"] else ""))])
+        for row in latency["routes"]
+    ])
+    return dbc.Table([header, body], size="sm", hover=True, responsive=True,
+                     className="mb-0 small")
+
+
+def freshness_table(rows: list[dict]):
+    if not rows:
+        return html.Div("No companies yet.", className="text-muted")
+
+    def lag(seconds):
+        if seconds is None:
+            return fmt.DASH, "text-muted"
+        minutes = seconds / 60
+        text = (f"{minutes:,.0f} min" if minutes < 120 else f"{minutes / 60:,.1f} h"
+                if minutes < 48 * 60 else f"{minutes / 1440:,.0f} days")
+        tone = "text-success" if minutes <= 5 else "text-warning" if minutes <= 60 \
+            else "text-danger"
+        return text, tone
+
+    body = []
+    for row in rows:
+        text, tone = lag(row["lag_seconds"])
+        body.append(html.Tr([
+            html.Td(row["name"]),
+            html.Td((row["newest_event"] or fmt.DASH)[:16].replace("T", " ")),
+            html.Td(text, className=f"text-end {tone}"),
+        ]))
+    return dbc.Table([html.Thead(html.Tr([html.Th("Company"), html.Th("Newest event (UTC)"),
+                                          html.Th("Behind", className="text-end")])),
+                      html.Tbody(body)], size="sm", responsive=True, className="mb-0 small")
+
+
+def slow_table(rows: list[dict], threshold_ms: float):
+    if not rows:
+        return html.Div(f"No queries slower than {threshold_ms:,.0f} ms recorded.",
+                        className="text-muted")
+    return dbc.Table([
+        html.Thead(html.Tr([html.Th("ms", className="text-end"), html.Th("Route"),
+                            html.Th("Statement")])),
+        html.Tbody([html.Tr([html.Td(f"{row['ms']:,.0f}", className="text-end"),
+                             html.Td(row.get("route") or fmt.DASH),
+                             html.Td(html.Code(row["statement"][:240],
+                                               className="small text-break"))])
+                    for row in rows]),
+    ], size="sm", responsive=True, className="mb-0 small")
