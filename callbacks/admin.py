@@ -23,6 +23,12 @@ from services.users import get_user
 PREFS = prefs_layout.ids(ids.PREFS_PREFIX)
 
 
+
+def _sentence(error) -> str:
+    """A service error's message as a sentence (messages start lower-case, no full stop)."""
+    text = str(error)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
 def _remote_addr() -> str | None:
     return (request.remote_addr or "")[:64] or None
 
@@ -90,7 +96,7 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
                 ctx, actor, email, role, company_slug, name,
                 password if mode == "password" else None, remote_addr=where)
         except ServiceError as error:
-            return ids.message(str(error).capitalize() + "."), no_update, no_update, \
+            return ids.message(_sentence(error)), no_update, no_update, \
                 no_update, no_update
         extra = [ids.link_box(admin.set_password_url(result.token, request.host_url))] \
             if result.token else []
@@ -135,7 +141,7 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
         else:
             raise PreventUpdate
     except ServiceError as error:
-        return no_update, ids.message(str(error).capitalize() + "."), no_update, no_update, \
+        return no_update, ids.message(_sentence(error)), no_update, no_update, \
             no_update
     extra = [ids.link_box(link)] if link else []
     return no_update, ids.message(text, "success", extra), bump, no_update, ""
@@ -152,7 +158,7 @@ def load_audit(actor, action, start, end, tab):
     try:
         found = audit_query.search_audit(service_context(), actor, action, start, end)
     except ServiceError as error:
-        return [], "", ids.message(str(error).capitalize() + ".")
+        return [], "", ids.message(_sentence(error))
     total, shown = found["total"], len(found["rows"])
     count = f"{total:,} matching entr{'ies' if total != 1 else 'y'}" + (
         f"; showing the newest {shown:,} (export for all)" if total > shown else "")
@@ -206,7 +212,7 @@ def save_preferences(clicks, user_id, default_range, kpi_cards, landing):
         preferences.set_preferences(ctx, user, default_range, kpi_cards, landing,
                                     actor=actor, remote_addr=_remote_addr())
     except ServiceError as error:
-        return prefs_layout.problem(str(error).capitalize() + ".")
+        return prefs_layout.problem(_sentence(error))
     return prefs_layout.saved(f"Saved for {user.email}.")
 
 

@@ -18,6 +18,12 @@ from services.roles import VIEW_TITLES, VIEWS, can_open
 IDS = layout.ids(layout.SHELL_PREFIX)
 
 
+
+def _sentence(error) -> str:
+    """A service error's message as a sentence (messages start lower-case, no full stop)."""
+    text = str(error)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
 def _user():
     if not current_user.is_authenticated:
         raise Forbidden("log in first")
@@ -43,7 +49,7 @@ def save(clicks, default_range, kpi_cards, landing):
         preferences.set_preferences(service_context(), user, default_range, kpi_cards, landing,
                                     remote_addr=(request.remote_addr or "")[:64] or None)
     except ServiceError as error:
-        return layout.problem(str(error).capitalize() + ".")
+        return layout.problem(_sentence(error))
     return layout.saved("Saved. Views use these from the next page you open.")
 
 

@@ -49,6 +49,12 @@ characters, and not a common password.</p>
 </form>"""
 
 
+
+def _sentence(error) -> str:
+    """A service error's message as a sentence (messages start lower-case, no full stop)."""
+    text = str(error)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
 def _page(body: str, status: int = 200):
     return PAGE.format(body=body), status, {"Content-Type": "text/html; charset=utf-8",
                                             "Cache-Control": "no-store"}
@@ -97,7 +103,7 @@ def set_password_submit():
     try:
         admin.redeem_token(ctx, token, password, remote_addr=remote_addr())
     except ValidationError as error:
-        return _form(token, user.email, str(error).capitalize() + ".", 400)
+        return _form(token, user.email, _sentence(error), 400)
     session.clear()
     return _page('<div class="alert alert-success mt-3" role="status" id="set-password-done">'
                  f'Your password is set, {html.escape(user.email)}.</div>'

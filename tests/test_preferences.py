@@ -1,0 +1,109 @@
+"""Preferences: validation, one audit row per change, and the views using them (the landing
+redirect, the router's query defaults, the shell dialog)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from conftest import PASSWORD, callback_payload, login
+
+from dashapp.views import BUILT
+from services import admin, preferences
+from services.errors import ValidationError
+from services.roles import landing_view
+from services.users import require_user
+
+
+@pytest.fixture
+def manager(ctx, companies):
+    email = f"prefs-{uuid.uuid4().hex[:8]}@prefs.test"
+    return admin.create_user(ctx, None, email, "marketing_manager", companies[0],
+                             password=PASSWORD).user
+
+
+def test_defaults_and_validation(ctx, manager):
+    assert preferences.get_preferences(ctx, manager.id) == {
+        "default_range": "30d", "kpi_cards": ["spend", "revenue", "roas", "conversions"],
+        "landing_view": None}
+    with pytest.raises(ValidationError, match="unknown time range"):
+        preferences.set_preferences(ctx, manager, "fortnight", ["spend"], None)
+    with pytest.raises(ValidationError, match="unknown KPI card 'likes'"):
+        preferences.set_preferences(ctx, manager, "7d", ["likes"], None)
+    with pytest.raises(ValidationError, match="at least one KPI card"):
+        preferences.set_preferences(ctx, manager, "7d", [], None)
+    with pytest.raises(ValidationError, match="cannot open the Admin view"):
+        preferences.set_preferences(ctx, manager, "7d", ["spend"], "admin")
+    saved = preferences.set_preferences(ctx, manager, "7d", ["roas", "spend"], "executive")
+    assert saved == {"default_range": "7d", "kpi_cards": ["spend", "roas"],
+                     "landing_view": "executive"}
+    assert preferences.get_preferences(ctx, manager.id) == saved
+
+
+def test_a_change_writes_one_audit_row_and_no_change_none(ctx, manager):
+    from sqlalchemy import text
+
+    preferences.set_preferences(ctx, manager, "quarter", ["revenue"], None)
+    preferences.set_preferences(ctx, manager, "quarter", ["revenue"], None)  # unchanged
+    with ctx.session() as session:
+        rows = session.execute(text("SELECT before, after FROM audit_log WHERE target = :t "
+                                    "AND action = 'preferences_changed'"),
+                               {"t": manager.email}).all()
+    assert len(rows) == 1
+    assert rows[0].before["default_range"] == "30d"
+    assert rows[0].after == {"default_range": "quarter", "kpi_cards": ["revenue"],
+                             "landing_view": None}
+
+
+def test_landing_view_preference_drives_the_root_redirect(server, ctx, manager):
+    built = tuple(BUILT)
+    client = server.test_client()
+    assert login(client, manager.email).status_code == 302
+    role_default = landing_view("marketing_manager", built)
+    assert client.get("/").headers["Location"] == f"/{role_default}"
+    preferences.set_preferences(ctx, manager, "30d", ["spend"], "executive")
+    assert client.get("/").headers["Location"] == "/executive"
+    # After a role change that forbids the preferred view, the role's default applies again.
+    admin.set_role(ctx, None, manager.id, "campaign_specialist")
+    specialist = require_user(ctx, manager.email)
+    assert preferences.preferred_landing(ctx, specialist, built) == landing_view(
+        "campaign_specialist", built)
+    expected = landing_view("campaign_specialist", built)
+    assert client.get("/").headers.get("Location") == (f"/{expected}" if expected else None)
+
+
+def test_router_fills_the_default_range_when_the_url_has_none(server, dash_app, ctx, manager):
+    preferences.set_preferences(ctx, manager, "quarter", ["spend", "roas"], None)
+    client = server.test_client()
+    login(client, manager.email)
+    payload = callback_payload(dash_app, "app-page", {"app-url.pathname": "/executive",
+                                                     "app-url.search": ""})
+    body = client.post("/_dash-update-component", json=payload).get_data(as_text=True)
+    assert '"value":"quarter"' in body.replace(" ", "")
+    payload = callback_payload(dash_app, "app-page", {"app-url.pathname": "/executive",
+                                                     "app-url.search": "?range=7d"})
+    body = client.post("/_dash-update-component", json=payload).get_data(as_text=True)
+    assert '"value":"7d"' in body.replace(" ", "")  # the URL wins over the preference
+    assert "app-prefs-open" in body  # every user gets the preferences dialog
+
+
+def test_the_shell_dialog_saves_the_callers_own_preferences(server, dash_app, ctx, users):
+    client = server.test_client()
+    login(client, users["campaign_specialist"])
+    me = require_user(ctx, users["campaign_specialist"])
+    opened = client.post("/_dash-update-component", json=callback_payload(
+        dash_app, "app-prefs-modal", {"app-prefs-open.n_clicks": 1}))
+    assert opened.status_code == 200 and "Real-time" in opened.get_data(as_text=True)
+    saved = client.post("/_dash-update-component", json=callback_payload(
+        dash_app, "app-prefs-result", {"app-prefs-save.n_clicks": 1,
+                                       "app-prefs-range.value": "7d",
+                                       "app-prefs-kpis.value": ["spend"],
+                                       "app-prefs-landing.value": "marketing"}))
+    assert saved.status_code == 200 and "Saved" in saved.get_data(as_text=True)
+    assert preferences.get_preferences(ctx, me.id)["landing_view"] == "marketing"
+    refused = client.post("/_dash-update-component", json=callback_payload(
+        dash_app, "app-prefs-result", {"app-prefs-save.n_clicks": 1,
+                                       "app-prefs-range.value": "7d",
+                                       "app-prefs-kpis.value": ["spend"],
+                                       "app-prefs-landing.value": "admin"}))
+    assert "cannot open the Admin view" in refused.get_data(as_text=True)
