@@ -115,7 +115,8 @@ def login_submit():
     password = request.form.get("password") or ""
     next_url = _safe_next(request.form.get("next"))
     sent_token = request.form.get("csrf_token") or ""
-    if not secrets.compare_digest(sent_token, session.get("csrf_token") or ""):
+    expected_token = session.get("csrf_token") or ""
+    if not expected_token or not secrets.compare_digest(sent_token, expected_token):
         return _login_page("Your sign-in form expired; please try again.", email, next_url, 400)
     if not email or not password:
         return _login_page("Enter your email and password.", email, next_url, 400)
