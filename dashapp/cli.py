@@ -28,6 +28,8 @@ def _print_logins(logins: list[dict], host: str, port: int) -> None:
 
 
 def cmd_run(args) -> int:
+    from werkzeug.serving import make_server
+
     from dashapp.app import create_app
     from dashapp.runtime import prepare, service_context
     from services.demo_users import ensure_demo_users
@@ -36,9 +38,11 @@ def cmd_run(args) -> int:
     config.validate()
     config = prepare(config, seed_scale=args.seed_scale)
     server = create_app(config)
+    # Bind before printing, so the printed address answers as soon as it is shown.
+    http = make_server(args.host, args.port, server, threaded=True)
     if not config.production:
         _print_logins(ensure_demo_users(service_context(config)), args.host, args.port)
-    server.run(host=args.host, port=args.port, debug=False, threaded=True, use_reloader=False)
+    http.serve_forever()
     return 0
 
 

@@ -49,8 +49,12 @@ def _wait_for_logins(process, timeout_s: float) -> str:
 
 
 def _stop(process):
-    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:  # already gone
+        pass
     process.wait(timeout=30)
+    process.stdout.close()
 
 
 @pytest.fixture
