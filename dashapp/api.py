@@ -164,3 +164,84 @@ def system_health():
     if window not in request_metrics.WINDOWS:
         raise ValidationError("window must be hour or day")
     return jsonify(request_metrics.system_health(service_context(), window))
+
+
+# --------------------------------------------------------------------------- real time (#4)
+
+MAX_EVENTS_PER_REQUEST = 50_000
+MAX_EVENTS_BODY_BYTES = 64 * 1024 * 1024
+
+
+@blueprint.post("/events")
+def post_events():
+    """Ingest ad events for the token's company (the guard checked the Bearer token). Body: a
+    JSON array of events, {"events": [...]}, or JSON lines (Content-Type
+    application/x-ndjson). Valid rows are stored together; invalid rows come back with their
+    reasons: 200 all stored, 207 some stored, 422 none stored."""
+    from flask import g
+
+    from services.ingest import ingest_events, parse_json_lines
+
+    company_id = g.get("api_company_id")
+    if company_id is None:
+        return jsonify(error="unauthorized", message="an API token is required"), 401
+    if (request.content_length or 0) > MAX_EVENTS_BODY_BYTES:
+        return jsonify(error="too_large", message="send at most 64 MB per request"), 413
+    if request.mimetype in ("application/x-ndjson", "application/jsonl", "text/plain"):
+        rows = parse_json_lines(request.get_data().splitlines())
+    else:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and isinstance(body.get("events"), list):
+            rows = body["events"]
+        elif isinstance(body, list):
+            rows = body
+        else:
+            raise ValidationError("send a JSON array of events, {\"events\": [...]}, or JSON "
+                                  "lines with Content-Type application/x-ndjson")
+    if len(rows) > MAX_EVENTS_PER_REQUEST:
+        return jsonify(error="too_large",
+                       message=f"send at most {MAX_EVENTS_PER_REQUEST:,} events per request"), 413
+    if not rows:
+        raise ValidationError("no events in the request")
+    result = ingest_events(service_context(), company_id, rows, source="api")
+    status = 200 if not result["rejected"] else 207 if result["accepted"] else 422
+    return jsonify(accepted=result["accepted"], rejected=result["rejected"],
+                   rejections=result["rejections"],
+                   import_run_id=result["import_run_id"]), status
+
+
+@blueprint.get("/realtime")
+def realtime_snapshot():
+    """Today so far vs the same time yesterday, hourly trends, locations, campaigns and the
+    freshness of the newest event (the real-time view's numbers)."""
+    from services.realtime import current_snapshot
+
+    tenant = _tenant()
+    return jsonify(company={"slug": tenant.slug, "name": tenant.name},
+                   **current_snapshot(service_context(), tenant.id))
+
+
+@blueprint.get("/alerts")
+def alerts_feed():
+    """Firing alerts (newest first) and the company's alert rules."""
+    from services import alerts
+
+    tenant = _tenant()
+    ctx = service_context()
+    return jsonify(company={"slug": tenant.slug, "name": tenant.name},
+                   alerts=alerts.open_alerts(ctx, tenant.id),
+                   rules=alerts.list_rules(ctx, tenant.id))
+
+
+@blueprint.patch("/alerts/rules/<rule_key>")
+def alerts_rule_update(rule_key: str):
+    """Edit a rule (marketing managers and admins): JSON with any of threshold, severity,
+    actions, enabled, pending_s, hysteresis, min_volume, name."""
+    from services import alerts
+
+    changes = request.get_json(silent=True)
+    if not isinstance(changes, dict):
+        raise ValidationError("send the changes as a JSON object")
+    tenant = _tenant()
+    rule = alerts.update_rule(service_context(), current_record(), tenant.id, rule_key, changes)
+    return jsonify(rule=rule)

@@ -42,7 +42,122 @@ def cmd_run(args) -> int:
     http = make_server(args.host, args.port, server, threaded=True)
     if not config.production:
         _print_logins(ensure_demo_users(service_context(config)), args.host, args.port)
+        _start_live_demo(config, args)
     http.serve_forever()
+    return 0
+
+
+def _start_live_demo(config, args) -> None:
+    """Development only: the event simulator and the alert worker as daemon threads, so the
+    real-time view moves (issue #4). --no-simulate / --no-worker turn them off."""
+    import threading
+
+    from dashapp.runtime import service_context
+    from services import alerts, simulator
+
+    ctx = service_context(config)
+    if args.simulate_rate > 0:
+        simulator.start_in_background(ctx, args.simulate_rate)
+        print(f"Simulating {args.simulate_rate:g} ad events/s (--no-simulate to stop it)",
+              flush=True)
+    if args.worker:
+        threading.Thread(target=alerts.run_worker,
+                         args=(ctx, alerts.DeliveryConfig.from_env()), daemon=True,
+                         name="campaign-dash-alerts").start()
+
+
+def cmd_simulate(args) -> int:
+    from dashapp.runtime import service_context, with_servers
+    from db import migrate
+    from services.simulator import Simulator
+
+    config = with_servers(Config.from_env())
+    migrate.upgrade(config.database_url)
+    sim = Simulator(service_context(config), args.rate, seed=args.seed, flush_s=args.flush)
+    print(f"Streaming about {args.rate:g} ad events/s into the warehouse (Ctrl-C stops)",
+          flush=True)
+    try:
+        sim.run()
+    except KeyboardInterrupt:
+        print(f"\nstopped after {sim.total_events:,} events")
+    return 0
+
+
+def cmd_import(args) -> int:
+    from dashapp.runtime import service_context, with_servers
+    from db import migrate
+    from services.ingest import import_event_file
+    from services.tenancy import resolve_tenant
+
+    config = with_servers(Config.from_env())
+    migrate.upgrade(config.database_url)
+    ctx = service_context(config)
+    tenant = resolve_tenant(ctx, None, args.company)
+    defaults = {"campaign_id": args.campaign, "occurred_at": args.occurred_at}
+    result = import_event_file(ctx, tenant.id, args.file, defaults=defaults, year=args.year)
+    print(f"{args.file}: {result['accepted']:,} events imported, {result['rejected']:,} "
+          f"rejected (import run {result['import_run_id']}, {result['seconds']:.2f} s)")
+    for rejection in result["rejections"][:args.show]:
+        print(f"  row {rejection['row']}: {rejection['reason']}")
+    if result["rejected"] > args.show:
+        print(f"  ... {result['rejected'] - args.show:,} more in rejected_rows")
+    return 0 if result["accepted"] or not result["rejected"] else 1
+
+
+def cmd_worker(args) -> int:
+    import logging as logging_module
+
+    from dashapp.runtime import service_context, with_servers
+    from db import migrate
+    from services import alerts
+
+    logging_module.getLogger("services.alerts").setLevel(logging_module.INFO)
+    config = with_servers(Config.from_env())
+    migrate.upgrade(config.database_url)
+    ctx = service_context(config)
+    delivery = alerts.DeliveryConfig.from_env()
+    if args.once:
+        result = alerts.run_once(ctx, delivery)
+        for company_id, summary in result["companies"].items():
+            if summary is None:
+                print(f"company {company_id}: skipped (another worker holds it)")
+                continue
+            for kind in ("fired", "resolved"):
+                for message in summary[kind]:
+                    print(f"company {company_id}: {kind}: {message}")
+        for delivery_result in result["deliveries"]:
+            print(f"alert {delivery_result['alert_id']} {delivery_result['action']}: "
+                  f"{delivery_result['status']} {delivery_result['detail'] or ''}")
+        return 0
+    print(f"Evaluating alert rules every {args.interval:g} s (Ctrl-C stops)", flush=True)
+    try:
+        alerts.run_worker(ctx, delivery, interval_s=args.interval)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_token(args) -> int:
+    from dashapp.runtime import service_context, with_servers
+    from db import migrate
+    from services import api_tokens
+    from services.tenancy import resolve_tenant
+
+    config = with_servers(Config.from_env())
+    migrate.upgrade(config.database_url)
+    ctx = service_context(config)
+    tenant = resolve_tenant(ctx, None, args.company)
+    if args.token_command == "create":
+        made = api_tokens.create_token(ctx, None, tenant.id, args.name)
+        print(f"API token for {tenant.slug} ({made['name']}); shown once, store it now:")
+        print(made["token"])
+    elif args.token_command == "list":
+        for token in api_tokens.list_tokens(ctx, tenant.id):
+            state = "revoked" if token["revoked_at"] else "active"
+            print(f"{token['id']:>5}  {token['prefix']}...  {token['name']:<30} {state}")
+    elif args.token_command == "revoke":
+        api_tokens.revoke_token(ctx, None, tenant.id, args.id)
+        print(f"revoked token {args.id}")
     return 0
 
 
@@ -184,7 +299,52 @@ def build_parser() -> argparse.ArgumentParser:
     host_port(run)
     run.add_argument("--seed-scale", default="small", choices=["small", "medium", "large"],
                      help="demo data loaded on first start (default small)")
+    run.add_argument("--simulate-rate", type=float, default=20.0, metavar="N",
+                     help="live demo events per second in development (default 20)")
+    run.add_argument("--no-simulate", dest="simulate_rate", action="store_const", const=0.0,
+                     help="no live event simulator")
+    run.add_argument("--no-worker", dest="worker", action="store_false",
+                     help="no alert worker thread")
     run.set_defaults(handler=cmd_run)
+
+    simulate = sub.add_parser("simulate", help="stream realistic ad events into the warehouse")
+    simulate.add_argument("--rate", type=float, default=50.0, metavar="N",
+                          help="events per second (default 50)")
+    simulate.add_argument("--flush", type=float, default=5.0, metavar="S",
+                          help="seconds between ingest batches (default 5)")
+    simulate.add_argument("--seed", type=int, default=None, help="random seed")
+    simulate.set_defaults(handler=cmd_simulate)
+
+    imp = sub.add_parser("import", help="import data files")
+    imp_sub = imp.add_subparsers(dest="import_command", required=True)
+    events = imp_sub.add_parser(
+        "events", help="ad events from CSV or JSON lines (columns: campaign_id, occurred_at, "
+                       "impressions, clicks, conversions, cost, revenue, location_id or "
+                       "location, device)")
+    events.add_argument("file")
+    events.add_argument("--company", required=True, help="company slug")
+    events.add_argument("--campaign", type=int, help="campaign id for rows without one")
+    events.add_argument("--occurred-at", help="ISO time for rows without one")
+    events.add_argument("--year", type=int, help="year for files with month and day columns")
+    events.add_argument("--show", type=int, default=20, help="rejections to print (default 20)")
+    imp.set_defaults(handler=cmd_import)
+
+    worker = sub.add_parser("worker", help="evaluate alert rules every minute and send alerts")
+    worker.add_argument("--interval", type=float, default=60.0, help="seconds (default 60)")
+    worker.add_argument("--once", action="store_true", help="one evaluation, then exit")
+    worker.set_defaults(handler=cmd_worker)
+
+    token = sub.add_parser("token", help="per-company API tokens for POST /api/v1/events")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    token_create = token_sub.add_parser("create", help="create a token (printed once)")
+    token_create.add_argument("--company", required=True, help="company slug")
+    token_create.add_argument("--name", required=True)
+    token_list = token_sub.add_parser("list", help="list a company's tokens")
+    token_list.add_argument("--company", required=True)
+    token_revoke = token_sub.add_parser("revoke", help="revoke a token")
+    token_revoke.add_argument("--company", required=True)
+    token_revoke.add_argument("id", type=int)
+    token.set_defaults(handler=cmd_token)
 
     serve = sub.add_parser("serve", help="production server (gunicorn)")
     host_port(serve)

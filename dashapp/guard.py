@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Flask, Response, jsonify, redirect, request
+from flask import Flask, Response, g, jsonify, redirect, request
 from flask_login import current_user
 
 from dashapp.auth import current_record, remote_addr, service_context
 from dashapp.views import API_RESOURCES, built_slugs, view_for_path
-from services import users
+from services import api_tokens, users
 from services.preferences import preferred_landing
 from services.roles import VIEWS, can_open
 
@@ -84,6 +84,20 @@ def _deny(kind: str) -> Response:
     return jsonify(error="forbidden", message="your role may not access this"), 403
 
 
+# The one exception to login sessions: event ingest is called by machines with a per-company
+# API token (Authorization: Bearer ...), never with a browser session.
+EVENTS_PATH = "/api/v1/events"
+
+
+def _token_auth():
+    company_id = api_tokens.authenticate(service_context(), request.headers.get("Authorization"))
+    if company_id is None:
+        return jsonify(error="unauthorized",
+                       message="send a company API token: Authorization: Bearer <token>"), 401
+    g.api_company_id = company_id
+    return None
+
+
 def check_request():
     """Flask before_request hook: None lets the request through, a response ends it."""
     path = request.path
@@ -92,6 +106,8 @@ def check_request():
     logged_in = current_user.is_authenticated
     role = current_user.role if logged_in else None
 
+    if path == EVENTS_PATH and request.method == "POST":
+        return _token_auth()
     if path.startswith("/api/"):
         if not logged_in:
             return jsonify(error="unauthorized", message="log in first"), 401

@@ -11,8 +11,10 @@ from types import ModuleType
 
 import callbacks.admin
 import callbacks.executive
+import callbacks.realtime
 import layouts.admin
 import layouts.executive
+import layouts.realtime
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ BUILT = {
     view.slug: view
     for view in [
         View("executive", layouts.executive, callbacks.executive),
+        View("realtime", layouts.realtime, callbacks.realtime),
         View("admin", layouts.admin, callbacks.admin),
     ]
 }
@@ -37,6 +40,8 @@ BUILT = {
 # API resources, each shown on (and so guarded like) one view.
 API_RESOURCES = {
     "kpis": "executive",
+    "realtime": "realtime",
+    "alerts": "realtime",
     "users": "admin",
     "audit": "admin",
     "system-health": "admin",

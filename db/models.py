@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -501,6 +502,16 @@ class AlertRule(Base):
     severity: Mapped[str] = mapped_column(String(8))
     actions: Mapped[list[str]] = mapped_column(ARRAY(String(16)), default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Real-time alerting (issue #4): which built-in check this is, how long a breach must
+    # last before it fires, the hysteresis band that must be crossed to resolve, and the
+    # minimum volume (clicks) below which a rate is too noisy to judge.
+    rule_key: Mapped[str] = mapped_column(String(32), server_default="custom")
+    pending_s: Mapped[int] = mapped_column(Integer, server_default="120")
+    hysteresis: Mapped[float] = mapped_column(Float, server_default="0.1")
+    min_volume: Mapped[int] = mapped_column(Integer, server_default="0")
+    updated_at: Mapped[dt.datetime] = _now_column()
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    __table_args__ = (UniqueConstraint("company_id", "rule_key", name="uq_alert_rules_key"),)
 
 
 class Alert(Base):
@@ -516,6 +527,18 @@ class Alert(Base):
     started_at: Mapped[dt.datetime] = _now_column()
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # State machine (issue #4): pending -> firing -> resolved, or pending -> cancelled.
+    subject: Mapped[str] = mapped_column(String(200), server_default="")
+    threshold: Mapped[float | None] = mapped_column(Float)
+    last_evaluated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    fired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        # De-duplication: at most one open alert per rule and subject, whatever the workers do.
+        Index("ux_alerts_open_subject", "rule_id", func.coalesce(campaign_id, 0), unique=True,
+              postgresql_where=text("state IN ('pending', 'firing')")),
+        Index("ix_alerts_company_state", "company_id", "state", "started_at"),
+    )
 
 
 class ReportSchedule(Base):
@@ -553,6 +576,8 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = _now_column()
     message: Mapped[str] = mapped_column(Text)
     read: Mapped[bool] = mapped_column(Boolean, default=False)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    severity: Mapped[str | None] = mapped_column(String(8))
 
 
 class ImportRun(Base):
@@ -584,3 +609,57 @@ class DataVersion(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=1)
     updated_at: Mapped[dt.datetime] = _now_column()
+
+
+# --------------------------------------------------------------------------- real time (issue #4)
+
+
+class ApiToken(Base):
+    """A per-company ingest token for POST /api/v1/events. Only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in lists to tell tokens apart
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = _now_column()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AlertSettings(Base):
+    """Where a company's alert emails and Slack messages go."""
+
+    __tablename__ = "alert_settings"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    email_recipients: Mapped[list[str]] = mapped_column(ARRAY(String(255)), default=list)
+    slack_webhook_url: Mapped[str | None] = mapped_column(String(500))
+
+
+class AlertEvaluation(Base):
+    """One evaluation of one rule over all its subjects (kept a week by the worker)."""
+
+    __tablename__ = "alert_evaluations"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    rule_id: Mapped[int] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    evaluated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    subjects: Mapped[int] = mapped_column(Integer)
+    breaching: Mapped[int] = mapped_column(Integer)
+    details: Mapped[dict] = mapped_column(JSONB)  # values of the breaching subjects, changes
+    __table_args__ = (Index("ix_alert_evaluations_rule_time", "rule_id", "evaluated_at"),)
+
+
+class AlertDelivery(Base):
+    """One action of one alert; the unique key makes a second sender fail instead of resend."""
+
+    __tablename__ = "alert_deliveries"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    action: Mapped[str] = mapped_column(String(16))  # notify, email, slack, pause
+    status: Mapped[str] = mapped_column(String(16))  # sending, sent, failed, skipped
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = _now_column()
+    __table_args__ = (UniqueConstraint("alert_id", "action", name="uq_alert_deliveries_action"),)

@@ -1,0 +1,253 @@
+"""Real-time view callbacks: thin; read inputs, call services, build figures and components.
+
+The 30-second refresh first compares the company's data version (one Redis GET) with the
+version it rendered last (kept in a dcc.Store) and answers "no update" when nothing changed,
+so an idle refresh costs almost nothing. The age of the data ("12 s ago") and the stale
+warning are kept current in the browser by assets/40-realtime.js, without a request.
+"""
+
+from __future__ import annotations
+
+import time
+
+import plotly.graph_objects as go
+from dash import ALL, Dash, Input, Output, State, ctx, no_update
+from dash.exceptions import PreventUpdate
+from flask import request
+from plotly.subplots import make_subplots
+
+from callbacks.common import require_view, service_context
+from layouts import format as fmt
+from layouts import realtime as ids
+from services import alerts
+from services.cache import data_version
+from services.errors import Forbidden, ServiceError
+from services.realtime import (
+    RERENDER_AFTER_S,
+    STALE_AFTER_S,
+    can_act,
+    current_snapshot,
+    pause_campaign,
+)
+from services.tenancy import resolve_tenant
+
+
+def _company(user, company_slug, state) -> tuple[int, str]:
+    """(company id, name): the user's own company, or the picked one for staff."""
+    if state and state.get("slug") == company_slug and state.get("company_id") and \
+            (user.company_id is None or user.company_id == state["company_id"]):
+        return state["company_id"], state["company_name"]
+    tenant = resolve_tenant(service_context(), user.company_id, company_slug)
+    return tenant.id, tenant.name
+
+
+def refresh(_n_intervals, _refresh_clicks, _changed, company_slug, state):
+    """Every panel of the view, or no update when the data has not changed."""
+    user = require_view("realtime")
+    service = service_context()
+    try:
+        company_id, company_name = _company(user, company_slug, state)
+    except ServiceError as error:
+        return ([ids.message(str(error), "danger")], *([no_update] * 6), "", no_update)
+    version = data_version(service, company_id)
+    if (ctx.triggered_id == ids.INTERVAL and state and state.get("company_id") == company_id
+            and state.get("version") == version
+            and time.time() - state.get("rendered_at", 0) < RERENDER_AFTER_S):
+        raise PreventUpdate
+    snapshot = current_snapshot(service, company_id)
+    feed = alerts.open_alerts(service, company_id)
+    may_act = can_act(user.role)
+    new_state = {"company_id": company_id, "company_name": company_name, "slug": company_slug,
+                 "version": version, "rendered_at": time.time(),
+                 "newest_event_at": snapshot["newest_event_at"]}
+    return (
+        ids.kpi_cards(snapshot["live"]),
+        hourly_figure(snapshot["hourly"]),
+        geo_figure(snapshot["locations"]),
+        ids.geo_table(snapshot["locations"]),
+        ids.campaigns_table(snapshot["campaigns"], may_act),
+        ids.alerts_feed(feed, may_act),
+        ids.freshness(snapshot["newest_event_at"], STALE_AFTER_S),
+        company_name,
+        new_state,
+    )
+
+
+def toggle_pause(n_clicks):
+    """Pause or resume the 30-second refresh."""
+    require_view("realtime")
+    paused = bool(n_clicks) and n_clicks % 2 == 1
+    return paused, "Resume updates" if paused else "Pause updates", \
+        "warning" if paused else "secondary"
+
+
+def _clicked() -> bool:
+    """Whether a pattern-matching button was really clicked (not just rendered)."""
+    triggered = ctx.triggered[0] if ctx.triggered else {}
+    return isinstance(ctx.triggered_id, dict) and bool(triggered.get("value"))
+
+
+def request_pause(_clicks, state):
+    """A campaign's pause button: ask for confirmation (roles that may act only)."""
+    user = require_view("realtime")
+    if not _clicked():
+        raise PreventUpdate
+    if not can_act(user.role):
+        return False, no_update, None, ids.message(
+            f"The {user.role.replace('_', ' ')} role may not pause campaigns.", "danger")
+    campaign_id = int(ctx.triggered_id["index"])
+    name = f"campaign {campaign_id}"
+    if state and state.get("company_id"):
+        snapshot = current_snapshot(service_context(), state["company_id"])
+        name = next((c["name"] for c in snapshot["campaigns"] if c["id"] == campaign_id), name)
+    return True, ids.confirm_text(name), {"campaign_id": campaign_id, "name": name}, no_update
+
+
+def confirm_pause(yes_clicks, _no_clicks, pending, company_slug, state):
+    """Pause the campaign waiting for confirmation; the service checks role and tenant."""
+    user = require_view("realtime")
+    if ctx.triggered_id == ids.CONFIRM_NO:
+        return False, no_update, no_update, None
+    if ctx.triggered_id != ids.CONFIRM_YES or not yes_clicks or not pending:
+        raise PreventUpdate
+    try:
+        company_id, _ = _company(user, company_slug, state)
+        result = pause_campaign(service_context(), user, company_id,
+                                int(pending["campaign_id"]), remote_addr=request.remote_addr)
+    except ServiceError as error:
+        return False, ids.message(str(error), "danger"), no_update, None
+    text = f"Paused {result['name']}." if result["changed"] else \
+        f"{result['name']} is already {result['status']}."
+    return False, ids.message(text), time.time(), None
+
+
+def acknowledge(_clicks, company_slug, state):
+    """An alert's acknowledge button (roles that may act only; checked by the service)."""
+    user = require_view("realtime")
+    if not _clicked():
+        raise PreventUpdate
+    try:
+        company_id, _ = _company(user, company_slug, state)
+        alerts.acknowledge_alert(service_context(), user, company_id,
+                                 int(ctx.triggered_id["index"]), request.remote_addr)
+    except Forbidden as error:
+        return ids.message(str(error), "danger"), no_update
+    except ServiceError as error:
+        return ids.message(str(error), "warning"), no_update
+    return ids.message("Alert acknowledged."), time.time()
+
+
+def register(app: Dash) -> None:
+    app.callback(
+        Output(ids.KPIS, "children"),
+        Output(ids.HOURLY, "figure"),
+        Output(ids.GEO_MAP, "figure"),
+        Output(ids.GEO_TABLE, "children"),
+        Output(ids.CAMPAIGNS, "children"),
+        Output(ids.ALERTS, "children"),
+        Output(ids.FRESHNESS, "children"),
+        Output(ids.COMPANY_NAME, "children"),
+        Output(ids.STATE, "data"),
+        Input(ids.INTERVAL, "n_intervals"),
+        Input(ids.REFRESH, "n_clicks"),
+        Input(ids.CHANGED, "data"),
+        Input(ids.COMPANY, "value"),
+        State(ids.STATE, "data"),
+    )(refresh)
+    app.callback(
+        Output(ids.INTERVAL, "disabled"),
+        Output(ids.PAUSE, "children"),
+        Output(ids.PAUSE, "color"),
+        Input(ids.PAUSE, "n_clicks"),
+    )(toggle_pause)
+    app.callback(
+        Output(ids.CONFIRM, "is_open"),
+        Output(ids.CONFIRM_BODY, "children"),
+        Output(ids.PENDING_PAUSE, "data"),
+        Output(ids.MESSAGE, "children"),
+        Input({"type": ids.PAUSE_CAMPAIGN, "index": ALL}, "n_clicks"),
+        State(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )(request_pause)
+    app.callback(
+        Output(ids.CONFIRM, "is_open", allow_duplicate=True),
+        Output(ids.MESSAGE, "children", allow_duplicate=True),
+        Output(ids.CHANGED, "data"),
+        Output(ids.PENDING_PAUSE, "data", allow_duplicate=True),
+        Input(ids.CONFIRM_YES, "n_clicks"),
+        Input(ids.CONFIRM_NO, "n_clicks"),
+        State(ids.PENDING_PAUSE, "data"),
+        State(ids.COMPANY, "value"),
+        State(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )(confirm_pause)
+    app.callback(
+        Output(ids.MESSAGE, "children", allow_duplicate=True),
+        Output(ids.CHANGED, "data", allow_duplicate=True),
+        Input({"type": ids.ACK_ALERT, "index": ALL}, "n_clicks"),
+        State(ids.COMPANY, "value"),
+        State(ids.STATE, "data"),
+        prevent_initial_call=True,
+    )(acknowledge)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def hourly_figure(hourly: dict) -> go.Figure:
+    titles = ("Spend (USD)", "Clicks", "Conversions", "CTR (%)")
+    fig = make_subplots(rows=2, cols=2, subplot_titles=titles, horizontal_spacing=0.08,
+                        vertical_spacing=0.16)
+    hours = hourly["hours"]
+    for i, metric in enumerate(("spend", "clicks", "conversions", "ctr")):
+        row, col = divmod(i, 2)
+        fig.add_trace(go.Bar(x=hours, y=hourly["today"][metric], name="Today",
+                             marker_color="#2c7be5", showlegend=i == 0,
+                             hovertemplate="%{x}:00 · %{y:,.2f}<extra>today</extra>"),
+                      row=row + 1, col=col + 1)
+        fig.add_trace(go.Scatter(x=hours, y=hourly["avg7"][metric], name="7-day average",
+                                 mode="lines", line={"color": "#6c757d", "dash": "dot"},
+                                 showlegend=i == 0,
+                                 hovertemplate="%{x}:00 · %{y:,.2f}<extra>7-day avg</extra>"),
+                      row=row + 1, col=col + 1)
+        fig.update_xaxes(title_text="Hour of day (UTC)" if row == 1 else None, dtick=3,
+                         range=[-0.5, 23.5], row=row + 1, col=col + 1)
+    fig.update_yaxes(tickprefix="$", row=1, col=1)
+    fig.update_yaxes(ticksuffix="%", row=2, col=2)
+    fig.update_layout(margin={"l": 50, "r": 10, "t": 40, "b": 40}, template="plotly_white",
+                      legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+                      bargap=0.15, uirevision="hourly")
+    return fig
+
+
+def geo_figure(locations: list[dict]) -> go.Figure:
+    fig = go.Figure()
+    if locations:
+        spend = [loc["spend"] for loc in locations]
+        biggest = max(spend) or 1.0
+        cpa = [loc["cpa"] for loc in locations]
+        known = [c for c in cpa if c is not None]
+        fig.add_trace(go.Scattergeo(
+            lat=[loc["latitude"] for loc in locations],
+            lon=[loc["longitude"] for loc in locations],
+            text=[f"{loc['name']}<br>spend {fmt.money(loc['spend'], 2)}<br>conversions "
+                  f"{fmt.count(loc['conversions'])}<br>CPA {fmt.money(loc['cpa'], 2)}"
+                  for loc in locations],
+            hoverinfo="text",
+            marker={
+                "size": [8 + 32 * (s / biggest) ** 0.5 for s in spend],
+                "color": [c if c is not None else (max(known) if known else 0) for c in cpa],
+                "colorscale": [[0, "#18bc9c"], [0.5, "#f39c12"], [1, "#e74c3c"]],
+                "colorbar": {"title": {"text": "CPA (USD)"}, "tickprefix": "$"},
+                "line": {"width": 1, "color": "white"}, "opacity": 0.85,
+            },
+        ))
+    else:
+        fig.add_annotation(text="No location activity yet today", showarrow=False,
+                           font={"size": 14, "color": "#6c757d"})
+    fig.update_geos(scope="usa", projection_type="albers usa", showland=True,
+                    landcolor="#eef1f4", subunitcolor="#ffffff", countrycolor="#ffffff")
+    fig.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="geo")
+    return fig
+
+

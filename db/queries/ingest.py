@@ -1,0 +1,63 @@
+"""Writes and lookups of the event ingest path. Every function takes the tenant (or touches
+only shared dimensions); the caller's session owns the transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+# Contiguous id blocks for COPY: apply_event_batch sums ids [first, last] into the rollups,
+# so two ingests must never interleave their ids.
+_ID_LOCK_KEY = 72_410_004
+
+
+def campaign_lookup(session: Session, company_id: int) -> dict[int, tuple[int, int | None]]:
+    """This company's campaigns: id -> (channel_id, location_id)."""
+    rows = session.execute(text(
+        "SELECT id, channel_id, location_id FROM campaigns WHERE company_id = :company"),
+        {"company": company_id})
+    return {row.id: (row.channel_id, row.location_id) for row in rows}
+
+
+def location_lookup(session: Session) -> dict[str, int]:
+    """Location names (lower case) and ids (as text) -> id."""
+    lookup: dict[str, int] = {}
+    for row in session.execute(text("SELECT id, name FROM locations")):
+        lookup[row.name.lower()] = row.id
+        lookup[str(row.id)] = row.id
+    return lookup
+
+
+def reserve_event_ids(session: Session, count: int) -> tuple[int, int]:
+    """A block of ``count`` consecutive ad_events ids, [first, last]."""
+    session.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ID_LOCK_KEY})
+    try:
+        last = session.execute(text("""
+            SELECT setval(pg_get_serial_sequence('ad_events', 'id'),
+                          nextval(pg_get_serial_sequence('ad_events', 'id')) + :n - 1)"""),
+            {"n": count}).scalar()
+    finally:
+        session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ID_LOCK_KEY})
+    return int(last) - count + 1, int(last)
+
+
+def record_import_run(session: Session, company_id: int, kind: str, source: str,
+                      accepted: int, rejected: int,
+                      rejections: list[tuple[int, str, str]]) -> int:
+    """An import_runs row and one rejected_rows row per rejection; returns the run id."""
+    status = "ok" if not rejected else "partial" if accepted else "rejected"
+    run_id = session.execute(text("""
+        INSERT INTO import_runs (company_id, kind, source, started_at, finished_at,
+                                 rows_accepted, rows_rejected, status)
+        VALUES (:company, :kind, :source, now(), clock_timestamp(), :accepted, :rejected,
+                :status)
+        RETURNING id"""), {"company": company_id, "kind": kind, "source": source,
+                           "accepted": accepted, "rejected": rejected,
+                           "status": status}).scalar()
+    if rejections:
+        session.execute(text("""
+            INSERT INTO rejected_rows (import_run_id, row_number, raw, reason)
+            VALUES (:run, :row, :raw, :reason)"""),
+            [{"run": run_id, "row": number, "raw": raw, "reason": reason}
+             for number, raw, reason in rejections])
+    return int(run_id)

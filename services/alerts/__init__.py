@@ -1,0 +1,127 @@
+"""Real-time alerting: rules (``rules``), the state machine (``evaluation``), actions
+(``actions``), the feed the view shows, acknowledgement, settings and the worker loop."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+
+from db import rollups
+from db.queries import alerts as queries
+from services import audit
+from services.alerts.actions import DeliveryConfig, deliver_pending, validate_webhook_url
+from services.alerts.evaluation import evaluate_company
+from services.alerts.rules import (
+    DEFAULT_RULES,
+    EDIT_ROLES,
+    ensure_default_rules,
+    list_rules,
+    update_rule,
+)
+from services.cache import cached, forget_data_version
+from services.context import ServiceContext
+from services.errors import Forbidden, NotFound, ValidationError
+from services.realtime import can_act
+from services.users import EMAIL_RE, UserRecord
+
+__all__ = [
+    "DEFAULT_RULES", "DeliveryConfig", "acknowledge_alert", "deliver_pending",
+    "ensure_default_rules", "evaluate_company", "get_alert_settings", "list_rules",
+    "open_alerts", "run_once", "run_worker", "set_alert_settings", "update_rule",
+]
+log = logging.getLogger(__name__)
+EVALUATION_RETENTION = dt.timedelta(days=7)
+
+
+@cached(ttl=900)
+def open_alerts(ctx: ServiceContext, company_id: int, limit: int = 50) -> list[dict]:
+    """Firing alerts, newest first."""
+    with ctx.session() as session:
+        return queries.firing_alerts(session, company_id, limit)
+
+
+def acknowledge_alert(ctx: ServiceContext, actor: UserRecord, company_id: int,
+                      alert_id: int, remote_addr: str | None = None) -> dict:
+    """Mark a firing alert as seen (roles that may act only); audited."""
+    if not can_act(actor.role) or actor.company_id not in (None, company_id):
+        raise Forbidden(f"the {actor.role.replace('_', ' ')} role may not acknowledge alerts")
+    with ctx.session() as session:
+        if not queries.alert_exists(session, company_id, alert_id):
+            raise NotFound(f"no alert {alert_id} in this company")
+        row = queries.acknowledge(session, company_id, alert_id, actor.id)
+        if row is None:
+            return {"changed": False, "alert_id": alert_id}
+        audit.record(session, "alert_acknowledge", user_id=actor.id, actor_email=actor.email,
+                     target=f"alert:{alert_id}", remote_addr=remote_addr,
+                     before={"acknowledged": False}, after={"acknowledged": True})
+        rollups.bump_data_version(session.connection(), [company_id])
+    forget_data_version(ctx, [company_id])
+    return {"changed": True, "alert_id": alert_id, "message": row["message"]}
+
+
+def get_alert_settings(ctx: ServiceContext, company_id: int) -> dict:
+    with ctx.session() as session:
+        return queries.alert_settings(session, company_id)
+
+
+def set_alert_settings(ctx: ServiceContext, actor: UserRecord | None, company_id: int,
+                       email_recipients: list[str], slack_webhook_url: str | None,
+                       config: DeliveryConfig | None = None) -> dict:
+    """Where alerts go (marketing managers and admins; None = the command line)."""
+    if actor is not None and (actor.role not in EDIT_ROLES
+                              or actor.company_id not in (None, company_id)):
+        raise Forbidden("only marketing managers and admins change alert settings")
+    emails = [e.strip() for e in email_recipients or [] if e and e.strip()]
+    bad = [e for e in emails if not EMAIL_RE.match(e)]
+    if bad:
+        raise ValidationError(f"not email addresses: {', '.join(bad)}")
+    url = validate_webhook_url(slack_webhook_url, config or DeliveryConfig()) \
+        if slack_webhook_url else None
+    with ctx.session() as session:
+        before = queries.alert_settings(session, company_id)
+        queries.save_alert_settings(session, company_id, emails, url)
+        audit.record(session, "alert_settings_update",
+                     user_id=actor.id if actor else None,
+                     actor_email=actor.email if actor else "cli",
+                     target=f"company:{company_id}",
+                     before={"emails": before["email_recipients"],
+                             "slack": bool(before["slack_webhook_url"])},
+                     after={"emails": emails, "slack": bool(url)})
+    return {"email_recipients": emails, "slack_webhook_url": url}
+
+
+def run_once(ctx: ServiceContext, config: DeliveryConfig, now: dt.datetime | None = None,
+             company_ids: list[int] | None = None) -> dict:
+    """One worker pass: default rules, every company evaluated, queued actions performed."""
+    with ctx.session() as session:
+        companies = company_ids or queries.company_ids(session)
+    summaries = {}
+    for company_id in companies:
+        ensure_default_rules(ctx, company_id)
+        summaries[company_id] = evaluate_company(ctx, company_id, now)
+    deliveries = deliver_pending(ctx, config)
+    return {"companies": summaries, "deliveries": deliveries}
+
+
+def run_worker(ctx: ServiceContext, config: DeliveryConfig, interval_s: float = 60.0,
+               stop: threading.Event | None = None) -> None:
+    """Evaluate every ``interval_s`` until ``stop`` is set; errors are logged, not fatal."""
+    stop = stop or threading.Event()
+    last_prune = 0.0
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            result = run_once(ctx, config)
+            fired = sum(len(s["fired"]) for s in result["companies"].values() if s)
+            if fired:
+                log.info("alert worker: %d alert(s) fired", fired)
+            if started - last_prune > 3600:
+                with ctx.session() as session:
+                    queries.prune_evaluations(
+                        session, dt.datetime.now(dt.timezone.utc) - EVALUATION_RETENTION)
+                last_prune = started
+        except Exception:  # noqa: BLE001 - a worker must survive a bad minute
+            log.exception("alert evaluation failed; retrying next interval")
+        stop.wait(max(1.0, interval_s - (time.monotonic() - started)))

@@ -1,0 +1,382 @@
+"""Event ingest: validate a batch of ad events, store the valid ones with COPY, update the
+hourly and daily rollups and bump the data version, all in one transaction.
+
+``ingest_events(ctx, company_id, rows)`` is the one entry point (API, file import, simulator,
+benchmark). ``rows`` is a list of dicts (a ``RowError`` in place of a line that could not be
+parsed) or a pandas DataFrame. Validation is vectorized (pandas), so a batch of 100,000 rows
+costs about as much as the COPY itself. A batch is all-or-nothing per row validity: every
+valid row is committed together, every invalid row comes back (and is kept in
+``rejected_rows``) with all its reasons.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import text
+
+from db import rollups
+from db.queries import ingest as queries
+from services.cache import forget_data_version
+from services.context import ServiceContext
+from services.errors import ValidationError
+
+DEVICES = ("desktop", "mobile", "tablet", "unknown")
+COUNTS = ("impressions", "clicks", "conversions")
+MONEY = ("cost", "revenue")
+# Events may be stamped a little ahead of the server's clock, not more.
+FUTURE_TOLERANCE_S = 300
+MAX_RETURNED_REJECTIONS = 1000
+RAW_LIMIT = 2000
+
+# Column names of common exports mapped to ours (compared case-insensitively). The two
+# datasets in shared/data map as: Kaggle Facebook ads (Impressions, Clicks, Spent,
+# Total_Conversion) and the online advertising set (displays, cost, clicks,
+# post_click_conversions, post_click_sales_amount; its "revenue" is the publisher's).
+ALIASES = {
+    "campaign": "campaign_id", "timestamp": "occurred_at", "time": "occurred_at",
+    "event_time": "occurred_at", "date": "occurred_at", "spend": "cost", "spent": "cost",
+    "displays": "impressions", "total_conversion": "conversions",
+    "post_click_conversions": "conversions", "post_click_sales_amount": "revenue",
+    "location": "location_name", "city": "location_name",
+}
+SHADOWED = {"revenue": "post_click_sales_amount"}  # drop ours if the better column exists
+MONTHS = {name: i for i, name in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"], start=1)}
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A line that could not even be parsed (malformed JSON, not an object)."""
+
+    raw: str
+    reason: str
+
+
+def _raw(value) -> str:
+    try:
+        text_value = json.dumps(value, default=str, sort_keys=True)
+    except (TypeError, ValueError):
+        text_value = repr(value)
+    return text_value[:RAW_LIMIT]
+
+
+def _normalise_columns(frame: pd.DataFrame, year: int | None) -> pd.DataFrame:
+    lower = {c: str(c).strip().lower() for c in frame.columns}
+    frame = frame.rename(columns=lower)
+    for ours, better in SHADOWED.items():
+        if ours in frame.columns and better in frame.columns:
+            frame = frame.drop(columns=[ours])
+    renames = {c: ALIASES[c] for c in frame.columns if c in ALIASES
+               and ALIASES[c] not in frame.columns}
+    frame = frame.rename(columns=renames)
+    frame = frame.loc[:, ~frame.columns.duplicated()]
+    if "occurred_at" not in frame.columns and {"month", "day"} <= set(frame.columns) and year:
+        month = frame["month"].astype(str).str.strip().str.lower().map(MONTHS)
+        day = pd.to_numeric(frame["day"], errors="coerce")
+        stamp = pd.to_datetime(pd.DataFrame({"year": year, "month": month, "day": day}),
+                               errors="coerce", utc=True)
+        frame["occurred_at"] = stamp + pd.Timedelta(hours=12)
+    return frame
+
+
+def _numbers(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.astype("float64")
+    return pd.to_numeric(series.map(lambda v: v if not isinstance(v, bool) else None),
+                         errors="coerce")
+
+
+def _timestamps(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.tz_localize("UTC")
+    try:
+        return pd.to_datetime(series, utc=True, errors="coerce", format="ISO8601")
+    except (TypeError, ValueError):
+        return pd.to_datetime(series.astype(str), utc=True, errors="coerce", format="ISO8601")
+
+
+class _Reasons:
+    def __init__(self, index: pd.Index):
+        self.index = index
+        self.text = np.full(len(index), "", dtype=object)
+
+    def add(self, mask, reason) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        if isinstance(reason, pd.Series):
+            values = reason.to_numpy(dtype=object)[mask]
+        else:
+            values = np.full(mask.sum(), reason, dtype=object)
+        current = self.text[mask]
+        self.text[mask] = np.where(current == "", values,
+                                   current.astype(str) + "; " + values.astype(str))
+
+    @property
+    def bad(self) -> np.ndarray:
+        return self.text != ""
+
+
+def _int_keys(series: pd.Series) -> pd.Series:
+    """Whole numbers as Int64 (nullable), anything else <NA>."""
+    number = _numbers(series)
+    whole = number.where(number % 1 == 0)
+    return whole.astype("Int64")
+
+
+def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
+             locations: dict[str, int], now: pd.Timestamp) -> tuple[pd.DataFrame, _Reasons]:
+    """The rows ready for COPY (valid ones only) and the reasons of the invalid ones.
+
+    ``campaigns`` maps this company's campaign ids to (channel_id, location_id);
+    ``locations`` maps location names (lower case) and ids (as strings) to ids."""
+    n = len(frame)
+    reasons = _Reasons(frame.index)
+
+    def column(name):
+        return frame[name] if name in frame.columns else pd.Series([None] * n, index=frame.index,
+                                                                   dtype=object)
+
+    def blank(series: pd.Series) -> np.ndarray:
+        missing = series.isna().to_numpy(dtype=bool, copy=True)
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
+            missing |= series.eq("").fillna(False).to_numpy(dtype=bool)
+        return missing
+
+    raw_campaign = column("campaign_id")
+    campaign = _int_keys(raw_campaign)
+    missing = blank(raw_campaign)
+    reasons.add(missing, "missing campaign_id")
+    not_int = ~missing & campaign.isna().to_numpy(dtype=bool)
+    reasons.add(not_int, "campaign_id must be a whole number")
+    channel_of = pd.Series({cid: ch for cid, (ch, _) in campaigns.items()}, dtype="Int64")
+    location_of = pd.Series({cid: loc for cid, (_, loc) in campaigns.items()}, dtype="Int64")
+    channel = campaign.map(channel_of) if len(channel_of) else campaign.where(False)
+    unknown = ~missing & ~not_int & channel.isna().to_numpy(dtype=bool)
+    reasons.add(unknown, "unknown campaign " + raw_campaign.astype(str)
+                + " (not a campaign of this company)")
+
+    raw_time = column("occurred_at")
+    occurred = _timestamps(raw_time)
+    missing_time = blank(raw_time)
+    reasons.add(missing_time, "missing timestamp (occurred_at)")
+    unparseable = ~missing_time & occurred.isna().to_numpy(dtype=bool)
+    if unparseable.any():
+        reasons.add(unparseable, "unparseable timestamp "
+                    + raw_time.astype(str).str.slice(0, 40).map(repr))
+    future = (occurred > now + pd.Timedelta(seconds=FUTURE_TOLERANCE_S)).fillna(False)
+    reasons.add(future.to_numpy(dtype=bool), "timestamp is in the future")
+
+    values = {}
+    for name in COUNTS + MONEY:
+        raw = column(name)
+        number = _numbers(raw)
+        absent = blank(raw)
+        finite = np.isfinite(number.to_numpy(dtype="float64", na_value=np.nan))
+        bad = ~absent & ~finite
+        reasons.add(bad, f"{name} must be a number")
+        reasons.add(finite & (number < 0).to_numpy(dtype=bool), f"negative {name}")
+        if name in COUNTS:
+            reasons.add(finite & (number % 1 != 0).to_numpy(dtype=bool),
+                        f"{name} must be a whole number")
+        values[name] = number.where(finite, 0.0)
+
+    location = pd.Series(pd.NA, index=frame.index, dtype="Int64")
+    for name in ("location_id", "location_name"):
+        if name not in frame.columns:
+            continue
+        given = frame[name]
+        absent = blank(given)
+        if name == "location_id":
+            keys = _int_keys(given).astype(str)
+        else:
+            keys = given.astype(str).str.strip().str.lower()
+        resolved = keys.map(locations).astype("Int64")
+        unknown_location = ~absent & resolved.isna().to_numpy(dtype=bool)
+        if unknown_location.any():
+            reasons.add(unknown_location, "unknown location " + given.astype(str).map(repr))
+        location = location.fillna(resolved)
+    location = location.fillna(campaign.map(location_of) if len(location_of) else location)
+    reasons.add(location.isna().to_numpy(dtype=bool) & ~missing & ~not_int & ~unknown,
+                "missing location (the campaign has none to default to)")
+
+    device = column("device").astype(object).where(lambda d: d.notna(), "unknown")
+    device = device.astype(str).str.strip().str.lower()
+    bad_device = ~device.isin(DEVICES).to_numpy(dtype=bool)
+    if bad_device.any():
+        reasons.add(bad_device, "unknown device " + device.map(repr)
+                    + f" (one of {', '.join(DEVICES)})")
+
+    good = ~reasons.bad
+    valid = pd.DataFrame({
+        "campaign_id": campaign[good].astype("int64"),
+        "channel_id": channel[good].astype("int64"),
+        "occurred_at": occurred[good],
+        "location_id": location[good].astype("int64"),
+        "device": device[good],
+        **{name: values[name][good].astype("int64") for name in COUNTS},
+        **{name: values[name][good].round(4) for name in MONEY},
+    })
+    return valid, reasons
+
+
+def _to_frame(rows) -> tuple[pd.DataFrame, list[tuple[int, str, str]], dict[int, object]]:
+    """(frame of the object rows indexed by row number, parse errors, originals by row)."""
+    if isinstance(rows, dict):  # columns -> equal-length lists or arrays
+        rows = pd.DataFrame(rows)
+    if isinstance(rows, pd.DataFrame):
+        frame = rows.reset_index(drop=True)
+        frame.index = frame.index + 1
+        return frame, [], {}
+    records, numbers, errors, originals = [], [], [], {}
+    for number, row in enumerate(rows, start=1):
+        if isinstance(row, RowError):
+            errors.append((number, row.raw[:RAW_LIMIT], row.reason))
+        elif not isinstance(row, dict):
+            errors.append((number, _raw(row), "not a JSON object"))
+        else:
+            records.append(row)
+            numbers.append(number)
+            originals[number] = row
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    frame.index = pd.Index(numbers, dtype="int64")
+    return frame, errors, originals
+
+
+def _copy_text(valid: pd.DataFrame, company_id: int, first_id: int) -> io.StringIO:
+    """COPY text format, built column-wise (pandas' to_csv is several times slower)."""
+    stamps = np.datetime_as_string(
+        valid["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+        .to_numpy(dtype="datetime64[us]"), unit="us").tolist()
+    ids = range(first_id, first_id + len(valid))
+    columns = [valid[name].tolist() for name in ("campaign_id", "channel_id", "location_id",
+                                                  "device", *COUNTS, *MONEY)]
+    company = str(company_id)
+    lines = [
+        f"{i}\t{company}\t{c}\t{ch}\t{t}+00\t{loc}\t{dev}\t{imp}\t{clk}\t{conv}\t{cost}\t{rev}\n"
+        for i, t, c, ch, loc, dev, imp, clk, conv, cost, rev in zip(ids, stamps, *columns,
+                                                                  strict=True)
+    ]
+    return io.StringIO("".join(lines))
+
+
+COPY_COLUMNS = ("id", "company_id", "campaign_id", "channel_id", "occurred_at", "location_id",
+                "device", *COUNTS, *MONEY)  # the order of _copy_text's fields
+
+
+def ingest_events(ctx: ServiceContext, company_id: int, rows, *, source: str = "api",
+                  record_run: bool = True, defaults: dict | None = None,
+                  year: int | None = None) -> dict:
+    """Validate and store a batch of events for one company (see the module docstring).
+
+    ``defaults`` fills missing ``campaign_id`` / ``occurred_at`` (file imports of exports
+    without them); ``year`` completes month + day columns into a date."""
+    started = time.perf_counter()
+    frame, parse_errors, originals = _to_frame(rows)
+    if len(frame.columns):
+        frame = _normalise_columns(frame, year)
+    for name, value in (defaults or {}).items():
+        if value is None:
+            continue
+        if name not in frame.columns:
+            frame[name] = value
+        else:
+            frame[name] = frame[name].where(frame[name].notna(), value)
+
+    with ctx.session() as session:
+        campaigns = queries.campaign_lookup(session, company_id)
+        locations = queries.location_lookup(session)
+        now = pd.Timestamp(session.execute(text("SELECT now()")).scalar())
+        if len(frame):
+            valid, reasons = validate(frame, campaigns, locations, now)
+        else:
+            valid, reasons = pd.DataFrame(), _Reasons(frame.index)
+        rejections = list(parse_errors)
+        bad_numbers = frame.index[reasons.bad]
+        for number, reason in zip(bad_numbers, reasons.text[reasons.bad], strict=True):
+            original = originals.get(number)
+            raw = _raw(original if original is not None else
+                       frame.loc[number].dropna().to_dict())
+            rejections.append((int(number), raw, str(reason)))
+        rejections.sort()
+
+        first_id = last_id = None
+        if len(valid):
+            first_id, last_id = queries.reserve_event_ids(session, len(valid))
+            cursor = session.connection().connection.driver_connection.cursor()
+            cursor.copy_expert(f"COPY ad_events ({', '.join(COPY_COLUMNS)}) FROM STDIN",
+                               _copy_text(valid, company_id, first_id))
+            conn = session.connection()
+            rollups.apply_event_batch(conn, first_id, last_id)
+            rollups.bump_data_version(conn, [company_id])
+        run_id = None
+        if record_run:
+            run_id = queries.record_import_run(session, company_id, "events", source[:500],
+                                               len(valid), len(rejections), rejections)
+    if len(valid):
+        forget_data_version(ctx, [company_id])
+    return {
+        "import_run_id": run_id,
+        "accepted": int(len(valid)),
+        "rejected": len(rejections),
+        "rejections": [{"row": number, "reason": reason, "raw": raw}
+                       for number, raw, reason in rejections[:MAX_RETURNED_REJECTIONS]],
+        "first_id": first_id,
+        "last_id": last_id,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+# --------------------------------------------------------------------------- files
+
+
+def parse_json_lines(lines) -> list:
+    """One event object per line; a line that is not valid JSON becomes a RowError."""
+    rows = []
+    for line in lines:
+        if isinstance(line, bytes):
+            line = line.decode("utf-8", errors="replace")
+        stripped = line.strip()
+        if not stripped:
+            continue
+        try:
+            rows.append(json.loads(stripped))
+        except json.JSONDecodeError as error:
+            rows.append(RowError(stripped[:RAW_LIMIT], f"malformed JSON: {error.msg} "
+                                                       f"(column {error.colno})"))
+    return rows
+
+
+def read_event_file(path: str | Path):
+    """Rows of a CSV (header row; UTF-8, BOM allowed) or JSON lines file (.jsonl, .ndjson,
+    .json with one object per line)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(f"no such file: {path}")
+    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+        with path.open("rb") as handle:
+            return parse_json_lines(handle)
+    try:
+        return pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True,
+                           on_bad_lines="error", low_memory=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as error:
+        raise ValidationError(f"{path.name} is not a readable CSV file: {error}") from None
+
+
+def import_event_file(ctx: ServiceContext, company_id: int, path: str | Path, *,
+                      defaults: dict | None = None, year: int | None = None) -> dict:
+    rows = read_event_file(path)
+    return ingest_events(ctx, company_id, rows, source=f"file:{Path(path).name}",
+                         defaults=defaults, year=year)
+
