@@ -1,40 +1,330 @@
-"""Executive view callbacks: thin; read inputs, call services, build components."""
+"""Executive view callbacks: thin; read inputs, call services, build components and figures."""
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
-from dash import Dash, Input, Output, State, no_update
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, State, ctx as dash_ctx, html, no_update
+from dash.exceptions import PreventUpdate
 
 from callbacks.common import require_view, service_context
 from layouts import executive as ids
 from layouts import format as fmt
 from services.errors import ServiceError
-from services.kpis import kpi_summary
+from services.insights.benchmarks import peer_revenue_index
+from services.insights.forecast import metric_forecast
+from services.insights.sentences import company_insights
+from services.kpis import executive_breakdowns, executive_kpis
 from services.tenancy import resolve_tenant
 
+SEVERITY_COLOUR = {"critical": "danger", "high": "warning", "medium": "info"}
+KIND_LABEL = {"anomaly": "Anomaly", "trend_change": "Trend change", "benchmark": "Benchmark",
+              "change": "Change", "segment": "Segment"}
+TIER_COLOUR = {"High ROI": "success", "Good ROI": "info", "Standard": "secondary"}
+BLUE, GREEN, AMBER, RED, GREY = "#2c3e50", "#18bc9c", "#f39c12", "#e74c3c", "#95a5a6"
 
-def update_kpis(range_name, start, end, company_slug, _refresh_clicks, current_search):
+
+def _inputs(range_name, start, end):
+    custom = range_name == "custom"
+    return range_name, (start if custom else None), (end if custom else None)
+
+
+def _tenant(user, company_slug):
+    return resolve_tenant(service_context(), user.company_id, company_slug)
+
+
+# --------------------------------------------------------------------------- KPI cards
+
+
+def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
+                current_search):
     """KPI cards, header texts and the shareable URL for the chosen company and period."""
     user = require_view("executive")
     ctx = service_context()
+    range_name, start, end = _inputs(range_name, start, end)
     custom = range_name == "custom"
     try:
-        tenant = resolve_tenant(ctx, user.company_id, company_slug)
-        summary = kpi_summary(ctx, tenant.id, range_name, start if custom else None,
-                              end if custom else None)
+        tenant = _tenant(user, company_slug)
+        summary = executive_kpis(ctx, tenant.id, range_name, start, end, segment)
     except ServiceError as error:
         return [], ids.error_message(str(error)), fmt.DASH, fmt.DASH, no_update, not custom
     period = summary["period"]
     as_of = f"{period['start']} to {period['end']} · data through {summary['as_of']}"
-    params = {"range": range_name}
+    params = {"range": range_name or "30d"}
     if custom:
         params.update(start=start, end=end)
+    if summary["segment"] != "all":
+        params["segment"] = summary["segment"]
     if user.company_id is None:
         params["company"] = tenant.slug
     search = "?" + urlencode(params)
     return (ids.kpi_cards(summary), None, tenant.name, as_of,
             search if search != current_search else no_update, not custom)
+
+
+# --------------------------------------------------------------------------- revenue chart
+
+
+def revenue_figure(forecast: dict, insights: list[dict], benchmark: dict,
+                   selected: dict | None) -> go.Figure:
+    history, future = forecast["history"], forecast["forecast"]
+    figure = go.Figure()
+    if not history:
+        return ids.empty_figure(forecast.get("message") or "No revenue history yet")
+    weeks = [h["week"] for h in history]
+    values = [h["value"] for h in history]
+    if future:
+        band_x = [f["week"] for f in future]
+        figure.add_trace(go.Scatter(x=band_x + band_x[::-1],
+                                    y=[f["upper"] for f in future] +
+                                      [f["lower"] for f in future][::-1],
+                                    fill="toself", fillcolor="rgba(52,152,219,0.18)",
+                                    line={"width": 0}, hoverinfo="skip",
+                                    name="95% prediction interval"))
+    figure.add_trace(go.Scatter(x=weeks, y=values, mode="lines", name="Revenue (weekly)",
+                                line={"color": BLUE, "width": 2},
+                                hovertemplate="Week of %{x|%d %b %Y}<br>$%{y:,.0f}<extra></extra>"))
+    if future:
+        figure.add_trace(go.Scatter(
+            x=[weeks[-1]] + [f["week"] for f in future],
+            y=[values[-1]] + [f["mean"] for f in future], mode="lines", name="Forecast",
+            line={"color": "#3498db", "dash": "dash", "width": 2},
+            hovertemplate="Week of %{x|%d %b %Y}<br>forecast $%{y:,.0f}<extra></extra>"))
+    if benchmark.get("weeks"):
+        by_week = {w["week"]: w["index"] for w in benchmark["weeks"]}
+        base = values[0]
+        xs = [w for w in weeks if w in by_week]
+        scope = "Industry" if benchmark["scope"] == "industry" else "All companies"
+        figure.add_trace(go.Scatter(
+            x=xs, y=[base * by_week[w] for w in xs], mode="lines",
+            name=f"{scope} trend ({benchmark['peers']} peers, indexed)",
+            line={"color": GREY, "width": 1.5, "dash": "dot"},
+            hovertemplate="Peers' trend at your level<br>$%{y:,.0f}<extra></extra>"))
+    # Insights that point at a date: anomalies and trend turns, on the revenue line.
+    week_of = {}
+    for week in weeks:
+        start = dt.date.fromisoformat(week)
+        for offset in range(7):
+            week_of[(start + dt.timedelta(days=offset)).isoformat()] = week
+    value_of = dict(zip(weeks, values))
+    for kind, symbol, colour, name in (("anomaly", "x", RED, "Anomaly"),
+                                       ("trend_change", "diamond", AMBER, "Trend change")):
+        points = [i for i in insights if i["kind"] == kind and i["evidence"].get("date")
+                  in week_of]
+        if not points:
+            continue
+        figure.add_trace(go.Scatter(
+            x=[week_of[i["evidence"]["date"]] for i in points],
+            y=[value_of[week_of[i["evidence"]["date"]]] for i in points],
+            mode="markers", name=name,
+            marker={"symbol": symbol, "size": 12, "color": colour,
+                    "line": {"width": 1, "color": "white"}},
+            text=[i["text"] for i in points],
+            hovertemplate="%{text}<extra></extra>"))
+    if selected and selected.get("date") in week_of:
+        week = week_of[selected["date"]]
+        figure.add_trace(go.Scatter(
+            x=[week], y=[value_of[week]], mode="markers", name="Selected insight",
+            marker={"size": 22, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": RED}},
+            hoverinfo="skip"))
+        figure.add_vline(x=week, line={"color": RED, "width": 1, "dash": "dot"})
+    figure.update_layout(
+        template="plotly_white", margin=dict(l=10, r=10, t=10, b=10), hovermode="closest",
+        legend={"orientation": "h", "y": -0.18, "x": 0},
+        yaxis={"title": "Revenue per week (USD)", "tickprefix": "$", "tickformat": ",.0f",
+               "rangemode": "tozero"},
+        xaxis={"title": "Week"})
+    return figure
+
+
+def backtest_text(forecast: dict):
+    test = forecast.get("backtest")
+    if not test:
+        return forecast.get("message") or "Not enough history for a backtest."
+    verdict = ("beats" if test["beats_seasonal_naive"] else "does NOT beat")
+    return [
+        html.Span(f"Backtest ({test['origins']} origins, {test['horizon_weeks']}-week horizon): "
+                  f"forecast error (MAPE) {test['mape']:.1f}% against "
+                  f"{test['seasonal_naive_mape']:.1f}% for seasonal-naive "
+                  f"(same week last year): the model {verdict} it. "),
+        html.Span(f"Held-out weeks inside the 95% band: {test['coverage'] * 100:.0f}%. "
+                  f"Model: {forecast['model']}."),
+    ]
+
+
+def update_revenue_chart(range_name, start, end, company_slug, segment, _refresh, horizon,
+                         selected):
+    user = require_view("executive")
+    ctx = service_context()
+    range_name, start, end = _inputs(range_name, start, end)
+    try:
+        tenant = _tenant(user, company_slug)
+        forecast = metric_forecast(ctx, tenant.id, "revenue", horizon or "3")
+        insights = company_insights(ctx, tenant.id, range_name, start, end, segment)
+        benchmark = {}
+        if forecast["history"]:
+            benchmark = peer_revenue_index(ctx, tenant.id, forecast["history"][0]["week"],
+                                           (dt.date.fromisoformat(forecast["history"][-1]
+                                                                  ["week"])
+                                            + dt.timedelta(days=6)).isoformat())
+    except ServiceError as error:
+        return ids.empty_figure(str(error)), str(error)
+    return (revenue_figure(forecast, insights["insights"], benchmark, selected),
+            backtest_text(forecast))
+
+
+# --------------------------------------------------------------------------- insights
+
+
+def _insight_item(insight: dict) -> list:
+    evidence = insight["evidence"]
+    where = " · ".join(x for x in (evidence.get("label"), evidence.get("channel"),
+                                   evidence.get("date")) if x)
+    return [
+        html.Div([
+            dbc.Badge(KIND_LABEL.get(insight["kind"], insight["kind"]),
+                      color=SEVERITY_COLOUR.get(insight["severity"], "info"), className="me-2"),
+            html.Span(where, className="text-muted"),
+        ], className="mb-1"),
+        html.Div(insight["text"]),
+    ]
+
+
+def update_insights(range_name, start, end, company_slug, segment, _refresh):
+    user = require_view("executive")
+    ctx = service_context()
+    range_name, start, end = _inputs(range_name, start, end)
+    hidden = {"display": "none"}
+    try:
+        tenant = _tenant(user, company_slug)
+        result = company_insights(ctx, tenant.id, range_name, start, end, segment)
+    except ServiceError as error:
+        empty = [[] for _ in range(ids.MAX_INSIGHTS)]
+        return (*empty, *[hidden] * ids.MAX_INSIGHTS, [html.Li(str(error))], None)
+    insights = result["insights"]
+    children, styles = [], []
+    for rank in range(1, ids.MAX_INSIGHTS + 1):
+        if rank <= len(insights):
+            insight = insights[rank - 1]
+            children.append(_insight_item(insight))
+            styles.append({"cursor": "pointer"} if insight["evidence"].get("date") else {})
+        else:
+            children.append([])
+            styles.append(hidden)
+    if not insights:
+        children[0] = "Nothing unusual in this period: no anomalies, trend changes or large " \
+                      "gaps to peers."
+        styles[0] = {}
+    actions = [html.Li(action["text"]) for action in result["actions"]] or \
+        [html.Li("No action needed for this period.", className="text-muted")]
+    store = [{"rank": i["rank"], "kind": i["kind"], "evidence": i["evidence"]}
+             for i in insights]
+    return (*children, *styles, actions, store)
+
+
+def select_insight(*args):
+    """Clicking an insight highlights its point on the revenue chart."""
+    require_view("executive")
+    store = args[-1]
+    triggered = dash_ctx.triggered_id if dash_ctx.triggered else None
+    if not store or not isinstance(triggered, str) or not triggered.startswith(
+            "executive-insight-"):
+        raise PreventUpdate
+    rank = int(triggered.rsplit("-", 1)[1])
+    for insight in store:
+        if insight["rank"] == rank:
+            return insight["evidence"]
+    raise PreventUpdate
+
+
+# --------------------------------------------------------------------------- breakdowns
+
+
+def funnel_figure(funnel: list[dict], note: str | None) -> go.Figure:
+    if not funnel or not funnel[0]["value"]:
+        return ids.empty_figure("No visitors in this period")
+    labels = []
+    for step in funnel:
+        rate = step["rate_pct"]
+        labels.append(step["stage"] if rate is None else f"{step['stage']}<br>"
+                      f"({rate:.2f}% of previous step)")
+    figure = go.Figure(go.Funnel(
+        y=labels, x=[step["value"] for step in funnel], textinfo="value",
+        texttemplate="%{x:,.0f}", marker={"color": [BLUE, "#3498db", GREEN, "#27ae60"]},
+        hovertemplate="%{y}<br>%{x:,.0f}<extra></extra>"))
+    figure.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=10, b=30),
+                         yaxis={"title": None}, xaxis={"title": "People (count)"})
+    if note:
+        figure.add_annotation(text=note, xref="paper", yref="paper", x=0, y=-0.12,
+                              showarrow=False, font={"size": 11, "color": "#6c757d"},
+                              xanchor="left")
+    return figure
+
+
+def channels_figure(channels: list[dict]) -> go.Figure:
+    rows = [c for c in channels if c["roas"] is not None]
+    if not rows:
+        return ids.empty_figure("No ad spend in this period")
+    names = [c["channel"] for c in rows]
+    figure = go.Figure()
+    figure.add_trace(go.Bar(x=names, y=[c["roas"] for c in rows], name="ROAS (x)",
+                            marker_color=BLUE, yaxis="y",
+                            text=[f"{c['roas']:.2f}x" for c in rows], textposition="outside",
+                            hovertemplate="%{x}<br>ROAS %{y:.2f}x<extra></extra>"))
+    figure.add_trace(go.Bar(x=names, y=[c["roi_pct"] for c in rows], name="ROI (%)",
+                            marker_color=GREEN, yaxis="y2", opacity=0.85,
+                            text=[f"{c['roi_pct']:,.0f}%" for c in rows],
+                            textposition="outside",
+                            hovertemplate="%{x}<br>ROI %{y:,.0f}%<extra></extra>"))
+    figure.update_layout(
+        template="plotly_white", barmode="group", margin=dict(l=10, r=10, t=10, b=10),
+        legend={"orientation": "h", "y": 1.12, "x": 0},
+        yaxis={"title": "ROAS (revenue / spend, x)", "rangemode": "tozero"},
+        yaxis2={"title": "ROI (%)", "overlaying": "y", "side": "right", "rangemode": "tozero",
+                "showgrid": False},
+        xaxis={"title": "Channel"})
+    return figure
+
+
+def campaigns_table(campaigns: list[dict]):
+    if not campaigns:
+        return html.Div("No campaign activity in this period.", className="text-muted")
+    header = html.Thead(html.Tr([html.Th(h) for h in (
+        "Campaign", "Channel", "Segment", "Spend", "Revenue", "ROAS", "ROI", "Tier")]))
+    body = html.Tbody([html.Tr([
+        html.Td(c["campaign"]), html.Td(c["channel"]), html.Td(c["segment"] or fmt.DASH),
+        html.Td(fmt.money(c["spend"]), className="text-end"),
+        html.Td(fmt.money(c["revenue"]), className="text-end"),
+        html.Td(fmt.multiple(c["roas"]), className="text-end"),
+        html.Td(fmt.percent(c["roi_pct"], 0), className="text-end"),
+        html.Td(dbc.Badge(c["tier"], color=TIER_COLOUR[c["tier"]])),
+    ]) for c in campaigns])
+    return dbc.Table([header, body], hover=True, responsive=True, size="sm",
+                     className="mb-0 align-middle")
+
+
+def update_breakdowns(range_name, start, end, company_slug, segment, _refresh):
+    user = require_view("executive")
+    ctx = service_context()
+    range_name, start, end = _inputs(range_name, start, end)
+    try:
+        tenant = _tenant(user, company_slug)
+        result = executive_breakdowns(ctx, tenant.id, range_name, start, end, segment)
+    except ServiceError as error:
+        empty = ids.empty_figure(str(error))
+        return empty, empty, html.Div(str(error), className="text-danger")
+    return (funnel_figure(result["funnel"], result["funnel_note"]),
+            channels_figure(result["channels"]), campaigns_table(result["campaigns"]))
+
+
+# --------------------------------------------------------------------------- wiring
+
+FILTERS = (Input(ids.RANGE, "value"), Input(ids.DATES, "start_date"),
+           Input(ids.DATES, "end_date"), Input(ids.COMPANY, "value"),
+           Input(ids.SEGMENT, "value"), Input(ids.REFRESH, "n_clicks"))
 
 
 def register(app: Dash) -> None:
@@ -45,10 +335,33 @@ def register(app: Dash) -> None:
         Output(ids.AS_OF, "children"),
         Output(ids.URL, "search"),
         Output(ids.DATES, "disabled"),
-        Input(ids.RANGE, "value"),
-        Input(ids.DATES, "start_date"),
-        Input(ids.DATES, "end_date"),
-        Input(ids.COMPANY, "value"),
-        Input(ids.REFRESH, "n_clicks"),
+        *FILTERS,
         State(ids.URL, "search"),
     )(update_kpis)
+    app.callback(
+        Output(ids.REVENUE_CHART, "figure"),
+        Output(ids.BACKTEST, "children"),
+        *FILTERS,
+        Input(ids.HORIZON, "value"),
+        Input(ids.SELECTED, "data"),
+    )(update_revenue_chart)
+    slots = range(1, ids.MAX_INSIGHTS + 1)
+    app.callback(
+        *[Output(ids.insight_id(rank), "children") for rank in slots],
+        *[Output(ids.insight_id(rank), "style") for rank in slots],
+        Output(ids.ACTIONS, "children"),
+        Output(ids.INSIGHT_STORE, "data"),
+        *FILTERS,
+    )(update_insights)
+    app.callback(
+        Output(ids.SELECTED, "data"),
+        *[Input(ids.insight_id(rank), "n_clicks") for rank in slots],
+        State(ids.INSIGHT_STORE, "data"),
+        prevent_initial_call=True,
+    )(select_insight)
+    app.callback(
+        Output(ids.FUNNEL, "figure"),
+        Output(ids.CHANNELS, "figure"),
+        Output(ids.CAMPAIGNS, "children"),
+        *FILTERS,
+    )(update_breakdowns)

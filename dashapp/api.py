@@ -47,6 +47,61 @@ def kpis():
     return jsonify(company={"slug": tenant.slug, "name": tenant.name}, **summary)
 
 
+# --------------------------------------------------------------------------- insights (issue #3)
+
+
+def _company(tenant) -> dict:
+    return {"slug": tenant.slug, "name": tenant.name}
+
+
+def _period_args() -> tuple:
+    args = request.args
+    return args.get("range"), args.get("start"), args.get("end")
+
+
+@blueprint.get("/timeseries")
+def timeseries():
+    """Executive KPI cards with sparklines, funnel, channels and campaigns: ?range=...,
+    ?segment=all|new|returning|mobile|desktop; plus anomalies and trend changes."""
+    from services.insights import api as insights_api
+
+    tenant = _tenant()
+    return jsonify(company=_company(tenant), **insights_api.timeseries(
+        service_context(), tenant.id, *_period_args(), request.args.get("segment")))
+
+
+@blueprint.get("/insights")
+def insights():
+    """Ranked plain-language insights with their evidence, and action items."""
+    from services.insights.sentences import company_insights
+
+    tenant = _tenant()
+    return jsonify(company=_company(tenant), **company_insights(
+        service_context(), tenant.id, *_period_args(), request.args.get("segment")))
+
+
+@blueprint.get("/forecast")
+def forecast():
+    """Weekly forecast with a 95 % band and a rolling backtest: ?metric=revenue&horizon=3
+    (months, 1-12)."""
+    from services.insights.forecast import metric_forecast
+
+    tenant = _tenant()
+    return jsonify(company=_company(tenant), **metric_forecast(
+        service_context(), tenant.id, request.args.get("metric", "revenue"),
+        request.args.get("horizon", "3")))
+
+
+@blueprint.get("/benchmarks")
+def benchmarks():
+    """The company against its industry and all other companies (at least 3 peers)."""
+    from services.insights.benchmarks import company_benchmarks
+
+    tenant = _tenant()
+    return jsonify(company=_company(tenant), **company_benchmarks(
+        service_context(), tenant.id, *_period_args()))
+
+
 # --------------------------------------------------------------------------- admin (issue #5)
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
 from dash import dcc, html
 
 from layouts import format as fmt
+from services.kpis import SEGMENTS
 from services.periods import DEFAULT_RANGE, RANGE_LABELS
 
 # Component ids (DESIGN.md: every id on a view starts with its slug).
@@ -18,8 +20,26 @@ REFRESH = "executive-refresh"
 AS_OF = "executive-as-of"
 KPI_CARDS = "executive-kpi-cards"
 MESSAGE = "executive-message"
+SEGMENT = "executive-segment"
+HORIZON = "executive-horizon"
+REVENUE_CHART = "executive-revenue-chart"
+BACKTEST = "executive-backtest"
+INSIGHTS = "executive-insights"
+INSIGHT_STORE = "executive-insight-store"
+SELECTED = "executive-selected"
+ACTIONS = "executive-actions"
+FUNNEL = "executive-funnel"
+CHANNELS = "executive-channels"
+CAMPAIGNS = "executive-campaigns"
+MAX_INSIGHTS = 8
 
-KPI_ORDER = ("spend", "revenue", "roas", "conversions")
+
+def insight_id(rank: int) -> str:
+    """Fixed ids for the insight slots (1..MAX_INSIGHTS), filled by a callback."""
+    return f"executive-insight-{rank}"
+
+KPI_ORDER = ("revenue", "spend", "roas", "conversions", "conversion_rate", "ctr", "campaigns",
+             "mrr", "customers", "cac", "ltv", "ltv_cac", "market_share", "nps", "churn_rate")
 # Which direction of change is good news; spend rising is neither (blue, neutral).
 GOOD_DIRECTION = {"revenue": 1, "roas": 1, "conversions": 1, "spend": 0}
 
@@ -35,64 +55,178 @@ def layout(user, companies, query: dict) -> html.Div:
         disabled=user.company_id is not None,
         style={"minWidth": "16rem"} if user.company_id is None else {"display": "none"},
     )
+    segment_value = query.get("segment") if query.get("segment") in SEGMENTS else "all"
     return html.Div([
         dcc.Location(id=URL, refresh=False),
+        dcc.Store(id=INSIGHT_STORE),
+        dcc.Store(id=SELECTED),
         dbc.Row([
             dbc.Col([
                 html.H2("Executive summary", className="h3 mb-0"),
                 html.Div([html.Span(id=COMPANY_NAME, className="fw-semibold"), " · ",
                           html.Span(id=AS_OF)], className="text-muted small"),
-            ], md=5),
+            ], lg=4),
             dbc.Col(
                 html.Div([
                     company_picker,
                     dcc.Dropdown(
-                        id=RANGE, clearable=False, value=range_value, style={"minWidth": "13rem"},
+                        id=RANGE, clearable=False, value=range_value, style={"minWidth": "12rem"},
                         options=[{"label": label, "value": key}
                                  for key, label in RANGE_LABELS.items()],
                     ),
                     dcc.DatePickerRange(id=DATES, start_date=query.get("start"),
                                         end_date=query.get("end"), display_format="YYYY-MM-DD",
                                         disabled=range_value != "custom"),
+                    dcc.Dropdown(
+                        id=SEGMENT, clearable=False, value=segment_value,
+                        style={"minWidth": "11rem"},
+                        options=[{"label": label, "value": key}
+                                 for key, label in SEGMENTS.items()],
+                    ),
                     dbc.Button("Refresh", id=REFRESH, color="primary", outline=True,
                                n_clicks=0),
-                ], className="d-flex flex-wrap gap-2 justify-content-md-end align-items-center"),
-                md=7,
+                ], className="d-flex flex-wrap gap-2 justify-content-lg-end align-items-center"),
+                lg=8,
             ),
         ], className="mb-3 g-2 align-items-center"),
         html.Div(id=MESSAGE),
         dcc.Loading(dbc.Row(id=KPI_CARDS, className="g-3"), type="dot", delay_show=300),
+        dbc.Row([
+            dbc.Col(dbc.Card([
+                dbc.CardHeader(html.Div([
+                    html.Span("Revenue: last 12 months and forecast", className="fw-semibold"),
+                    dcc.Dropdown(id=HORIZON, clearable=False, value="3", searchable=False,
+                                 style={"minWidth": "10rem"},
+                                 options=[{"label": f"Forecast {m} month{'s' * (m > 1)}",
+                                           "value": str(m)} for m in (1, 3, 6, 12)]),
+                ], className="d-flex justify-content-between align-items-center gap-2")),
+                dbc.CardBody([
+                    dcc.Loading(dcc.Graph(id=REVENUE_CHART, config={"displaylogo": False},
+                                          style={"height": "360px"}, figure=empty_figure()),
+                                type="dot", delay_show=300),
+                    html.Div(id=BACKTEST, className="small text-muted"),
+                ]),
+            ], className="shadow-sm h-100"), lg=8),
+            dbc.Col(dbc.Card([
+                dbc.CardHeader("What changed and what to do", className="fw-semibold"),
+                dbc.CardBody([
+                    html.Div(html.Small("Click an insight to see it on the chart.",
+                                        className="text-muted")),
+                    dcc.Loading(dbc.ListGroup(
+                        [dbc.ListGroupItem(id=insight_id(rank), n_clicks=0, action=True,
+                                           className="cd-insight small",
+                                           style={"display": "none"})
+                         for rank in range(1, MAX_INSIGHTS + 1)],
+                        id=INSIGHTS, flush=True, className="mb-3"), type="dot",
+                        delay_show=300),
+                    html.H6("Action items", className="mt-2"),
+                    html.Ul(id=ACTIONS, className="small ps-3 mb-0"),
+                ], className="cd-insights-body"),
+            ], className="shadow-sm h-100"), lg=4),
+        ], className="g-3 mt-1"),
+        dbc.Row([
+            dbc.Col(dbc.Card([
+                dbc.CardHeader("Customer acquisition funnel", className="fw-semibold"),
+                dbc.CardBody(dcc.Loading(dcc.Graph(id=FUNNEL, config={"displaylogo": False},
+                                                   style={"height": "300px"},
+                                                   figure=empty_figure()),
+                                         type="dot", delay_show=300)),
+            ], className="shadow-sm h-100"), lg=5),
+            dbc.Col(dbc.Card([
+                dbc.CardHeader("Marketing ROI by channel", className="fw-semibold"),
+                dbc.CardBody(dcc.Loading(dcc.Graph(id=CHANNELS, config={"displaylogo": False},
+                                                   style={"height": "300px"},
+                                                   figure=empty_figure()),
+                                         type="dot", delay_show=300)),
+            ], className="shadow-sm h-100"), lg=7),
+        ], className="g-3 mt-1"),
+        dbc.Card([
+            dbc.CardHeader("Top performing campaigns", className="fw-semibold"),
+            dbc.CardBody(dcc.Loading(html.Div(id=CAMPAIGNS), type="dot", delay_show=300)),
+        ], className="shadow-sm mt-3"),
     ])
 
 
-def _change_class(metric: str, change: float | None) -> str:
-    direction = GOOD_DIRECTION.get(metric, 0)
-    if change is None or direction == 0 or change == 0:
+def empty_figure(message: str = "") -> go.Figure:
+    figure = go.Figure()
+    figure.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=10, b=10),
+                         xaxis={"visible": False}, yaxis={"visible": False})
+    if message:
+        figure.add_annotation(text=message, showarrow=False, font={"color": "#6c757d"})
+    return figure
+
+
+# Flatly's success, warning, danger and info colours (green good, amber warning, red
+# critical, blue neutral).
+STATUS_COLOUR = {"green": "#18bc9c", "amber": "#f39c12", "red": "#e74c3c",
+                 "neutral": "#3498db"}
+STATUS_TEXT = {"green": "on target", "amber": "near target", "red": "off target"}
+
+
+def _change_class(good: int, change: float | None) -> str:
+    if change is None or not good or change == 0:
         return "cd-change-neutral"
-    return "cd-change-good" if change * direction > 0 else "cd-change-bad"
+    return "cd-change-good" if change * good > 0 else "cd-change-bad"
+
+
+def sparkline(values: list, colour: str) -> dcc.Graph | None:
+    points = [v for v in values if v is not None]
+    if len(points) < 2:
+        return None
+    figure = go.Figure(go.Scatter(y=values, mode="lines", line={"width": 1.5, "color": colour},
+                                  connectgaps=True, hoverinfo="skip"))
+    figure.update_layout(margin=dict(l=0, r=0, t=2, b=2), height=34, showlegend=False,
+                         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                         xaxis={"visible": False}, yaxis={"visible": False})
+    return dcc.Graph(figure=figure, config={"staticPlot": True}, style={"height": "34px"},
+                     className="mt-1")
 
 
 def kpi_card(kpi: dict, previous_days: int) -> dbc.Col:
     change = kpi["change_pct"]
+    status = kpi.get("status", "neutral")
+    good = kpi.get("good", GOOD_DIRECTION.get(kpi["metric"], 0))
+    compared = kpi.get("note") if kpi["metric"] in MONTHLY else f"previous {previous_days} days"
+    lines = [
+        html.Div(kpi["label"], className="cd-kpi-label"),
+        html.Div(fmt.by_unit(kpi["value"], kpi["unit"]), className="cd-kpi-value",
+                 id=f"executive-kpi-{kpi['metric']}"),
+        html.Div([
+            html.Span(fmt.signed_percent(change), className=_change_class(good, change)),
+            html.Span(f" vs {compared} ({fmt.by_unit(kpi['previous'], kpi['unit'])})"
+                      if kpi["metric"] not in MONTHLY else " month on month",
+                      className="text-muted"),
+        ], className="cd-kpi-change"),
+    ]
+    if kpi.get("target") is not None:
+        lines.append(html.Div([
+            f"Target {fmt.by_unit(kpi['target'], kpi['unit'])} · ",
+            html.Span(STATUS_TEXT.get(status, ""), style={"color": STATUS_COLOUR[status],
+                                                          "fontWeight": 600}),
+        ], className="small text-muted"))
+    elif kpi["metric"] in MONTHLY and kpi.get("note"):
+        lines.append(html.Div(kpi["note"], className="small text-muted"))
+    elif kpi.get("note"):
+        lines.append(html.Div(kpi["note"], className="small text-muted"))
+    graph = sparkline(kpi.get("sparkline") or [], STATUS_COLOUR[status]
+                      if status != "neutral" else "#2c3e50")
+    if graph is not None:
+        lines.append(graph)
     return dbc.Col(
-        dbc.Card(dbc.CardBody([
-            html.Div(kpi["label"], className="cd-kpi-label"),
-            html.Div(fmt.by_unit(kpi["value"], kpi["unit"]), className="cd-kpi-value",
-                     id=f"executive-kpi-{kpi['metric']}"),
-            html.Div([
-                html.Span(fmt.signed_percent(change), className=_change_class(kpi["metric"],
-                                                                              change)),
-                html.Span(f" vs previous {previous_days} days "
-                          f"({fmt.by_unit(kpi['previous'], kpi['unit'])})",
-                          className="text-muted"),
-            ], className="cd-kpi-change"),
-        ]), className="cd-kpi-card h-100 shadow-sm"),
-        xs=12, sm=6, xl=3,
+        dbc.Card(dbc.CardBody(lines), className="cd-kpi-card h-100 shadow-sm",
+                 style={"borderLeft": f"4px solid {STATUS_COLOUR[status]}"},
+                 id=f"executive-card-{kpi['metric']}"),
+        xs=12, sm=6, lg=4, xl=3,
     )
 
 
+MONTHLY = ("mrr", "customers", "cac", "ltv", "ltv_cac", "market_share", "nps", "churn_rate")
+
+
 def kpi_cards(summary: dict) -> list:
-    by_metric = {kpi["metric"]: kpi for kpi in summary["kpis"]}
+    """Cards from ``executive_kpis`` (``cards``) or the plain ``kpi_summary`` (``kpis``)."""
+    items = summary.get("cards") or summary.get("kpis") or []
+    by_metric = {kpi["metric"]: kpi for kpi in items}
     days = summary["previous_period"]["days"]
     return [kpi_card(by_metric[metric], days) for metric in KPI_ORDER if metric in by_metric]
 

@@ -1,0 +1,184 @@
+"""Read-model queries behind the executive view's time series, funnel, channel and campaign
+tables. Every function takes the tenant as a required argument and reads rollups or daily and
+monthly fact tables (rollup_campaign_daily, ad_stats_daily, rollup_sales_daily,
+web_traffic_daily, business_metrics_monthly, lead_status_changes), never raw events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+AD_DEVICES = ("desktop", "mobile", "tablet")
+
+
+def _ad_source(device: str | None) -> tuple[str, dict]:
+    """The daily ad table to read: the device-split one only when a device is asked for."""
+    if device is None:
+        return "rollup_campaign_daily", {}
+    if device not in AD_DEVICES:
+        raise ValueError(f"unknown device {device!r}")
+    return "ad_stats_daily", {"device": device}
+
+
+def ad_daily(session: Session, company_id: int, start: dt.date, end: dt.date, *,
+             by_channel: bool = False, device: str | None = None) -> list[dict]:
+    """Daily ad totals of a company over [start, end], optionally per channel and for one
+    device. Rows: day, [channel], impressions, clicks, conversions, spend, revenue."""
+    table, params = _ad_source(device)
+    device_filter = "AND r.device = :device" if device else ""
+    channel_col = ", ch.name AS channel" if by_channel else ""
+    channel_join = "JOIN channels ch ON ch.id = r.channel_id" if by_channel else ""
+    group = "r.day, ch.name" if by_channel else "r.day"
+    rows = session.execute(
+        text(f"""
+            SELECT r.day{channel_col},
+                   SUM(r.impressions)::bigint AS impressions,
+                   SUM(r.clicks)::bigint AS clicks,
+                   SUM(r.conversions)::bigint AS conversions,
+                   SUM(r.spend)::float8 AS spend,
+                   SUM(r.revenue)::float8 AS revenue
+            FROM {table} r {channel_join}
+            WHERE r.company_id = :company AND r.day BETWEEN :start AND :end {device_filter}
+            GROUP BY {group} ORDER BY {group}"""),
+        {"company": company_id, "start": start, "end": end, **params},
+    ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def sales_daily(session: Session, company_id: int, start: dt.date, end: dt.date) -> list[dict]:
+    """CRM conversions plus e-commerce orders per day: each source is its own rollup row, so
+    summing them per day joins nothing (no fan-out)."""
+    rows = session.execute(
+        text("""
+            SELECT day, SUM(conversions)::bigint AS conversions,
+                   SUM(revenue)::float8 AS revenue
+            FROM rollup_sales_daily
+            WHERE company_id = :company AND day BETWEEN :start AND :end
+            GROUP BY day ORDER BY day"""),
+        {"company": company_id, "start": start, "end": end},
+    ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def web_daily(session: Session, company_id: int, start: dt.date, end: dt.date, *,
+              device: str | None = None, visitor_type: str | None = None) -> list[dict]:
+    """Website sessions and conversions per day, optionally for one device or visitor type."""
+    rows = session.execute(
+        text("""
+            SELECT day, SUM(sessions)::bigint AS sessions, SUM(conversions)::bigint AS conversions,
+                   SUM(bounces)::bigint AS bounces
+            FROM web_traffic_daily
+            WHERE company_id = :company AND day BETWEEN :start AND :end
+              AND (CAST(:device AS text) IS NULL OR device = :device)
+              AND (CAST(:visitor AS text) IS NULL OR visitor_type = :visitor)
+            GROUP BY day ORDER BY day"""),
+        {"company": company_id, "start": start, "end": end, "device": device,
+         "visitor": visitor_type},
+    ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def business_monthly(session: Session, company_id: int) -> list[dict]:
+    """The company's monthly business metrics (MRR, customers, churn, NPS, market share)."""
+    rows = session.execute(
+        text("""
+            SELECT month, mrr::float8 AS mrr, customers, new_customers, churned_customers,
+                   nps, brand_awareness_pct, market_share_pct
+            FROM business_metrics_monthly WHERE company_id = :company ORDER BY month"""),
+        {"company": company_id},
+    ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def monthly_spend(session: Session, company_id: int, start: dt.date, end: dt.date) -> list[dict]:
+    """Ad spend per calendar month (for acquisition cost against new customers)."""
+    rows = session.execute(
+        text("""
+            SELECT date_trunc('month', day)::date AS month, SUM(spend)::float8 AS spend
+            FROM rollup_campaign_daily
+            WHERE company_id = :company AND day BETWEEN :start AND :end
+            GROUP BY 1 ORDER BY 1"""),
+        {"company": company_id, "start": start, "end": end},
+    ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def lead_flow(session: Session, company_id: int, start: dt.date, end: dt.date) -> dict:
+    """Leads created, leads that became opportunities and leads won within [start, end]."""
+    row = session.execute(
+        text("""
+            SELECT COUNT(*) FILTER (WHERE to_status = 'new') AS leads,
+                   COUNT(*) FILTER (WHERE to_status = 'opportunity') AS opportunities,
+                   COUNT(*) FILTER (WHERE to_status = 'won') AS customers
+            FROM lead_status_changes
+            WHERE company_id = :company
+              AND changed_at >= CAST(:start AS date)
+              AND changed_at < CAST(:end AS date) + 1"""),
+        {"company": company_id, "start": start, "end": end},
+    ).one()
+    return {"leads": int(row.leads), "opportunities": int(row.opportunities),
+            "customers": int(row.customers)}
+
+
+def channel_totals(session: Session, company_id: int, start: dt.date, end: dt.date, *,
+                   device: str | None = None) -> list[dict]:
+    """Ad totals per channel over [start, end]."""
+    table, params = _ad_source(device)
+    device_filter = "AND r.device = :device" if device else ""
+    rows = session.execute(
+        text(f"""
+            SELECT ch.name AS channel, SUM(r.impressions)::bigint AS impressions,
+                   SUM(r.clicks)::bigint AS clicks, SUM(r.conversions)::bigint AS conversions,
+                   SUM(r.spend)::float8 AS spend, SUM(r.revenue)::float8 AS revenue
+            FROM {table} r JOIN channels ch ON ch.id = r.channel_id
+            WHERE r.company_id = :company AND r.day BETWEEN :start AND :end {device_filter}
+            GROUP BY ch.name ORDER BY ch.name"""),
+        {"company": company_id, "start": start, "end": end, **params},
+    ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def campaign_totals(session: Session, company_id: int, start: dt.date, end: dt.date, *,
+                    device: str | None = None) -> list[dict]:
+    """Ad totals per campaign over [start, end], with its channel and target segment."""
+    table, params = _ad_source(device)
+    device_filter = "AND r.device = :device" if device else ""
+    rows = session.execute(
+        text(f"""
+            SELECT c.id AS campaign_id, c.name AS campaign, ch.name AS channel,
+                   s.name AS segment, c.status,
+                   t.impressions, t.clicks, t.conversions, t.spend, t.revenue
+            FROM (SELECT r.campaign_id, SUM(r.impressions)::bigint AS impressions,
+                         SUM(r.clicks)::bigint AS clicks,
+                         SUM(r.conversions)::bigint AS conversions,
+                         SUM(r.spend)::float8 AS spend, SUM(r.revenue)::float8 AS revenue
+                  FROM {table} r
+                  WHERE r.company_id = :company AND r.day BETWEEN :start AND :end
+                        {device_filter}
+                  GROUP BY r.campaign_id) t
+            JOIN campaigns c ON c.id = t.campaign_id AND c.company_id = :company
+            JOIN channels ch ON ch.id = c.channel_id
+            LEFT JOIN segments s ON s.id = c.segment_id
+            ORDER BY c.id"""),
+        {"company": company_id, "start": start, "end": end, **params},
+    ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def kpi_targets(session: Session, company_id: int) -> list[dict]:
+    rows = session.execute(
+        text("SELECT metric, period, target, direction FROM kpi_targets "
+             "WHERE company_id = :company"),
+        {"company": company_id},
+    ).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def first_day(session: Session, company_id: int) -> dt.date | None:
+    """The oldest day with ad activity for the company."""
+    return session.execute(
+        text("SELECT MIN(day) FROM rollup_campaign_daily WHERE company_id = :company"),
+        {"company": company_id},
+    ).scalar()

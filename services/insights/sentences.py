@@ -1,0 +1,278 @@
+"""Plain-language insights, ranked by importance, each with the evidence behind its numbers.
+
+Every number in a sentence is formatted from the insight's ``evidence`` dict, and the evidence
+is copied from the service results (anomalies, trend changes, benchmarks, KPI cards), so what
+a sentence says is exactly what the charts and the API show. ``evidence`` also says where on
+the chart the insight points (metric, channel, date), so the view can highlight it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from services.cache import cached
+from services.context import ServiceContext
+from services.insights.actions import action_items
+from services.insights.anomalies import company_anomalies
+from services.insights.benchmarks import company_benchmarks
+from services.insights.trends import company_trend_changes
+from services.kpis import executive_breakdowns, executive_kpis
+
+SEVERITY_WEIGHT = {"critical": 3.0, "high": 2.0, "medium": 1.0}
+MIN_CHANGE_PCT = 10.0  # period-over-period changes worth a sentence
+MIN_BENCHMARK_PCT = 15.0  # differences from peers worth a sentence
+TREND_RECENT_DAYS = 365
+MAX_INSIGHTS = 8
+
+
+# ----------------------------------------------------------------------------- formatting
+def fmt_value(value: float | None, unit: str) -> str:
+    """The one number format of sentences (the view's cards use the same rules)."""
+    if value is None:
+        return "—"
+    if unit == "USD":
+        return f"${value:,.2f}" if abs(value) < 100 else f"${value:,.0f}"
+    if unit == "%":
+        return f"{value:,.2f}%"
+    if unit == "x":
+        return f"{value:,.2f}x"
+    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
+
+
+def fmt_pct(value: float) -> str:
+    return f"{abs(value):,.0f}%"
+
+
+def fmt_date(day: str) -> str:
+    return dt.date.fromisoformat(day).strftime("%d %b %Y").lstrip("0")
+
+
+ACRONYMS = ("CTR", "CPC", "CPA", "ROAS", "MRR", "NPS")
+
+
+def _subject(label: str, channel: str | None) -> str:
+    if channel:
+        return f"{label} for {channel} campaigns"
+    return f"Your {label}" if label in ACRONYMS else f"Your {label.lower()}"
+
+
+# ----------------------------------------------------------------------------- builders
+ROOT_METRICS = ("spend", "clicks", "impressions", "conversions", "revenue", "ctr")
+PLURAL = ("Clicks", "Conversions", "Impressions")
+
+
+def _verb(label: str, singular: str, plural: str) -> str:
+    return plural if label in PLURAL else singular
+
+
+def _incidents(anomalies: list[dict]) -> list[list[dict]]:
+    """Anomalies whose days touch (same or next day) belong to one incident: one cause seen
+    through several metrics and channels."""
+    ordered = sorted(anomalies, key=lambda a: a["date"])
+    groups: list[list[dict]] = []
+    last_day = None
+    for anomaly in ordered:
+        day = dt.date.fromisoformat(anomaly["date"])
+        if groups and last_day is not None and (day - last_day).days <= 1:
+            groups[-1].append(anomaly)
+        else:
+            groups.append([anomaly])
+        last_day = day if last_day is None else max(day, last_day)
+    return groups
+
+
+def _anomaly_insights(anomalies: list[dict], period: dict) -> list[dict]:
+    """One insight per incident, told through its clearest finding: the base metric (or CTR)
+    that moved most, preferring the channel where it happened."""
+    import math
+
+    start, end = period["start"], period["end"]
+    daily = [a for a in anomalies if a["grain"] == "day" and start <= a["date"] <= end]
+    out = []
+    end_day = dt.date.fromisoformat(end)
+    for incident in _incidents(daily):
+        roots = [a for a in incident if a["metric"] in ROOT_METRICS] or incident
+        peak = max(roots, key=lambda a: (abs(math.log1p(a["change_pct"] / 100)),
+                                         a["channel"] is not None))
+        days = sorted({a["date"] for a in incident if a["metric"] == peak["metric"]
+                       and a["channel"] == peak["channel"]})
+        related = sorted({a["label"] for a in incident if a["label"] != peak["label"]})
+        severity = max(incident, key=lambda a: SEVERITY_WEIGHT[a["severity"]])["severity"]
+        verb = "jumped" if peak["direction"] == "up" else "dropped"
+        position = "above" if peak["direction"] == "up" else "below"
+        span = (f"on {fmt_date(days[0])}" if len(days) == 1 else
+                f"from {fmt_date(days[0])} to {fmt_date(days[-1])}")
+        unit = peak["unit"]
+        text = (f"ANOMALY DETECTED: {_subject(peak['label'], peak['channel'])} {verb} by "
+                f"{fmt_pct(peak['change_pct'])} {span} ({fmt_value(peak['actual'], unit)} "
+                f"against an expected {fmt_value(peak['expected'], unit)}), well {position} the "
+                f"expected range of {fmt_value(peak['expected_low'], unit)} to "
+                f"{fmt_value(peak['expected_high'], unit)}.")
+        if related:
+            text += f" Also affected: {', '.join(related)}."
+        age = (end_day - dt.date.fromisoformat(days[-1])).days
+        out.append({
+            "kind": "anomaly", "severity": severity,
+            "importance": 60 + 10 * SEVERITY_WEIGHT[severity] - min(age, 90) / 3,
+            "text": text,
+            "evidence": {"metric": peak["metric"], "label": peak["label"], "unit": unit,
+                         "channel": peak["channel"], "date": peak["date"],
+                         "period": {"start": days[0], "end": days[-1]},
+                         "value": peak["actual"], "expected": peak["expected"],
+                         "expected_low": peak["expected_low"],
+                         "expected_high": peak["expected_high"],
+                         "change_pct": peak["change_pct"], "direction": peak["direction"],
+                         "related": related},
+        })
+    return out
+
+
+def _trend_insights(turns: list[dict], period: dict) -> list[dict]:
+    out = []
+    end_day = dt.date.fromisoformat(period["end"])
+    # Turns within a fortnight of each other are one change seen through several metrics:
+    # tell it through the first base metric (revenue before conversions...).
+    groups: list[list[dict]] = []
+    for turn in sorted(turns, key=lambda t: t["date"]):
+        if groups and (dt.date.fromisoformat(turn["date"]) - dt.date.fromisoformat(
+                groups[-1][0]["date"])).days <= 14:
+            groups[-1].append(turn)
+        else:
+            groups.append([turn])
+    order = {metric: i for i, metric in enumerate(ROOT_METRICS)}
+    for group in groups:
+        turn = min(group, key=lambda t: order.get(t["metric"], len(order)))
+        related = sorted({t["label"] for t in group if t is not turn})
+        day = dt.date.fromisoformat(turn["date"])
+        age = (end_day - day).days
+        if day > end_day or age > TREND_RECENT_DAYS:
+            continue
+        months_before = max(1, round(turn["weeks_before"] / (52 / 12)))
+        was = "decline" if turn["direction_before"] == "down" else "growth"
+        now = "an upward" if turn["direction_after"] == "up" else "a downward"
+        good_news = (turn["direction_after"] == "up") == (turn["good"] >= 0)
+        text = (f"TREND CHANGE: After {months_before} months of {was} "
+                f"({turn['slope_before_pct']:+.1f}% a week), "
+                f"{_subject(turn['label'], None).replace('Your', 'your', 1)} "
+                f"{_verb(turn['label'], 'is', 'are')} now showing {now} trend "
+                f"({turn['slope_after_pct']:+.1f}% a week) since {day.strftime('%B %Y')}.")
+        if related:
+            text += f" Also turned: {', '.join(related)}."
+        out.append({
+            "kind": "trend_change", "severity": "high" if not good_news else "medium",
+            "importance": 55 - age / 30 + (5 if not good_news else 0),
+            "text": text,
+            "evidence": {"metric": turn["metric"], "label": turn["label"], "unit": turn["unit"],
+                         "channel": None, "date": turn["date"],
+                         "period": {"start": turn["since"], "end": turn["date"]},
+                         "value": turn["value_at_turn"],
+                         "slope_before_pct": turn["slope_before_pct"],
+                         "slope_after_pct": turn["slope_after_pct"],
+                         "months_before": months_before, "weeks_before": turn["weeks_before"],
+                         "direction_after": turn["direction_after"], "related": related},
+        })
+    return out
+
+
+def _benchmark_insights(bench: dict) -> list[dict]:
+    out = []
+    for row in bench["metrics"]:
+        for scope, group_name in (("industry", "the industry average"),
+                                  ("global", "the all-company average")):
+            comparison = row[scope]
+            diff = comparison.get("difference_pct")
+            if comparison["status"] != "ok" or diff is None or abs(diff) < MIN_BENCHMARK_PCT:
+                continue
+            better = comparison["verdict"] == "better"
+            how = ("significantly outperforming" if better else "well behind")
+            text = (f"{_subject(row['label'], None)} of {fmt_value(row['value'], row['unit'])} "
+                    f"is {fmt_pct(diff)} {'above' if diff > 0 else 'below'} "
+                    f"{group_name} of {fmt_value(comparison['average'], row['unit'])} "
+                    f"({comparison['peers']} other companies), {how} it.")
+            out.append({
+                "kind": "benchmark", "severity": "medium" if better else "high",
+                "importance": 25 + min(abs(diff), 100) / 5 + (5 if scope == "industry" else 0),
+                "text": text,
+                "evidence": {"metric": row["metric"], "label": row["label"],
+                             "unit": row["unit"], "channel": None, "date": None,
+                             "period": bench["period"], "value": row["value"],
+                             "benchmark": comparison["average"], "benchmark_scope": scope,
+                             "peers": comparison["peers"], "change_pct": diff},
+            })
+            break  # the industry comparison when there is one, else the global one
+    return out
+
+
+def _change_insights(kpis: dict) -> list[dict]:
+    out = []
+    days = kpis["period"]["days"]
+    for card in kpis["cards"]:
+        change = card["change_pct"]
+        if change is None or abs(change) < MIN_CHANGE_PCT or card["metric"] in (
+                "mrr", "customers", "cac", "ltv", "ltv_cac", "market_share", "nps",
+                "churn_rate", "campaigns"):
+            continue
+        verb = "increased" if change > 0 else "decreased"
+        text = (f"{_subject(card['label'], None)} "
+                f"{_verb(card['label'], 'has', 'have')} {verb} by {fmt_pct(change)} in the last "
+                f"{days} days ({fmt_value(card['value'], card['unit'])} against "
+                f"{fmt_value(card['previous'], card['unit'])} in the {days} days before).")
+        good = card["good"] * change > 0 if card["good"] else None
+        out.append({
+            "kind": "change", "severity": "medium" if good is not False else "high",
+            "importance": 15 + min(abs(change), 100) / 4,
+            "text": text,
+            "evidence": {"metric": card["metric"], "label": card["label"], "unit": card["unit"],
+                         "channel": None, "date": None, "period": kpis["period"],
+                         "value": card["value"], "expected": card["previous"],
+                         "change_pct": change},
+        })
+    return out
+
+
+def _segment_insights(bench: dict) -> list[dict]:
+    rows = []
+    for segment in bench["segments"]:
+        metric = next(m for m in segment["metrics"] if m["metric"] == "conversion_rate")
+        if metric["value"] is not None:
+            rows.append((segment["name"], metric["value"]))
+    company = next(m for m in bench["metrics"] if m["metric"] == "conversion_rate")["value"]
+    if len(rows) < 2 or not company:
+        return []
+    name, best = max(rows, key=lambda r: r[1])
+    multiple = best / company
+    if multiple < 1.1:
+        return []
+    text = (f"Your best performing segment is '{name}', with {multiple:,.2f}x the conversion "
+            f"rate of your company average ({fmt_value(best, '%')} against "
+            f"{fmt_value(company, '%')}).")
+    return [{"kind": "segment", "severity": "medium", "importance": 30 + min(multiple, 5) * 2,
+             "text": text,
+             "evidence": {"metric": "conversion_rate", "label": "Conversion rate", "unit": "%",
+                          "channel": None, "segment": name, "date": None,
+                          "period": bench["period"], "value": best, "expected": company,
+                          "multiple": multiple}}]
+
+
+@cached()
+def company_insights(ctx: ServiceContext, company_id: int, range_name: str | None = None,
+                     start: str | None = None, end: str | None = None,
+                     segment: str | None = None) -> dict:
+    """The top insights for the period, most important first, and the action items."""
+    kpis = executive_kpis(ctx, company_id, range_name, start, end, segment)
+    period = kpis["period"]
+    anomalies = company_anomalies(ctx, company_id)["anomalies"]
+    turns = company_trend_changes(ctx, company_id)["trend_changes"]
+    bench = company_benchmarks(ctx, company_id, range_name, start, end)
+    breakdowns = executive_breakdowns(ctx, company_id, range_name, start, end, segment)
+    insights = (_anomaly_insights(anomalies, period) + _trend_insights(turns, period)
+                + _benchmark_insights(bench) + _segment_insights(bench)
+                + _change_insights(kpis))
+    insights.sort(key=lambda i: -i["importance"])
+    insights = insights[:MAX_INSIGHTS]
+    for rank, insight in enumerate(insights, start=1):
+        insight["id"] = f"insight-{rank}"
+        insight["rank"] = rank
+    return {"company_id": company_id, "period": period, "segment": kpis["segment"],
+            "insights": insights,
+            "actions": action_items(insights, breakdowns["channels"], kpis["cards"])}
