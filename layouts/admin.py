@@ -138,7 +138,7 @@ def users_tab(companies) -> html.Div:
             ), type="dot", delay_show=300),
             html.Div("Select a row to change that user.", className="text-muted small mt-1"),
         ]),
-    ], className="shadow-sm h-100")
+    ], className="shadow-sm")
 
     new_user = dbc.Card([
         dbc.CardHeader("New user", className="fw-semibold"),
@@ -165,7 +165,7 @@ def users_tab(companies) -> html.Div:
                        className="w-100"),
             html.Div(id=NEW_RESULT, className="mt-2"),
         ]),
-    ], className="shadow-sm mb-3")
+    ], className="shadow-sm h-100")
 
     selected = dbc.Card([
         dbc.CardHeader("Selected user", className="fw-semibold"),
@@ -174,14 +174,14 @@ def users_tab(companies) -> html.Div:
                      className="mb-2"),
             dbc.InputGroup([
                 dcc.Dropdown(id=EDIT_ROLE, options=ROLE_OPTIONS, placeholder="New role",
-                             style={"flex": "1 1 auto", "minWidth": "10rem"}),
+                             style={"flex": "1 1 auto", "minWidth": "0"}),
                 dbc.Button("Change role", id=EDIT_ROLE_SUBMIT, color="secondary",
                            outline=True, n_clicks=0),
             ], className="mb-2 flex-nowrap"),
             dbc.InputGroup([
                 dcc.Dropdown(id=EDIT_COMPANY, options=company_options(companies),
                              placeholder="New company",
-                             style={"flex": "1 1 auto", "minWidth": "10rem"}),
+                             style={"flex": "1 1 auto", "minWidth": "0"}),
                 dbc.Button("Change company", id=EDIT_COMPANY_SUBMIT, color="secondary",
                            outline=True, n_clicks=0),
             ], className="mb-2 flex-nowrap"),
@@ -204,11 +204,13 @@ def users_tab(companies) -> html.Div:
             ], className="d-flex gap-2"),
             html.Div(id=ACTION_RESULT, className="mt-2"),
         ]),
-    ], className="shadow-sm")
+    ], className="shadow-sm h-100")
 
+    # Wide screens: table beside the forms; narrower: table on top, the two forms side by side.
     return dbc.Row([
-        dbc.Col(table, lg=8, className="mb-3"),
-        dbc.Col([new_user, selected], lg=4),
+        dbc.Col(table, xl=8, className="mb-3"),
+        dbc.Col(dbc.Row([dbc.Col(new_user, md=6, xl=12), dbc.Col(selected, md=6, xl=12)],
+                        className="g-3"), xl=4),
     ], className="g-3 pt-3")
 
 
@@ -232,7 +234,7 @@ def audit_tab(actions=KNOWN_ACTIONS) -> html.Div:
             id=AUDIT_GRID, columnDefs=AUDIT_COLUMNS, rowData=[],
             defaultColDef={"sortable": True, "resizable": True},
             dashGridOptions={"overlayNoRowsTemplate": "No audit entries match these filters",
-                             "pagination": True, "paginationPageSize": 25,
+                             "pagination": True, "paginationPageSize": 20,
                              "tooltipShowDelay": 300},
             style={"height": "620px", "width": "100%"}, className="ag-theme-quartz",
         ), type="dot", delay_show=300),
