@@ -205,3 +205,56 @@ def callback_payload(dash_app, output_prefix: str, values: dict | None = None) -
                 "changedPropIds": [f"{dep['id']}.{dep['property']}" for dep in spec["inputs"]][:1],
             }
     raise KeyError(output_prefix)
+
+
+# --------------------------------------------------------------------------- live warehouse
+
+
+@pytest.fixture(scope="session")
+def live_config(empty_database_factory, config) -> Config:
+    """A seeded warehouse of its own for tests that write events at the current time (the
+    real-time view, ingest, alerts), so the shared one keeps its fixed newest day."""
+    from dataclasses import replace
+
+    from db.seed import seed
+
+    url = empty_database_factory("live")
+    seed(url, events=15_000, seed=SEED, end_date=SEED_END_DATE, progress=False)
+    return replace(config, database_url=url, cache_namespace=f"{config.cache_namespace}-live")
+
+
+@pytest.fixture(scope="session")
+def live_ctx(live_config):
+    from dashapp.runtime import service_context
+
+    return service_context(live_config)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_config):
+    from dashapp.app import create_app
+
+    return create_app(live_config)
+
+
+@pytest.fixture(scope="session")
+def live_users(live_ctx):
+    """{role: UserRecord} in the live warehouse's first company (admin: no company)."""
+    from services.roles import ROLES
+    from services.users import create_user
+
+    with live_ctx.session() as session:
+        first = session.execute(text("SELECT slug FROM companies ORDER BY id LIMIT 1")).scalar()
+    return {role: create_user(live_ctx, f"{role}@live.test", PASSWORD, role,
+                              None if role == "admin" else first) for role in ROLES}
+
+
+@pytest.fixture
+def live_client_for(live_server, live_users):
+    def make(role: str):
+        client = live_server.test_client()
+        response = login(client, live_users[role].email)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return make

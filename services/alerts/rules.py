@@ -56,7 +56,7 @@ DEFAULT_RULES = [
          actions=["notify", "slack"], pending_s=0, hysteresis=0.1, min_volume=20),
     dict(rule_key="stale_data", name="Data older than 2 hours", metric="data_age_hours",
          comparison=">", threshold=2.0, severity="high", actions=["notify"], pending_s=0,
-         hysteresis=0.0, min_volume=0),
+         hysteresis=0.25, min_volume=0),
 ]
 
 EDITABLE = {"threshold": float, "severity": str, "actions": list, "enabled": bool,
