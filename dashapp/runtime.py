@@ -4,6 +4,8 @@ migrations, first-start demo data and demo users."""
 from __future__ import annotations
 
 import logging
+import signal
+import sys
 from dataclasses import replace
 
 from sqlalchemy import text
@@ -29,8 +31,14 @@ def warehouse_is_empty(database_url: str) -> bool:
         return not session.execute(text("SELECT EXISTS (SELECT 1 FROM companies)")).scalar()
 
 
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into a normal exit, so the embedded Redis is shut down by its exit hook."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+
 def prepare(config: Config, *, seed_scale: str | None = "small") -> Config:
     """Servers up, schema current, demo data loaded on first start (development only)."""
+    _exit_on_sigterm()
     config = with_servers(config)
     migrate.upgrade(config.database_url)
     if seed_scale and not config.production and warehouse_is_empty(config.database_url):
