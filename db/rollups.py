@@ -56,49 +56,48 @@ def rebuild(conn: Connection, company_ids: list[int]) -> None:
         conn.execute(text(insert_sql), {"companies": company_ids})
 
 
+_DAY = "(occurred_at AT TIME ZONE 'UTC')::date"
+_SUMS = "SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue)"
+
+# Each rollup the ingest path maintains: its grain (target column -> expression over
+# ad_events), the primary key it conflicts on, and whether it counts events (ad_stats_daily
+# has no event count; its reach is not derivable from events and stays 0 for them).
+_INCREMENTAL_ROLLUPS = (
+    ("rollup_campaign_daily", {"day": _DAY}, "campaign_id, day", True),
+    ("rollup_campaign_hourly", {"hour": "date_trunc('hour', occurred_at)"},
+     "campaign_id, hour", True),
+    ("ad_stats_daily", {"day": _DAY, "location_id": "location_id", "device": "device"},
+     "campaign_id, day, location_id, device", False),
+)
+
+
+def _upsert_sql(table: str, grain: dict[str, str], conflict: str, counts_events: bool) -> str:
+    columns = ["company_id", "campaign_id", "channel_id", *grain, *_AD_MEASURES.split(", ")]
+    values = ["company_id", "campaign_id", "channel_id", *grain.values(), _SUMS]
+    group_by = ", ".join(str(i) for i in range(1, 4 + len(grain)))
+    if table == "ad_stats_daily":
+        columns.append("reach")
+        values.append("0")
+    if counts_events:
+        columns.append("events")
+        values.append("COUNT(*)")
+    summed = [*_AD_MEASURES.split(", "), *(["events"] if counts_events else [])]
+    return f"""
+        INSERT INTO {table} AS r ({", ".join(columns)})
+        SELECT {", ".join(values)}
+        FROM ad_events WHERE id BETWEEN :first AND :last
+        GROUP BY {group_by}
+        ON CONFLICT ({conflict}) DO UPDATE SET
+            {", ".join(f"{c} = r.{c} + EXCLUDED.{c}" for c in summed)}"""
+
+
+_INCREMENTAL_SQL = [text(_upsert_sql(*spec)) for spec in _INCREMENTAL_ROLLUPS]
+
+
 def apply_event_batch(conn: Connection, first_id: int, last_id: int) -> None:
     """Add ad events with ids in [first_id, last_id] to the rollups (ingest path)."""
-    batch = "FROM ad_events WHERE id BETWEEN :first AND :last"
-    params = {"first": first_id, "last": last_id}
-    conn.execute(text(f"""
-        INSERT INTO rollup_campaign_daily AS r (company_id, campaign_id, channel_id, day,
-                                                {_AD_MEASURES}, events)
-        SELECT company_id, campaign_id, channel_id, (occurred_at AT TIME ZONE 'UTC')::date,
-               SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue), COUNT(*)
-        {batch} GROUP BY 1, 2, 3, 4
-        ON CONFLICT (campaign_id, day) DO UPDATE SET
-            impressions = r.impressions + EXCLUDED.impressions,
-            clicks = r.clicks + EXCLUDED.clicks,
-            conversions = r.conversions + EXCLUDED.conversions,
-            spend = r.spend + EXCLUDED.spend,
-            revenue = r.revenue + EXCLUDED.revenue,
-            events = r.events + EXCLUDED.events"""), params)
-    conn.execute(text(f"""
-        INSERT INTO rollup_campaign_hourly AS r (company_id, campaign_id, channel_id, hour,
-                                                 {_AD_MEASURES}, events)
-        SELECT company_id, campaign_id, channel_id, date_trunc('hour', occurred_at),
-               SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue), COUNT(*)
-        {batch} GROUP BY 1, 2, 3, 4
-        ON CONFLICT (campaign_id, hour) DO UPDATE SET
-            impressions = r.impressions + EXCLUDED.impressions,
-            clicks = r.clicks + EXCLUDED.clicks,
-            conversions = r.conversions + EXCLUDED.conversions,
-            spend = r.spend + EXCLUDED.spend,
-            revenue = r.revenue + EXCLUDED.revenue,
-            events = r.events + EXCLUDED.events"""), params)
-    conn.execute(text(f"""
-        INSERT INTO ad_stats_daily AS r (company_id, campaign_id, channel_id, day, location_id,
-                                         device, {_AD_MEASURES}, reach)
-        SELECT company_id, campaign_id, channel_id, (occurred_at AT TIME ZONE 'UTC')::date,
-               location_id, device,
-               SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue), 0
-        {batch} GROUP BY 1, 2, 3, 4, 5, 6
-        ON CONFLICT (campaign_id, day, location_id, device) DO UPDATE SET
-            impressions = r.impressions + EXCLUDED.impressions,
-            clicks = r.clicks + EXCLUDED.clicks,
-            conversions = r.conversions + EXCLUDED.conversions,
-            spend = r.spend + EXCLUDED.spend,
-            revenue = r.revenue + EXCLUDED.revenue"""), params)
+    for statement in _INCREMENTAL_SQL:
+        conn.execute(statement, {"first": first_id, "last": last_id})
 
 
 def bump_data_version(conn: Connection, company_ids: list[int]) -> None:
