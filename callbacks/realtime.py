@@ -212,6 +212,7 @@ def hourly_figure(hourly: dict) -> go.Figure:
                       row=row + 1, col=col + 1)
         fig.update_xaxes(title_text="Hour of day (UTC)" if row == 1 else None, dtick=3,
                          range=[-0.5, 23.5], row=row + 1, col=col + 1)
+    fig.update_yaxes(rangemode="nonnegative", tickformat=",")
     fig.update_yaxes(tickprefix="$", row=1, col=1)
     fig.update_yaxes(ticksuffix="%", row=2, col=2)
     fig.update_layout(margin={"l": 50, "r": 10, "t": 40, "b": 40}, template="plotly_white",
@@ -238,13 +239,19 @@ def geo_figure(locations: list[dict]) -> go.Figure:
                 "size": [8 + 32 * (s / biggest) ** 0.5 for s in spend],
                 "color": [c if c is not None else (max(known) if known else 0) for c in cpa],
                 "colorscale": [[0, "#18bc9c"], [0.5, "#f39c12"], [1, "#e74c3c"]],
+                # Anchored at $0 so one location (or a narrow range) is not coloured as if
+                # its CPA were extreme.
+                "cmin": 0, "cmax": max(known) if known else 1,
                 "colorbar": {"title": {"text": "CPA (USD)"}, "tickprefix": "$"},
                 "line": {"width": 1, "color": "white"}, "opacity": 0.85,
             },
         ))
     else:
+        fig.add_trace(go.Scattergeo(lat=[], lon=[], hoverinfo="skip"))
         fig.add_annotation(text="No location activity yet today", showarrow=False,
-                           font={"size": 14, "color": "#6c757d"})
+                           x=0.5, y=0.5, xref="paper", yref="paper",
+                           font={"size": 14, "color": "#6c757d"},
+                           bgcolor="rgba(255,255,255,0.8)")
     fig.update_geos(scope="usa", projection_type="albers usa", showland=True,
                     landcolor="#eef1f4", subunitcolor="#ffffff", countrycolor="#ffffff")
     fig.update_layout(margin={"l": 0, "r": 0, "t": 0, "b": 0}, uirevision="geo")

@@ -94,3 +94,50 @@ def test_admin001_admin_creates_a_specialist_who_lands_on_the_realtime_view(serv
             page.wait_for_url(re.compile(rf"/{landing}$"))
         else:  # no view of this role is built yet: the landing rule answers "access denied"
             page.get_by_text("Access denied").wait_for()
+
+
+def test_rt001_realtime_view_goes_live_when_an_event_arrives(live_server, live_ctx, live_users):
+    """A company whose newest event is months old shows the stale warning; an event ingested
+    now appears after "Refresh now" and the warning goes away."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from services.ingest import ingest_events
+
+    with live_ctx.session() as session:
+        company_id, slug = session.execute(text(
+            "SELECT id, slug FROM companies ORDER BY id OFFSET 7 LIMIT 1")).one()
+        campaign = session.execute(text(
+            "SELECT MIN(id) FROM campaigns WHERE company_id = :c AND status = 'active'"),
+            {"c": company_id}).scalar()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with served(live_server) as base_url, browser_page() as page:
+        log_in(page, base_url, live_users["admin"].email, PASSWORD)
+        page.wait_for_url(re.compile(r"/admin"))
+        page.goto(f"{base_url}/realtime?company={slug}")
+        page.get_by_text("Real-time monitor").wait_for()
+        page.locator("#realtime-stale:not(.d-none)").wait_for()
+        assert "Data is stale" in page.locator("#realtime-stale").inner_text()
+        page.screenshot(path=str(SCREENSHOTS / "rt001-realtime-stale-1440.png"), full_page=True)
+
+        stored = ingest_events(live_ctx, company_id, [{
+            "campaign_id": campaign, "occurred_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "impressions": 12000, "clicks": 345, "conversions": 12, "cost": 4321.5,
+            "revenue": 9000, "location": "Denver", "device": "mobile"}])
+        assert stored["accepted"] == 1, stored["rejections"]
+        page.click("#realtime-refresh")
+        page.get_by_text("Denver").first.wait_for()
+        page.locator("#realtime-stale.d-none").wait_for(state="attached")
+        page.wait_for_function(
+            "document.querySelector('.cd-rt-asof').textContent.includes(' s ago')")
+        assert re.match(r"^\$[\d,]+$", page.locator("#realtime-kpi-spend").inner_text())
+        assert page.locator("#realtime-geo-map .scattergeo").count() >= 1
+        assert page.get_by_role("button", name="Pause").first.is_visible()
+        page.screenshot(path=str(SCREENSHOTS / "rt001-realtime-1440.png"), full_page=True)
+        page.set_viewport_size({"width": 1024, "height": 768})
+        page.wait_for_function(  # plotly has re-laid out the charts for the narrower page
+            "document.querySelector('#realtime-hourly .main-svg').getBoundingClientRect()"
+            ".width <= document.querySelector('#realtime-hourly').getBoundingClientRect()"
+            ".width + 1")
+        page.screenshot(path=str(SCREENSHOTS / "rt001-realtime-1024.png"), full_page=True)
