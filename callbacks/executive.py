@@ -6,6 +6,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
+import numpy as np
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, ctx as dash_ctx, html, no_update
 from dash.exceptions import PreventUpdate
@@ -244,21 +245,26 @@ def select_insight(*args):
 
 
 def funnel_figure(funnel: list[dict], note: str | None) -> go.Figure:
+    """Horizontal bars on a log scale: visitors outnumber customers by 10,000 to one, so a
+    linear funnel would hide every step after the first."""
     if not funnel or not funnel[0]["value"]:
         return ids.empty_figure("No visitors in this period")
-    labels = []
-    for step in funnel:
-        rate = step["rate_pct"]
-        labels.append(step["stage"] if rate is None else f"{step['stage']}<br>"
-                      f"({rate:.2f}% of previous step)")
-    figure = go.Figure(go.Funnel(
-        y=labels, x=[step["value"] for step in funnel], textinfo="value",
-        texttemplate="%{x:,.0f}", marker={"color": [BLUE, "#3498db", GREEN, "#27ae60"]},
-        hovertemplate="%{y}<br>%{x:,.0f}<extra></extra>"))
-    figure.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=10, b=30),
-                         yaxis={"title": None}, xaxis={"title": "People (count)"})
+    stages = [step["stage"] for step in funnel][::-1]
+    values = [step["value"] for step in funnel][::-1]
+    texts = [f"{step['value']:,.0f}" + ("" if step["rate_pct"] is None else
+                                         f" · {step['rate_pct']:.2f}% of {funnel[i - 1]['stage'].lower()}")
+             for i, step in enumerate(funnel)][::-1]
+    figure = go.Figure(go.Bar(
+        y=stages, x=[max(v, 0.9) for v in values], orientation="h", text=texts,
+        textposition="outside", cliponaxis=False,
+        marker={"color": ["#27ae60", GREEN, "#3498db", BLUE]},
+        hovertemplate="%{y}: %{text}<extra></extra>"))
+    figure.update_layout(template="plotly_white", margin=dict(l=10, r=30, t=10, b=10),
+                         xaxis={"title": "People (count, log scale)", "type": "log",
+                                "range": [0, 1.35 * np.log10(max(values[-1], 10))]},
+                         yaxis={"title": None})
     if note:
-        figure.add_annotation(text=note, xref="paper", yref="paper", x=0, y=-0.12,
+        figure.add_annotation(text=note, xref="paper", yref="paper", x=0, y=1.08,
                               showarrow=False, font={"size": 11, "color": "#6c757d"},
                               xanchor="left")
     return figure
@@ -271,20 +277,22 @@ def channels_figure(channels: list[dict]) -> go.Figure:
     names = [c["channel"] for c in rows]
     figure = go.Figure()
     figure.add_trace(go.Bar(x=names, y=[c["roas"] for c in rows], name="ROAS (x)",
-                            marker_color=BLUE, yaxis="y",
+                            marker_color=BLUE, yaxis="y", offsetgroup="roas",
                             text=[f"{c['roas']:.2f}x" for c in rows], textposition="outside",
                             hovertemplate="%{x}<br>ROAS %{y:.2f}x<extra></extra>"))
     figure.add_trace(go.Bar(x=names, y=[c["roi_pct"] for c in rows], name="ROI (%)",
-                            marker_color=GREEN, yaxis="y2", opacity=0.85,
+                            marker_color=GREEN, yaxis="y2", offsetgroup="roi",
                             text=[f"{c['roi_pct']:,.0f}%" for c in rows],
                             textposition="outside",
                             hovertemplate="%{x}<br>ROI %{y:,.0f}%<extra></extra>"))
     figure.update_layout(
         template="plotly_white", barmode="group", margin=dict(l=10, r=10, t=10, b=10),
         legend={"orientation": "h", "y": 1.12, "x": 0},
-        yaxis={"title": "ROAS (revenue / spend, x)", "rangemode": "tozero"},
-        yaxis2={"title": "ROI (%)", "overlaying": "y", "side": "right", "rangemode": "tozero",
-                "showgrid": False},
+        yaxis={"title": "ROAS (revenue / spend, x)", "rangemode": "tozero",
+               "range": [0, 1.2 * max(c["roas"] for c in rows)]},
+        yaxis2={"title": "ROI (%)", "overlaying": "y", "side": "right", "showgrid": False,
+                "range": [min(0, 1.2 * min(c["roi_pct"] for c in rows)),
+                          1.2 * max(max(c["roi_pct"] for c in rows), 1)]},
         xaxis={"title": "Channel"})
     return figure
 

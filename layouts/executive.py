@@ -194,7 +194,7 @@ def kpi_card(kpi: dict, previous_days: int) -> dbc.Col:
         html.Div([
             html.Span(fmt.signed_percent(change), className=_change_class(good, change)),
             html.Span(f" vs {compared} ({fmt.by_unit(kpi['previous'], kpi['unit'])})"
-                      if kpi["metric"] not in MONTHLY else " month on month",
+                      if kpi["metric"] not in MONTHLY or not compared else f" {compared}",
                       className="text-muted"),
         ], className="cd-kpi-change"),
     ]
@@ -204,9 +204,7 @@ def kpi_card(kpi: dict, previous_days: int) -> dbc.Col:
             html.Span(STATUS_TEXT.get(status, ""), style={"color": STATUS_COLOUR[status],
                                                           "fontWeight": 600}),
         ], className="small text-muted"))
-    elif kpi["metric"] in MONTHLY and kpi.get("note"):
-        lines.append(html.Div(kpi["note"], className="small text-muted"))
-    elif kpi.get("note"):
+    elif kpi.get("note") and kpi["metric"] not in MONTHLY:
         lines.append(html.Div(kpi["note"], className="small text-muted"))
     graph = sparkline(kpi.get("sparkline") or [], STATUS_COLOUR[status]
                       if status != "neutral" else "#2c3e50")

@@ -96,6 +96,33 @@ def test_admin001_admin_creates_a_specialist_who_lands_on_the_realtime_view(serv
             page.get_by_text("Access denied").wait_for()
 
 
+def test_exec003_executive_view_shows_insights_and_charts(server, users):
+    """The whole executive page: cards, the revenue chart with its forecast, the insights,
+    actions, funnel, channel ROI and campaigns; clicking an insight highlights it."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with served(server) as base_url, browser_page() as page:
+        log_in(page, base_url, users["executive"], PASSWORD)
+        page.wait_for_url(re.compile(r"/executive"))
+        page.goto(f"{base_url}/executive?range=year")
+        # The first (cold) request computes the whole insights engine for the company.
+        page.get_by_text("ANOMALY DETECTED").first.wait_for(timeout=90_000)
+        page.locator("#executive-revenue-chart .main-svg").first.wait_for()
+        page.get_by_text("Forecast", exact=True).first.wait_for()
+        page.get_by_text("Backtest").first.wait_for()
+        page.locator("#executive-kpi-ltv_cac").wait_for()
+        page.locator("#executive-funnel .main-svg").first.wait_for()
+        page.locator("#executive-channels .main-svg").first.wait_for()
+        page.locator("#executive-campaigns table").wait_for()
+        assert page.locator("#executive-actions li").count() >= 1
+        assert "range=year" in page.url
+        page.locator("#executive-insight-1").click()
+        page.get_by_text("Selected insight").first.wait_for()
+        page.screenshot(path=str(SCREENSHOTS / "exec003-executive-1440.png"), full_page=True)
+        page.set_viewport_size({"width": 1024, "height": 768})
+        page.locator("#executive-revenue-chart .main-svg").first.wait_for()
+        page.screenshot(path=str(SCREENSHOTS / "exec003-executive-1024.png"), full_page=True)
+
+
 def test_rt001_realtime_view_goes_live_when_an_event_arrives(live_server, live_ctx, live_users):
     """A company whose newest event is months old shows the stale warning; an event ingested
     now appears after "Refresh now" and the warning goes away."""

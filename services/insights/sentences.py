@@ -36,7 +36,7 @@ def fmt_value(value: float | None, unit: str) -> str:
         return f"{value:,.2f}%"
     if unit == "x":
         return f"{value:,.2f}x"
-    return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.1f}"
+    return f"{value:,.0f}"
 
 
 def fmt_pct(value: float) -> str:
@@ -94,6 +94,10 @@ def _anomaly_insights(anomalies: list[dict], period: dict) -> list[dict]:
         roots = [a for a in incident if a["metric"] in ROOT_METRICS] or incident
         peak = max(roots, key=lambda a: (abs(math.log1p(a["change_pct"] / 100)),
                                          a["channel"] is not None))
+        where = {a["channel"] for a in incident if a["metric"] == peak["metric"]}
+        if None in where and len(where) >= 3:  # the total and most channels: company-wide
+            peak = max((a for a in incident if a["metric"] == peak["metric"]
+                        and a["channel"] is None), key=lambda a: abs(a["z"] or 0))
         days = sorted({a["date"] for a in incident if a["metric"] == peak["metric"]
                        and a["channel"] == peak["channel"]})
         related = sorted({a["label"] for a in incident if a["label"] != peak["label"]})

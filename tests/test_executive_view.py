@@ -1,0 +1,109 @@
+"""The executive view's callbacks as each role and tenant, and the API beside them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import callback_payload
+from services.insights.sentences import company_insights
+from services.kpis import executive_breakdowns
+from services.roles import ROLES, can_open
+from services.tenancy import resolve_tenant
+
+CALLBACKS = ("executive-kpi-cards", "executive-revenue-chart", "executive-insight-1",
+             "executive-funnel")
+
+
+def _post(client, dash_app, prefix, values):
+    return client.post("/_dash-update-component", json=callback_payload(dash_app, prefix, values))
+
+
+def _values(company=None, range_name="year", segment="all"):
+    return {"executive-range.value": range_name, "executive-company.value": company,
+            "executive-segment.value": segment, "executive-horizon.value": "3"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_callback_answers_by_role(client_for, dash_app, role):
+    client = client_for(role)
+    for prefix in CALLBACKS:
+        response = _post(client, dash_app, prefix, _values())
+        if can_open(role, "executive"):
+            assert response.status_code == 200, (prefix, response.get_data(as_text=True)[:300])
+        else:
+            assert response.status_code == 403
+
+
+def test_insights_follow_the_users_company_whatever_is_asked(client_for, dash_app, ctx,
+                                                             companies):
+    own = resolve_tenant(ctx, None, companies[0])
+    expected = company_insights(ctx, own.id, "year")["insights"]
+    assert expected
+    client = client_for("executive")
+    for asked in (None, companies[1]):  # a user with a company cannot pick another one
+        body = _post(client, dash_app, "executive-insight-1", _values(asked)).json["response"]
+        store = body["executive-insight-store"]["data"]
+        assert [s["evidence"] for s in store] == [i["evidence"] for i in expected]
+        assert expected[0]["text"] in json.dumps(body["executive-insight-1"]["children"])
+    api = client.get(f"/api/v1/insights?range=year&company={companies[1]}").json
+    assert api["company"]["slug"] == companies[0]
+    assert [i["text"] for i in api["insights"]] == [i["text"] for i in expected]
+
+
+def test_a_user_without_company_picks_one(client_for, dash_app, ctx, companies):
+    other = resolve_tenant(ctx, None, companies[1])
+    expected = executive_breakdowns(ctx, other.id, "year")
+    body = _post(client_for("analyst_free"), dash_app, "executive-funnel",
+                 _values(companies[1])).json["response"]
+    funnel = body["executive-funnel"]["figure"]["data"][0]["x"][::-1]  # drawn bottom-up
+    assert funnel == [max(step["value"], 0.9) for step in expected["funnel"]]
+    names = body["executive-channels"]["figure"]["data"][0]["x"]
+    assert sorted(names) == sorted(c["channel"] for c in expected["channels"]
+                                   if c["roas"] is not None)
+
+
+def test_the_chart_marks_insights_and_the_forecast(client_for, dash_app):
+    body = _post(client_for("executive"), dash_app, "executive-revenue-chart",
+                 _values()).json["response"]
+    names = [trace.get("name") for trace in body["executive-revenue-chart"]["figure"]["data"]]
+    assert "Forecast" in names and "95% prediction interval" in names
+    assert "Anomaly" in names
+    assert any(name and "trend" in name for name in names)  # the peers' benchmark line
+    assert "MAPE" in json.dumps(body["executive-backtest"]["children"])
+
+
+def test_clicking_an_insight_selects_its_evidence(client_for, dash_app, ctx, companies):
+    own = resolve_tenant(ctx, None, companies[0])
+    insights = company_insights(ctx, own.id, "year")["insights"]
+    store = [{"rank": i["rank"], "kind": i["kind"], "evidence": i["evidence"]} for i in insights]
+    payload = callback_payload(dash_app, "executive-selected",
+                               {"executive-insight-store.data": store,
+                                "executive-insight-1.n_clicks": 1})
+    response = client_for("executive").post("/_dash-update-component", json=payload)
+    assert response.json["response"]["executive-selected"]["data"] == insights[0]["evidence"]
+
+
+def test_segment_and_range_are_kept_in_the_url(client_for, dash_app):
+    body = _post(client_for("analyst_free"), dash_app, "executive-kpi-cards",
+                 _values("northwind-outfitters", "quarter", "mobile")).json["response"]
+    assert body["executive-url"]["search"] == \
+        "?range=quarter&segment=mobile&company=northwind-outfitters"
+
+
+@pytest.mark.parametrize("resource", ["timeseries", "insights", "forecast", "benchmarks"])
+def test_api_resources_answer_with_the_users_company(client_for, companies, resource):
+    body = client_for("executive_b").get(f"/api/v1/{resource}?range=quarter").json
+    assert body["company"]["slug"] == companies[1]
+
+
+@pytest.mark.parametrize("query,message", [
+    ("forecast?horizon=13", "between 1 and 12"),
+    ("forecast?metric=nope", "cannot forecast"),
+    ("insights?segment=martians", "unknown segment"),
+])
+def test_bad_parameters_get_a_clear_400(client_for, query, message):
+    response = client_for("executive").get(f"/api/v1/{query}")
+    assert response.status_code == 400
+    assert message in response.json["message"]
