@@ -47,6 +47,11 @@ def prepare(config: Config, *, seed_scale: str | None = "small") -> Config:
         print(f"First start: loading {seed_scale} demo data ({SCALES[seed_scale]:,} events)...",
               flush=True)
         seed(config.database_url, events=SCALES[seed_scale])
+    if config.production:
+        from services.demo_users import disable_demo_users
+
+        for email in disable_demo_users(service_context(config)):
+            log.warning("production mode: demo user %s deactivated", email)
     return config
 
 

@@ -42,3 +42,29 @@ def ensure_demo_users(ctx: ServiceContext) -> list[dict]:
         logins.append({"email": email, "password": demo_password(role), "role": role,
                        "company": company_slug})
     return logins
+
+
+def disable_demo_users(ctx: ServiceContext) -> list[str]:
+    """Production has no demo users: deactivate any left from a development start, ending
+    their sessions. Returns the emails deactivated."""
+    from sqlalchemy import select, update
+
+    from db.models import User
+    from services import audit
+    from services.sessions import end_user_sessions
+
+    with ctx.session() as session:
+        demo = session.execute(
+            select(User.id, User.email).where(User.email.like(f"%@{DEMO_DOMAIN}"),
+                                              User.active.is_(True))
+        ).all()
+        if demo:
+            session.execute(update(User).where(User.id.in_([row.id for row in demo]))
+                            .values(active=False))
+            for row in demo:
+                audit.record(session, "user_deactivated", actor_email="production-start",
+                             target=row.email, before={"active": True},
+                             after={"active": False})
+    for row in demo:
+        end_user_sessions(ctx, row.id)
+    return [row.email for row in demo]

@@ -123,3 +123,23 @@ def test_cli_user_add_rejects_unknown_company(config):
          "--company", "no-such-company"], input="a-long-cli-password\n", env=env,
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "no company" in result.stderr
+
+
+def test_production_start_leaves_no_demo_user(config, server):
+    from dataclasses import replace
+
+    from dashapp.runtime import prepare, service_context
+    from services.demo_users import ensure_demo_users
+
+    logins = ensure_demo_users(service_context(config))
+    executive = next(login_ for login_ in logins if login_["role"] == "executive")
+    client = server.test_client()
+    assert login(client, executive["email"], executive["password"]).status_code == 302
+    assert client.get("/api/v1/kpis").status_code == 200
+
+    production = replace(config, env="production", secret_key="s" * 48)
+    prepare(production, seed_scale=None)
+
+    assert client.get("/api/v1/kpis").status_code == 401  # the demo session is gone
+    assert login(server.test_client(), executive["email"],
+                 executive["password"]).status_code == 401
