@@ -6,15 +6,16 @@ audit row on the same session as the change it describes, so both commit or neit
     from services import audit
     with ctx.session() as session:
         rule = ...                       # the change
-        audit.record(session, "alert_rule_changed", user_id=actor.id,
+        audit.record(session, "alert_rule_update", user_id=actor.id,
                      actor_email=actor.email, target=f"alert rule {rule.id}",
                      remote_addr=remote_addr, before=old_values, after=new_values)
 
-Action names in use: login, login_failed, logout, denied, user_created, user_role_changed,
-user_company_changed, user_deactivated, user_activated, password_reset, password_set,
-preferences_changed, alert_rule_created / alert_rule_changed / alert_rule_deleted,
-campaign_paused / campaign_resumed, import. ``before`` and ``after`` are small JSON dicts of
-the fields that matter, never secrets.
+Action names in use (KNOWN_ACTIONS): sign-in events (login, login_failed, logout, denied),
+user administration (user_created, user_role_changed, user_company_changed, user_deactivated,
+user_activated, password_reset, password_set, preferences_changed), real time and alerts
+(alert_rule_update, alert_settings_update, alert_acknowledge, campaign_pause,
+api_token_create, api_token_revoke) and ``import`` for data imports. ``before`` and ``after``
+are small JSON dicts of the fields that matter, never secrets.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from services.errors import ValidationError
 KNOWN_ACTIONS = (
     "login", "login_failed", "logout", "denied", "user_created", "user_role_changed",
     "user_company_changed", "user_deactivated", "user_activated", "password_reset",
-    "password_set", "preferences_changed", "alert_rule_created", "alert_rule_changed",
-    "alert_rule_deleted", "campaign_paused", "campaign_resumed", "import",
+    "password_set", "preferences_changed", "alert_rule_update", "alert_settings_update",
+    "alert_acknowledge", "campaign_pause", "api_token_create", "api_token_revoke", "import",
 )
 PAGE_SIZE = 500
 EXPORT_LIMIT = 100_000

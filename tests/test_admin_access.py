@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import callback_payload
 
+from conftest import callback_payload
 from services.roles import ROLES
 
 NON_ADMINS = [role for role in ROLES if role != "admin"]

@@ -10,9 +10,9 @@ import uuid
 
 import pytest
 import sqlalchemy.exc
-from conftest import PASSWORD, login
 from sqlalchemy import text
 
+from conftest import PASSWORD, login
 from services import audit, audit_query
 from services.errors import ValidationError
 
@@ -25,15 +25,15 @@ def _add(ctx, action: str, actor: str, **extra) -> None:
 def test_filters_by_user_action_and_date(ctx):
     tag = uuid.uuid4().hex[:8]
     actor = f"filter-{tag}@audit.test"
-    _add(ctx, "alert_rule_changed", actor, target="rule 1", before={"threshold": 1},
+    _add(ctx, "alert_rule_update", actor, target="rule 1", before={"threshold": 1},
          after={"threshold": 2})
-    _add(ctx, "campaign_paused", actor, target="campaign 9")
-    _add(ctx, "campaign_paused", f"other-{tag}@audit.test", target="campaign 9")
+    _add(ctx, "campaign_pause", actor, target="campaign 9")
+    _add(ctx, "campaign_pause", f"other-{tag}@audit.test", target="campaign 9")
 
     mine = audit_query.search_audit(ctx, actor=f"filter-{tag}")
     assert mine["total"] == 2
-    assert [r["action"] for r in mine["rows"]] == ["campaign_paused", "alert_rule_changed"]
-    paused = audit_query.search_audit(ctx, actor=tag, action="campaign_paused")
+    assert [r["action"] for r in mine["rows"]] == ["campaign_pause", "alert_rule_update"]
+    paused = audit_query.search_audit(ctx, actor=tag, action="campaign_pause")
     assert paused["total"] == 2
     today = dt.datetime.now(dt.timezone.utc).date()
     assert audit_query.search_audit(ctx, actor=tag, start=today, end=today)["total"] == 3

@@ -8,9 +8,9 @@ import datetime as dt
 import uuid
 
 import pytest
-from conftest import PASSWORD, login
 from sqlalchemy import text
 
+from conftest import PASSWORD, login
 from services import admin
 from services.context import ServiceContext
 from services.errors import ValidationError

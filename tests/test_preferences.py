@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from conftest import PASSWORD, callback_payload, login
 
+from conftest import PASSWORD, callback_payload, login
 from dashapp.views import BUILT
 from services import admin, preferences
 from services.errors import ValidationError
