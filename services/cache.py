@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import redis
 from sqlalchemy import text
 
+from services import request_metrics
 from services.context import ServiceContext
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,11 +106,13 @@ def cached(ttl: int = DEFAULT_TTL_S) -> Callable[[F], F]:
                 key = cache_key(ctx, fn, company_id, data_version(ctx, company_id), arguments)
                 try:
                     hit = client.get(key)
-                    if hit is not None:
-                        return json.loads(hit)
                 except redis.RedisError as error:
                     ctx.redis_failed(error)
                     client = None
+                else:
+                    request_metrics.record_cache(ctx, hit is not None)
+                    if hit is not None:
+                        return json.loads(hit)
             payload = dumps(fn(ctx, company_id, *args, **kwargs))
             if client is not None and key is not None:
                 try:

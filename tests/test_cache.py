@@ -106,3 +106,16 @@ def test_context_without_redis_url_runs_uncached(config, companies):
     ctx = ServiceContext(config.database_url, None)
     company_id = _company_id(ctx, companies[0])
     assert kpi_summary(ctx, company_id, "30d")["company_id"] == company_id
+
+
+def test_cache_lookups_are_counted_for_system_health(ctx, companies):
+    from services.request_metrics import latency_summary
+
+    company_id = _company_id(ctx, companies[0])
+    before = latency_summary(ctx, "hour")["cache"]
+    kpi_summary(ctx, company_id, "custom", "2026-02-01", "2026-02-14")  # miss, then stored
+    kpi_summary(ctx, company_id, "custom", "2026-02-01", "2026-02-14")  # hit
+    after = latency_summary(ctx, "hour")["cache"]
+    assert after["hits"] >= before["hits"] + 1
+    assert after["misses"] >= before["misses"] + 1
+    assert after["hit_rate"] is not None
