@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 import numpy as np
-import plotly.graph_objects as go
+import plotly.io as pio
 from dash import Dash, Input, Output, State, ctx as dash_ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
@@ -69,41 +69,49 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
 # --------------------------------------------------------------------------- revenue chart
 
 
+# Figures are plain dicts: plotly's validated objects cost tens of milliseconds per figure,
+# more than the cached data behind them. The white template is resolved once, here.
+TEMPLATE = {"layout": pio.templates["plotly_white"].to_plotly_json()["layout"]}
+
+
+def _layout(**extra) -> dict:
+    return {"template": TEMPLATE, "margin": {"l": 10, "r": 10, "t": 10, "b": 10}, **extra}
+
+
 def revenue_figure(forecast: dict, insights: list[dict], benchmark: dict,
-                   selected: dict | None) -> go.Figure:
+                   selected: dict | None) -> dict:
     history, future = forecast["history"], forecast["forecast"]
-    figure = go.Figure()
     if not history:
         return ids.empty_figure(forecast.get("message") or "No revenue history yet")
     weeks = [h["week"] for h in history]
     values = [h["value"] for h in history]
+    data = []
+    shapes = []
     if future:
         band_x = [f["week"] for f in future]
-        figure.add_trace(go.Scatter(x=band_x + band_x[::-1],
-                                    y=[f["upper"] for f in future] +
-                                      [f["lower"] for f in future][::-1],
-                                    fill="toself", fillcolor="rgba(52,152,219,0.18)",
-                                    line={"width": 0}, hoverinfo="skip",
-                                    name="95% prediction interval"))
-    figure.add_trace(go.Scatter(x=weeks, y=values, mode="lines", name="Revenue (weekly)",
-                                line={"color": BLUE, "width": 2},
-                                hovertemplate="Week of %{x|%d %b %Y}<br>$%{y:,.0f}<extra></extra>"))
+        data.append({"type": "scatter", "x": band_x + band_x[::-1],
+                     "y": [f["upper"] for f in future] + [f["lower"] for f in future][::-1],
+                     "fill": "toself", "fillcolor": "rgba(52,152,219,0.18)",
+                     "line": {"width": 0}, "hoverinfo": "skip",
+                     "name": "95% prediction interval"})
+    data.append({"type": "scatter", "x": weeks, "y": values, "mode": "lines",
+                 "name": "Revenue (weekly)", "line": {"color": BLUE, "width": 2},
+                 "hovertemplate": "Week of %{x|%d %b %Y}<br>$%{y:,.0f}<extra></extra>"})
     if future:
-        figure.add_trace(go.Scatter(
-            x=[weeks[-1]] + [f["week"] for f in future],
-            y=[values[-1]] + [f["mean"] for f in future], mode="lines", name="Forecast",
-            line={"color": "#3498db", "dash": "dash", "width": 2},
-            hovertemplate="Week of %{x|%d %b %Y}<br>forecast $%{y:,.0f}<extra></extra>"))
+        data.append({"type": "scatter", "x": [weeks[-1]] + [f["week"] for f in future],
+                     "y": [values[-1]] + [f["mean"] for f in future], "mode": "lines",
+                     "name": "Forecast", "line": {"color": "#3498db", "dash": "dash", "width": 2},
+                     "hovertemplate": "Week of %{x|%d %b %Y}<br>forecast $%{y:,.0f}"
+                                      "<extra></extra>"})
     if benchmark.get("weeks"):
         by_week = {w["week"]: w["index"] for w in benchmark["weeks"]}
-        base = values[0]
         xs = [w for w in weeks if w in by_week]
         scope = "Industry" if benchmark["scope"] == "industry" else "All companies"
-        figure.add_trace(go.Scatter(
-            x=xs, y=[base * by_week[w] for w in xs], mode="lines",
-            name=f"{scope} trend ({benchmark['peers']} peers, indexed)",
-            line={"color": GREY, "width": 1.5, "dash": "dot"},
-            hovertemplate="Peers' trend at your level<br>$%{y:,.0f}<extra></extra>"))
+        data.append({"type": "scatter", "x": xs, "y": [values[0] * by_week[w] for w in xs],
+                     "mode": "lines",
+                     "name": f"{scope} trend ({benchmark['peers']} peers, indexed)",
+                     "line": {"color": GREY, "width": 1.5, "dash": "dot"},
+                     "hovertemplate": "Peers' trend at your level<br>$%{y:,.0f}<extra></extra>"})
     # Insights that point at a date: anomalies and trend turns, on the revenue line.
     week_of = {}
     for week in weeks:
@@ -115,30 +123,27 @@ def revenue_figure(forecast: dict, insights: list[dict], benchmark: dict,
                                        ("trend_change", "diamond", AMBER, "Trend change")):
         points = [i for i in insights if i["kind"] == kind and i["evidence"].get("date")
                   in week_of]
-        if not points:
-            continue
-        figure.add_trace(go.Scatter(
-            x=[week_of[i["evidence"]["date"]] for i in points],
-            y=[value_of[week_of[i["evidence"]["date"]]] for i in points],
-            mode="markers", name=name,
-            marker={"symbol": symbol, "size": 12, "color": colour,
-                    "line": {"width": 1, "color": "white"}},
-            text=[i["text"] for i in points],
-            hovertemplate="%{text}<extra></extra>"))
+        if points:
+            data.append({"type": "scatter", "mode": "markers", "name": name,
+                         "x": [week_of[i["evidence"]["date"]] for i in points],
+                         "y": [value_of[week_of[i["evidence"]["date"]]] for i in points],
+                         "marker": {"symbol": symbol, "size": 12, "color": colour,
+                                    "line": {"width": 1, "color": "white"}},
+                         "text": [i["text"] for i in points],
+                         "hovertemplate": "%{text}<extra></extra>"})
     if selected and selected.get("date") in week_of:
         week = week_of[selected["date"]]
-        figure.add_trace(go.Scatter(
-            x=[week], y=[value_of[week]], mode="markers", name="Selected insight",
-            marker={"size": 22, "color": "rgba(0,0,0,0)", "line": {"width": 3, "color": RED}},
-            hoverinfo="skip"))
-        figure.add_vline(x=week, line={"color": RED, "width": 1, "dash": "dot"})
-    figure.update_layout(
-        template="plotly_white", margin=dict(l=10, r=10, t=10, b=10), hovermode="closest",
-        legend={"orientation": "h", "y": -0.18, "x": 0},
-        yaxis={"title": "Revenue per week (USD)", "tickprefix": "$", "tickformat": ",.0f",
-               "rangemode": "tozero"},
-        xaxis={"title": "Week"})
-    return figure
+        data.append({"type": "scatter", "x": [week], "y": [value_of[week]], "mode": "markers",
+                     "name": "Selected insight", "hoverinfo": "skip",
+                     "marker": {"size": 22, "color": "rgba(0,0,0,0)",
+                                "line": {"width": 3, "color": RED}}})
+        shapes.append({"type": "line", "x0": week, "x1": week, "xref": "x", "yref": "paper",
+                       "y0": 0, "y1": 1, "line": {"color": RED, "width": 1, "dash": "dot"}})
+    return {"data": data, "layout": _layout(
+        hovermode="closest", shapes=shapes, legend={"orientation": "h", "y": -0.18, "x": 0},
+        yaxis={"title": {"text": "Revenue per week (USD)"}, "tickprefix": "$",
+               "tickformat": ",.0f", "rangemode": "tozero"},
+        xaxis={"title": {"text": "Week"}})}
 
 
 def backtest_text(forecast: dict):
@@ -244,57 +249,56 @@ def select_insight(*args):
 # --------------------------------------------------------------------------- breakdowns
 
 
-def funnel_figure(funnel: list[dict], note: str | None) -> go.Figure:
+def funnel_figure(funnel: list[dict], note: str | None) -> dict:
     """Horizontal bars on a log scale: visitors outnumber customers by 10,000 to one, so a
     linear funnel would hide every step after the first."""
     if not funnel or not funnel[0]["value"]:
         return ids.empty_figure("No visitors in this period")
     stages = [step["stage"] for step in funnel][::-1]
     values = [step["value"] for step in funnel][::-1]
-    texts = [f"{step['value']:,.0f}" + ("" if step["rate_pct"] is None else
-                                         f" · {step['rate_pct']:.2f}% of {funnel[i - 1]['stage'].lower()}")
-             for i, step in enumerate(funnel)][::-1]
-    figure = go.Figure(go.Bar(
-        y=stages, x=[max(v, 0.9) for v in values], orientation="h", text=texts,
-        textposition="outside", cliponaxis=False,
-        marker={"color": ["#27ae60", GREEN, "#3498db", BLUE]},
-        hovertemplate="%{y}: %{text}<extra></extra>"))
-    figure.update_layout(template="plotly_white", margin=dict(l=10, r=30, t=10, b=10),
-                         xaxis={"title": "People (count, log scale)", "type": "log",
-                                "range": [0, 1.35 * np.log10(max(values[-1], 10))]},
-                         yaxis={"title": None})
+    texts = [f"{step['value']:,.0f}" + (
+        "" if step["rate_pct"] is None else
+        f" · {step['rate_pct']:.2f}% of {funnel[i - 1]['stage'].lower()}")
+        for i, step in enumerate(funnel)][::-1]
+    layout = _layout(margin={"l": 10, "r": 30, "t": 10, "b": 10},
+                     xaxis={"title": {"text": "People (count, log scale)"}, "type": "log",
+                            "range": [0, 1.35 * float(np.log10(max(values[-1], 10)))]},
+                     yaxis={"title": {"text": ""}})
     if note:
-        figure.add_annotation(text=note, xref="paper", yref="paper", x=0, y=1.08,
-                              showarrow=False, font={"size": 11, "color": "#6c757d"},
-                              xanchor="left")
-    return figure
+        layout["annotations"] = [{"text": note, "xref": "paper", "yref": "paper", "x": 0,
+                                  "y": 1.08, "showarrow": False, "xanchor": "left",
+                                  "font": {"size": 11, "color": "#6c757d"}}]
+    return {"data": [{"type": "bar", "orientation": "h", "y": stages,
+                      "x": [max(v, 0.9) for v in values], "text": texts,
+                      "textposition": "outside", "cliponaxis": False,
+                      "marker": {"color": ["#27ae60", GREEN, "#3498db", BLUE]},
+                      "hovertemplate": "%{y}: %{text}<extra></extra>"}],
+            "layout": layout}
 
 
-def channels_figure(channels: list[dict]) -> go.Figure:
+def channels_figure(channels: list[dict]) -> dict:
     rows = [c for c in channels if c["roas"] is not None]
     if not rows:
         return ids.empty_figure("No ad spend in this period")
     names = [c["channel"] for c in rows]
-    figure = go.Figure()
-    figure.add_trace(go.Bar(x=names, y=[c["roas"] for c in rows], name="ROAS (x)",
-                            marker_color=BLUE, yaxis="y", offsetgroup="roas",
-                            text=[f"{c['roas']:.2f}x" for c in rows], textposition="outside",
-                            hovertemplate="%{x}<br>ROAS %{y:.2f}x<extra></extra>"))
-    figure.add_trace(go.Bar(x=names, y=[c["roi_pct"] for c in rows], name="ROI (%)",
-                            marker_color=GREEN, yaxis="y2", offsetgroup="roi",
-                            text=[f"{c['roi_pct']:,.0f}%" for c in rows],
-                            textposition="outside",
-                            hovertemplate="%{x}<br>ROI %{y:,.0f}%<extra></extra>"))
-    figure.update_layout(
-        template="plotly_white", barmode="group", margin=dict(l=10, r=10, t=10, b=10),
-        legend={"orientation": "h", "y": 1.12, "x": 0},
-        yaxis={"title": "ROAS (revenue / spend, x)", "rangemode": "tozero",
+    roi = [c["roi_pct"] for c in rows]
+    return {"data": [
+        {"type": "bar", "x": names, "y": [c["roas"] for c in rows], "name": "ROAS (x)",
+         "marker": {"color": BLUE}, "yaxis": "y", "offsetgroup": "roas",
+         "text": [f"{c['roas']:.2f}x" for c in rows], "textposition": "outside",
+         "hovertemplate": "%{x}<br>ROAS %{y:.2f}x<extra></extra>"},
+        {"type": "bar", "x": names, "y": roi, "name": "ROI (%)", "marker": {"color": GREEN},
+         "yaxis": "y2", "offsetgroup": "roi", "text": [f"{v:,.0f}%" for v in roi],
+         "textposition": "outside",
+         "hovertemplate": "%{x}<br>ROI %{y:,.0f}%<extra></extra>"},
+    ], "layout": _layout(
+        barmode="group", legend={"orientation": "h", "y": 1.12, "x": 0},
+        yaxis={"title": {"text": "ROAS (revenue / spend, x)"},
                "range": [0, 1.2 * max(c["roas"] for c in rows)]},
-        yaxis2={"title": "ROI (%)", "overlaying": "y", "side": "right", "showgrid": False,
-                "range": [min(0, 1.2 * min(c["roi_pct"] for c in rows)),
-                          1.2 * max(max(c["roi_pct"] for c in rows), 1)]},
-        xaxis={"title": "Channel"})
-    return figure
+        yaxis2={"title": {"text": "ROI (%)"}, "overlaying": "y", "side": "right",
+                "showgrid": False,
+                "range": [min(0, 1.2 * min(roi)), 1.2 * max(max(roi), 1)]},
+        xaxis={"title": {"text": "Channel"}})}
 
 
 def campaigns_table(campaigns: list[dict]):
