@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 import dash_bootstrap_components as dbc
 import numpy as np
 import plotly.io as pio
-from dash import Dash, Input, Output, State, ctx as dash_ctx, html, no_update
+from dash import Dash, Input, Output, State, html, no_update
+from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import require_view, service_context
@@ -118,7 +119,7 @@ def revenue_figure(forecast: dict, insights: list[dict], benchmark: dict,
         start = dt.date.fromisoformat(week)
         for offset in range(7):
             week_of[(start + dt.timedelta(days=offset)).isoformat()] = week
-    value_of = dict(zip(weeks, values))
+    value_of = dict(zip(weeks, values, strict=True))
     for kind, symbol, colour, name in (("anomaly", "x", RED, "Anomaly"),
                                        ("trend_change", "diamond", AMBER, "Trend change")):
         points = [i for i in insights if i["kind"] == kind and i["evidence"].get("date")

@@ -25,8 +25,14 @@ from db.queries import kpis as kpi_queries
 from db.queries import timeseries as queries
 from services.cache import cached
 from services.context import ServiceContext
-from services.insights.series import DETECTED, METRICS, clean, daily_frames, metric_values, \
-    to_monthly
+from services.insights.series import (
+    DETECTED,
+    METRICS,
+    clean,
+    daily_frames,
+    metric_values,
+    to_monthly,
+)
 
 THRESHOLD = 5.0  # robust z-score of the remainder
 MIN_CHANGE = 0.2  # and at least 20 % away from the expected value
@@ -81,7 +87,9 @@ def detect(values: pd.Series, *, period: int | None = 7) -> list[dict]:
         return []
     y = np.log(values.to_numpy())
     if period:
-        fit = STL(y, period=period, seasonal=SEASONAL_WINDOW, trend=TREND_WINDOW, robust=True).fit(inner_iter=1, outer_iter=3)
+        # Robust fitting with few iterations: as good on the demo data, ten times faster.
+        fit = STL(y, period=period, seasonal=SEASONAL_WINDOW, trend=TREND_WINDOW,
+                  robust=True).fit(inner_iter=1, outer_iter=3)
         expected_log = fit.trend + fit.seasonal
     else:
         x = np.arange(len(y), dtype=float)
@@ -94,7 +102,8 @@ def detect(values: pd.Series, *, period: int | None = 7) -> list[dict]:
     half_width_up = max(np.log1p(min_change), threshold * scale)
     half_width_down = max(-np.log1p(-min_change), threshold * scale)
     out = []
-    for i in np.flatnonzero((z > 0) & (resid > half_width_up) | (z < 0) & (-resid > half_width_down)):
+    outside = ((z > 0) & (resid > half_width_up)) | ((z < 0) & (-resid > half_width_down))
+    for i in np.flatnonzero(outside):
         expected = float(np.exp(expected_log[i]))
         change = float(values.iloc[i] / expected - 1.0)
         out.append({

@@ -23,8 +23,14 @@ import statsmodels.api as sm
 from services.cache import cached
 from services.context import ServiceContext
 from services.insights.anomalies import history_window
-from services.insights.series import DETECTED, METRICS, clean, daily_frames, metric_values, \
-    to_weekly
+from services.insights.series import (
+    DETECTED,
+    METRICS,
+    clean,
+    daily_frames,
+    metric_values,
+    to_weekly,
+)
 
 MIN_WEEKS = 12
 MIN_SLOPE = 0.01  # log units a week (~1 %/week)
