@@ -274,6 +274,19 @@ def cmd_db(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from dashapp.bench import BenchOptions, run_bench
+
+    options = BenchOptions(
+        events=args.events, seed=args.seed, json_path=args.json, repeats=args.repeats,
+        view_repeats=args.view_repeats, views=args.view or None, workers=args.workers,
+        threads=args.threads, ingest_events=args.ingest_events,
+        naive_timeout_s=args.naive_timeout, viewers=args.viewers, minutes=args.minutes,
+        progress=not args.quiet)
+    run_bench(Config.from_env(), options)
+    return 0
+
+
 def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
@@ -409,6 +422,33 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--start", help="YYYY-MM-DD (inclusive)")
     audit.add_argument("--end", help="YYYY-MM-DD (inclusive)")
     user.set_defaults(handler=cmd_user)
+
+    bench = sub.add_parser(
+        "bench", help="measure callbacks, views, ingest, freshness and the naive baseline "
+                      "(or --viewers) against a benchmark database of its own")
+    bench.add_argument("--events", type=int, default=200_000,
+                       help="events in the bench database (default 200,000; reused when it "
+                            "exists for the same events and seed)")
+    bench.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    bench.add_argument("--repeats", type=int, default=20,
+                       help="requests per callback, cold and warm each (default 20)")
+    bench.add_argument("--view-repeats", type=int, default=8,
+                       help="whole-view loads, cold and warm each (default 8)")
+    bench.add_argument("--view", action="append", help="only this view (repeatable)")
+    bench.add_argument("--workers", type=int, default=None,
+                       help="gunicorn workers (default: 2 x cores + 1, as `serve`)")
+    bench.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    bench.add_argument("--ingest-events", type=int, default=None,
+                       help="events for the ingest rate (default events/10, 50k..2M)")
+    bench.add_argument("--naive-timeout", type=float, default=300.0,
+                       help="seconds before the naive view is stopped (default 300)")
+    bench.add_argument("--viewers", type=int, default=None,
+                       help="instead: simulate this many viewers of the real-time view")
+    bench.add_argument("--minutes", type=float, default=5.0,
+                       help="length of the viewers run (default 5)")
+    bench.add_argument("--quiet", action="store_true", help="no progress bar")
+    bench.set_defaults(handler=cmd_bench)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)

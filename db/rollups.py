@@ -31,7 +31,7 @@ _REBUILD_FROM_EVENTS = {
         INSERT INTO rollup_campaign_hourly (company_id, campaign_id, channel_id, hour,
                                             impressions, clicks, conversions, spend, revenue,
                                             events)
-        SELECT company_id, campaign_id, channel_id, date_trunc('hour', occurred_at),
+        SELECT company_id, campaign_id, channel_id, date_trunc('hour', occurred_at, 'UTC'),
                SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue), COUNT(*)
         FROM ad_events WHERE company_id = ANY(:companies)
         GROUP BY 1, 2, 3, 4""",
@@ -57,6 +57,9 @@ def rebuild(conn: Connection, company_ids: list[int]) -> None:
 
 
 _DAY = "(occurred_at AT TIME ZONE 'UTC')::date"
+# UTC hours whatever the session's TimeZone: date_trunc without a zone truncates in the session
+# zone, so ingests from sessions in different zones (a half-hour offset) split an hour in two.
+_HOUR = "date_trunc('hour', occurred_at, 'UTC')"
 _SUMS = "SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue)"
 
 # Each rollup the ingest path maintains: its grain (target column -> expression over
@@ -64,7 +67,7 @@ _SUMS = "SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue
 # has no event count; its reach is not derivable from events and stays 0 for them).
 _INCREMENTAL_ROLLUPS = (
     ("rollup_campaign_daily", {"day": _DAY}, "campaign_id, day", True),
-    ("rollup_campaign_hourly", {"hour": "date_trunc('hour', occurred_at)"},
+    ("rollup_campaign_hourly", {"hour": _HOUR},
      "campaign_id, hour", True),
     ("ad_stats_daily", {"day": _DAY, "location_id": "location_id", "device": "device"},
      "campaign_id, day, location_id, device", False),

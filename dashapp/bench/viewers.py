@@ -1,0 +1,73 @@
+"""Viewers mode: V simulated viewers of the real-time view, each refreshing every 30 s.
+
+A bounded threaded load generator on loopback only: a scheduler hands each viewer's refresh to
+a fixed pool of worker threads at its due time (viewers staggered evenly over the first
+interval), and stops by itself after the run time. Each viewer is a browser tab with its own
+kept-alive connection; tabs share the logins of a few bench users (a login costs an argon2id
+hash, about half a second of CPU here, and is not what a refresh costs). Latency is measured
+from the moment a request is sent; a refresh that starts late is counted in ``late``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from dashapp.bench.client import Client
+from dashapp.bench.measure import OK, percentile
+
+
+def run_viewers(sessions: list[tuple[Client, list[dict]]], viewers: int, minutes: float,
+                interval_s: float = 30.0, threads: int = 64, log=print) -> dict:
+    """``sessions``: (logged-in client, the refresh's callback payloads) per bench user."""
+    tabs = []
+    for i in range(viewers):
+        client, payloads = sessions[i % len(sessions)]
+        tabs.append((client.clone(), payloads))
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    late = 0
+    lock = threading.Lock()
+    start = time.monotonic() + 1.0
+    end = start + minutes * 60.0
+    due = [(start + interval_s * i / viewers, i) for i in range(viewers)]
+    heapq.heapify(due)
+
+    def refresh(index: int, when: float) -> None:
+        nonlocal late
+        client, payloads = tabs[index]
+        if time.monotonic() - when > 1.0:
+            with lock:
+                late += 1
+        for payload in payloads:
+            sent = time.perf_counter()
+            try:
+                status = client.post_callback(payload).status
+            except Exception as error:  # noqa: BLE001 - every failure is an error to report
+                status = type(error).__name__
+            ms = (time.perf_counter() - sent) * 1000.0
+            with lock:
+                if status in OK:
+                    latencies.append(ms)
+                else:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        while due:
+            when, index = heapq.heappop(due)
+            if when >= end:
+                break
+            delay = when - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(refresh, index, when)
+            heapq.heappush(due, (when + interval_s, index))
+    elapsed = end - start
+    total_errors = sum(errors.values())
+    return {"viewers": viewers, "minutes": minutes, "requests": len(latencies) + total_errors,
+            "rps": (len(latencies) + total_errors) / elapsed,
+            "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
+            "p99_ms": percentile(latencies, 99), "max_ms": max(latencies) if latencies else None,
+            "errors": total_errors, "error_kinds": errors, "late_refreshes": late}
