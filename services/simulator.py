@@ -51,8 +51,9 @@ class Simulator:
         with self.ctx.session() as session:
             rows = session.execute(text("""
                 SELECT c.id, c.company_id, c.daily_budget::float8 AS budget, c.location_id,
-                       SUM(r.spend)::float8 AS spend, SUM(r.clicks) AS clicks,
-                       SUM(r.impressions) AS impressions, SUM(r.conversions) AS conversions,
+                       SUM(r.spend)::float8 AS spend, SUM(r.clicks)::float8 AS clicks,
+                       SUM(r.impressions)::float8 AS impressions,
+                       SUM(r.conversions)::float8 AS conversions,
                        SUM(r.revenue)::float8 AS revenue
                 FROM campaigns c
                 LEFT JOIN rollup_campaign_daily r ON r.campaign_id = c.id
