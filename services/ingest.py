@@ -24,6 +24,7 @@ from sqlalchemy import text
 
 from db import rollups
 from db.queries import ingest as queries
+from services import audit
 from services.cache import forget_data_version
 from services.context import ServiceContext
 from services.errors import ValidationError
@@ -277,11 +278,12 @@ COPY_COLUMNS = ("id", "company_id", "campaign_id", "channel_id", "occurred_at", 
 
 def ingest_events(ctx: ServiceContext, company_id: int, rows, *, source: str = "api",
                   record_run: bool = True, defaults: dict | None = None,
-                  year: int | None = None) -> dict:
+                  year: int | None = None, audited: bool = True) -> dict:
     """Validate and store a batch of events for one company (see the module docstring).
 
     ``defaults`` fills missing ``campaign_id`` / ``occurred_at`` (file imports of exports
-    without them); ``year`` completes month + day columns into a date."""
+    without them); ``year`` completes month + day columns into a date. An audited ingest
+    (API, file import) writes one audit row; the demo simulator's stream is not audited."""
     started = time.perf_counter()
     frame, parse_errors, originals = _to_frame(rows)
     if len(frame.columns):
@@ -324,6 +326,11 @@ def ingest_events(ctx: ServiceContext, company_id: int, rows, *, source: str = "
         if record_run:
             run_id = queries.record_import_run(session, company_id, "events", source[:500],
                                                len(valid), len(rejections), rejections)
+        if audited:
+            audit.record(session, "import", actor_email=source[:255],
+                         target=f"company:{company_id}",
+                         after={"import_run_id": run_id, "accepted": int(len(valid)),
+                                "rejected": len(rejections)})
     if len(valid):
         forget_data_version(ctx, [company_id])
     return {

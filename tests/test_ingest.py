@@ -229,3 +229,31 @@ def test_cli_imports_the_online_advertising_dataset(live_config, live_ctx, compa
     raw = pd.read_csv(ONLINE_FILE)
     assert code == 0, out
     assert f"{len(raw):,} events imported, 0 rejected" in out
+
+
+def test_an_import_writes_one_audit_row(live_ctx, live_users):
+    from sqlalchemy import text
+
+    from services.ingest import ingest_events
+
+    live_company = live_users["executive"].company_id
+    with live_ctx.session() as session:
+        campaign_id = session.execute(text(
+            "SELECT id FROM campaigns WHERE company_id = :c ORDER BY id LIMIT 1"),
+            {"c": live_company}).scalar()
+        before = session.execute(text("SELECT COUNT(*) FROM audit_log WHERE action = 'import'"
+                                      )).scalar()
+    result = ingest_events(live_ctx, live_company, [
+        {"campaign_id": campaign_id, "occurred_at": "2026-01-05T10:00:00Z", "impressions": 10,
+         "clicks": 1, "cost": 0.5, "location_id": 1, "device": "mobile"},
+        {"campaign_id": campaign_id, "cost": -1},
+    ], source="file:audit-check.csv")
+    with live_ctx.session() as session:
+        rows = session.execute(text(
+            "SELECT actor_email, after FROM audit_log WHERE action = 'import' ORDER BY id"
+        )).all()
+    assert len(rows) == before + 1
+    actor, after = rows[-1]
+    assert actor == "file:audit-check.csv"
+    assert after == {"import_run_id": result["import_run_id"], "accepted": result["accepted"],
+                     "rejected": result["rejected"]}
