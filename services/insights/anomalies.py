@@ -18,8 +18,6 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-from statsmodels.nonparametric.smoothers_lowess import lowess
-from statsmodels.tsa.seasonal import STL
 
 from db.queries import kpis as kpi_queries
 from db.queries import timeseries as queries
@@ -85,6 +83,11 @@ def detect(values: pd.Series, *, period: int | None = 7) -> list[dict]:
     values = values.interpolate(limit_direction="both")
     if (values <= 0).any():
         return []
+    # statsmodels is imported on first use: it takes seconds to import, and a web worker
+    # should answer its health check before any insight is asked for.
+    from statsmodels.nonparametric.smoothers_lowess import lowess
+    from statsmodels.tsa.seasonal import STL
+
     y = np.log(values.to_numpy())
     if period:
         # Robust fitting with few iterations: as good on the demo data, ten times faster.

@@ -19,8 +19,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
-from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
 from services.cache import cached
 from services.context import ServiceContext
@@ -42,6 +40,9 @@ def forecast_weekly(values: pd.Series, horizon: int) -> pd.DataFrame:
     """Mean and 95 % interval for the next ``horizon`` weeks of a positive weekly series."""
     if len(values) < MIN_HISTORY or (values <= 0).any() or values.isna().any():
         raise ValidationError(f"a forecast needs {MIN_HISTORY} weeks of positive history")
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning  # slow: on first use
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
     log = pd.Series(np.log(values.to_numpy(dtype=float)), index=pd.RangeIndex(len(values)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
 from services.cache import cached
 from services.context import ServiceContext
@@ -39,6 +38,8 @@ LOCAL_WEEKS = 10
 
 
 def _hinge(y: np.ndarray, k: int):
+    import statsmodels.api as sm  # slow to import: on first use
+
     t = np.arange(len(y), dtype=float)
     design = sm.add_constant(np.column_stack([t, np.maximum(0.0, t - k)]))
     return sm.OLS(y, design).fit()
