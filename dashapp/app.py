@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from dash import Dash
-from flask import Flask
+from flask import Flask, redirect
 
 import callbacks.shell
 from dashapp import api, auth, guard, health, set_password, timing
@@ -48,6 +48,7 @@ def create_app(config: Config | None = None) -> Flask:
     set_password.init_app(server)
     server.register_blueprint(api.blueprint)
     server.register_blueprint(health.blueprint)
+    server.add_url_rule("/favicon.ico", "favicon", lambda: redirect("/_favicon.ico", 301))
 
     app = Dash(
         __name__,

@@ -143,3 +143,14 @@ def test_production_start_leaves_no_demo_user(config, server):
     assert client.get("/api/v1/kpis").status_code == 401  # the demo session is gone
     assert login(server.test_client(), executive["email"],
                  executive["password"]).status_code == 401
+
+
+def test_favicon_does_not_touch_the_login_session(server):
+    """Browsers fetch /favicon.ico beside the login page; it must not reissue the CSRF token."""
+    client = server.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    favicon = client.get("/favicon.ico")
+    assert favicon.status_code == 301 and favicon.headers["Location"] == "/_favicon.ico"
+    again = client.get("/login").get_data(as_text=True)
+    assert token in again
