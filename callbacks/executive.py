@@ -42,7 +42,7 @@ def _tenant(user, company_slug):
 
 
 def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
-                current_search):
+                current_search, preferred=None):
     """KPI cards, header texts and the shareable URL for the chosen company and period."""
     user = require_view("executive")
     ctx = service_context()
@@ -63,7 +63,7 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
     if user.company_id is None:
         params["company"] = tenant.slug
     search = "?" + urlencode(params)
-    return (ids.kpi_cards(summary), None, tenant.name, as_of,
+    return (ids.kpi_cards(summary, preferred), None, tenant.name, as_of,
             search if search != current_search else no_update, not custom)
 
 
@@ -350,6 +350,7 @@ def register(app: Dash) -> None:
         Output(ids.DATES, "disabled"),
         *FILTERS,
         State(ids.URL, "search"),
+        State(ids.KPI_PREFERENCE, "data"),
     )(update_kpis)
     app.callback(
         Output(ids.REVENUE_CHART, "figure"),

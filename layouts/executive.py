@@ -37,6 +37,8 @@ def insight_id(rank: int) -> str:
     """Fixed ids for the insight slots (1..MAX_INSIGHTS), filled by a callback."""
     return f"executive-insight-{rank}"
 
+KPI_PREFERENCE = "executive-kpi-preference"
+
 KPI_ORDER = ("revenue", "spend", "roas", "conversions", "conversion_rate", "ctr", "campaigns",
              "mrr", "customers", "cac", "ltv", "ltv_cac", "market_share", "nps", "churn_rate")
 # Which direction of change is good news; spend rising is neither (blue, neutral).
@@ -58,6 +60,8 @@ def layout(user, companies, query: dict) -> html.Div:
     return html.Div([
         dcc.Location(id=URL, refresh=False),
         dcc.Store(id=INSIGHT_STORE),
+        dcc.Store(id=KPI_PREFERENCE,
+                  data=[metric for metric in (query.get("kpis") or "").split(",") if metric]),
         dcc.Store(id=SELECTED),
         dbc.Row([
             dbc.Col([
@@ -225,12 +229,15 @@ def kpi_card(kpi: dict, previous_days: int) -> dbc.Col:
 MONTHLY = ("mrr", "customers", "cac", "ltv", "ltv_cac", "market_share", "nps", "churn_rate")
 
 
-def kpi_cards(summary: dict) -> list:
-    """Cards from ``executive_kpis`` (``cards``) or the plain ``kpi_summary`` (``kpis``)."""
+def kpi_cards(summary: dict, preferred: list[str] | None = None) -> list:
+    """Cards from ``executive_kpis`` (``cards``) or the plain ``kpi_summary`` (``kpis``); the
+    user's preferred cards (admin view, preferences) come first."""
     items = summary.get("cards") or summary.get("kpis") or []
     by_metric = {kpi["metric"]: kpi for kpi in items}
     days = summary["previous_period"]["days"]
-    return [kpi_card(by_metric[metric], days) for metric in KPI_ORDER if metric in by_metric]
+    pinned = [metric for metric in preferred or [] if metric in KPI_ORDER]
+    order = [*pinned, *(metric for metric in KPI_ORDER if metric not in pinned)]
+    return [kpi_card(by_metric[metric], days) for metric in order if metric in by_metric]
 
 
 def error_message(text: str) -> dbc.Alert:

@@ -107,3 +107,16 @@ def test_the_shell_dialog_saves_the_callers_own_preferences(server, dash_app, ct
                                        "app-prefs-kpis.value": ["spend"],
                                        "app-prefs-landing.value": "admin"}))
     assert "cannot open the Admin view" in refused.get_data(as_text=True)
+
+
+def test_preferred_kpi_cards_come_first_on_the_executive_view(client_for, dash_app):
+    from conftest import callback_payload
+
+    payload = callback_payload(dash_app, "executive-kpi-cards", {
+        "executive-range.value": "30d",
+        "executive-kpi-preference.data": ["conversions", "roas"],
+    })
+    body = client_for("executive").post("/_dash-update-component", json=payload).json
+    cards = body["response"]["executive-kpi-cards"]["children"]
+    first_two = [str(card).split("executive-card-", 1)[1].split("'", 1)[0] for card in cards[:2]]
+    assert first_two == ["conversions", "roas"]
