@@ -282,6 +282,7 @@ def cmd_bench(args) -> int:
         view_repeats=args.view_repeats, views=args.view or None, workers=args.workers,
         threads=args.threads, ingest_events=args.ingest_events,
         naive_timeout_s=args.naive_timeout, viewers=args.viewers, minutes=args.minutes,
+        ingest_rate=args.ingest_rate,
         progress=not args.quiet)
     run_bench(Config.from_env(), options)
     return 0
@@ -447,6 +448,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="instead: simulate this many viewers of the real-time view")
     bench.add_argument("--minutes", type=float, default=5.0,
                        help="length of the viewers run (default 5)")
+    bench.add_argument("--ingest-rate", type=int, default=0,
+                       help="with --viewers: events/s ingested during the run (default 0)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     bench.set_defaults(handler=cmd_bench)
 

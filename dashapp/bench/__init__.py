@@ -36,6 +36,7 @@ class BenchOptions:
     users_per_role: int = 3
     viewers: int | None = None
     minutes: float = 5.0
+    ingest_rate: int = 0  # events/s streamed through the ingest path during the viewers run
     progress: bool = True
 
 
@@ -165,8 +166,13 @@ def run_bench(config: Config, options: BenchOptions, log=print) -> dict:
             flush_cache(measurer.redis, bench.cache_namespace)
             log(f"{options.viewers:,} viewers of /{live_view} for {options.minutes:g} min "
                 f"({len(sessions)} logged-in users)...")
-            run = run_viewers(sessions, options.viewers, options.minutes, log=log)
+            from dashapp.bench.ingest import BackgroundIngest
+
+            with BackgroundIngest(ctx, options.ingest_rate):
+                run = run_viewers(sessions, options.viewers, options.minutes, log=log)
+                log(f"  {run}")  # before the ingested events are taken out again
             run["view"] = live_view
+            run["ingest_rate"] = options.ingest_rate
             result["viewers"] = options.viewers
             result["viewers_run"] = run
         else:

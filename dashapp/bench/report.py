@@ -111,6 +111,8 @@ def table(result: dict) -> str:
             f"p95 {_ms(v['p95_ms'])} ms, p99 {_ms(v['p99_ms'])} ms, max {_ms(v['max_ms'])} ms, "
             f"errors {v['errors']} {v['error_kinds'] or ''}, late refreshes "
             f"{v['late_refreshes']}  target p95 < 150, 0 errors {_mark(ok)}")
+        add(f"  statuses {v.get('statuses')} (204: nothing new since the last refresh); "
+            f"ingest during the run: {v.get('ingest_rate', 0):,} events/s")
         add("  (client time on loopback: includes HTTP and queueing in gunicorn)")
     if result.get("notes"):
         add("")
