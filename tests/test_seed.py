@@ -14,10 +14,10 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SEED, SEED_END_DATE, SEED_EVENTS
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from conftest import SEED, SEED_END_DATE, SEED_EVENTS
 from db.seed import PATTERN_FREE, SCALES, bulk, injected_patterns, seed
 from db.seed.dimensions import N_DAYS
 from db.seed.generate import WAREHOUSE_TABLES
