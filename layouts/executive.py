@@ -6,6 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import format as fmt
+from layouts import shell
 from services.kpis import SEGMENTS
 from services.periods import DEFAULT_RANGE, RANGE_LABELS
 
@@ -48,14 +49,7 @@ GOOD_DIRECTION = {"revenue": 1, "roas": 1, "conversions": 1, "spend": 0}
 def layout(user, companies, query: dict) -> html.Div:
     """The page; ``companies`` are the tenants the user may pick (one when they have a company)."""
     range_value = query.get("range") if query.get("range") in RANGE_LABELS else DEFAULT_RANGE
-    company_value = query.get("company") or (companies[0].slug if companies else None)
-    # Users with a company see only it: the picker is hidden and the server ignores its value.
-    company_picker = dcc.Dropdown(
-        id=COMPANY, clearable=False, value=company_value,
-        options=[{"label": c.name, "value": c.slug} for c in companies],
-        disabled=user.company_id is not None,
-        style={"minWidth": "16rem"} if user.company_id is None else {"display": "none"},
-    )
+    company_picker = shell.company_picker(COMPANY, user, companies, query)
     segment_value = query.get("segment") if query.get("segment") in SEGMENTS else "all"
     return html.Div([
         dcc.Location(id=URL, refresh=False),

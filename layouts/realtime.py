@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import format as fmt
+from layouts import shell
 
 # Component ids (DESIGN.md: every id on a view starts with its slug).
 COMPANY = "realtime-company"
@@ -55,13 +56,7 @@ def _card(title: str, body, subtitle: str | None = None) -> dbc.Card:
 
 
 def layout(user, companies, query: dict) -> html.Div:
-    company_value = query.get("company") or (companies[0].slug if companies else None)
-    company_picker = dcc.Dropdown(
-        id=COMPANY, clearable=False, value=company_value,
-        options=[{"label": c.name, "value": c.slug} for c in companies],
-        disabled=user.company_id is not None,
-        style={"minWidth": "16rem"} if user.company_id is None else {"display": "none"},
-    )
+    company_picker = shell.company_picker(COMPANY, user, companies, query)
     return html.Div([
         dcc.Interval(id=INTERVAL, interval=REFRESH_MS, n_intervals=0),
         dcc.Store(id=STATE),

@@ -54,3 +54,15 @@ def forbidden() -> dbc.Alert:
     return dbc.Alert([html.H4("Access denied"),
                       html.P("Your role does not give access to this page."),
                       html.A("Go to your dashboard", href="/")], color="danger")
+
+
+def company_picker(component_id: str, user, companies, query: dict) -> dcc.Dropdown:
+    """The company a view shows. Users with a company see only it: the picker is hidden and
+    the server ignores its value; users without one pick (default: the URL's, else the first)."""
+    value = query.get("company") or (companies[0].slug if companies else None)
+    return dcc.Dropdown(
+        id=component_id, clearable=False, value=value,
+        options=[{"label": c.name, "value": c.slug} for c in companies],
+        disabled=user.company_id is not None,
+        style={"minWidth": "16rem"} if user.company_id is None else {"display": "none"},
+    )
