@@ -72,6 +72,18 @@ def _impressions_today(client) -> float:
     raise RuntimeError("the realtime snapshot has no impressions metric")
 
 
+def _wait_past_midnight_utc(margin_s: float) -> None:
+    """"Today" must not change between the baseline and the marker's appearance: when UTC
+    midnight is closer than the measurement could last, wait until just after it."""
+    import datetime as dt
+
+    now = dt.datetime.now(dt.timezone.utc)
+    midnight = (now + dt.timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    remaining = (midnight - now).total_seconds()
+    if remaining < margin_s:
+        time.sleep(remaining + 2)
+
+
 def measure_freshness(measurer, ctx, poll_s: float = 0.25, timeout_s: float = 120.0) -> dict:
     """Seconds from the start of an ingest (through services.ingest) to the first answer of
     the real-time view's data (``/api/v1/realtime``, the same service function as the view's
@@ -84,6 +96,7 @@ def measure_freshness(measurer, ctx, poll_s: float = 0.25, timeout_s: float = 12
         return {"seconds": None, "view": "realtime", "reason": "the realtime view is not built"}
     users = [u for u in measurer.users if u.company_id and can_open(u.role, "realtime")]
     sess = measurer.session(users[0])
+    _wait_past_midnight_utc(margin_s=30)
     baseline = _impressions_today(sess.client)
     started = time.perf_counter()
     first, last, impressions = ingest.ingest_marker(ctx, users[0].company_id)
