@@ -603,12 +603,32 @@ class RejectedRow(Base):
 
 
 class DataVersion(Base):
-    """One counter per company, bumped by every ingest; part of every cache key."""
+    """Counters per company, part of every cache key. ``version`` is bumped by every ingest;
+    ``history_version`` only when the days before today change (events for a past day, the
+    first events of a new day, a bulk load), so models fitted to the history stay valid while
+    today's events stream in."""
 
     __tablename__ = "data_versions"
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=1)
+    history_version: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
     updated_at: Mapped[dt.datetime] = _now_column()
+
+
+class InsightResult(Base):
+    """A history model's result (anomalies, trend changes, forecast), stored for the history it
+    was fitted to: the worker fills it when the history changes, so a request whose Redis entry
+    is gone reads it instead of fitting the models again."""
+
+    __tablename__ = "insight_results"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # function and arguments
+    history_version: Mapped[int] = mapped_column(BigInteger)
+    through: Mapped[dt.date] = mapped_column(Date)  # the last complete day the model saw
+    seconds: Mapped[float] = mapped_column(Float)  # what fitting it cost
+    computed_at: Mapped[dt.datetime] = _now_column()
+    payload: Mapped[dict] = mapped_column(JSONB)
 
 
 # --------------------------------------------------------------------------- real time (issue #4)
