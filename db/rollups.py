@@ -103,11 +103,15 @@ def apply_event_batch(conn: Connection, first_id: int, last_id: int) -> None:
         conn.execute(statement, {"first": first_id, "last": last_id})
 
 
-def bump_data_version(conn: Connection, company_ids: list[int]) -> None:
-    """Invalidate cached aggregates of these companies (the version is part of every key)."""
-    conn.execute(text("""
-        INSERT INTO data_versions (company_id, version, updated_at)
-        SELECT unnest(CAST(:companies AS int[])), 1, now()
+def bump_data_version(conn: Connection, company_ids: list[int], *, history: bool = True) -> None:
+    """Invalidate cached aggregates of these companies (the version is part of every key).
+    ``history=False`` when only today's data changed (see ``DataVersion``): the history
+    models keep their results."""
+    conn.execute(text(f"""
+        INSERT INTO data_versions (company_id, version, history_version, updated_at)
+        SELECT unnest(CAST(:companies AS int[])), 1, 1, now()
         ON CONFLICT (company_id) DO UPDATE
-            SET version = data_versions.version + 1, updated_at = now()"""),
+            SET version = data_versions.version + 1,
+                {"history_version = data_versions.history_version + 1," if history else ""}
+                updated_at = now()"""),
         {"companies": company_ids})

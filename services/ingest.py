@@ -28,6 +28,7 @@ from services import audit
 from services.cache import forget_data_version
 from services.context import ServiceContext
 from services.errors import ValidationError
+from services.periods import utc_today
 
 DEVICES = ("desktop", "mobile", "tablet", "unknown")
 COUNTS = ("impressions", "clicks", "conversions")
@@ -272,6 +273,15 @@ def _copy_text(valid: pd.DataFrame, company_id: int, first_id: int) -> io.String
     return io.StringIO("".join(lines))
 
 
+def _changes_history(session, company_id: int, occurred_at: pd.Series) -> bool:
+    """Whether a batch changes the days before today (see ``DataVersion``): it does when it
+    holds an event of an earlier day, or when it is the company's first activity today
+    (the history models' window then moves up to yesterday)."""
+    today = utc_today()
+    earliest = occurred_at.min().tz_convert("UTC").date()
+    return earliest < today or not queries.has_activity_on(session, company_id, today)
+
+
 COPY_COLUMNS = ("id", "company_id", "campaign_id", "channel_id", "occurred_at", "location_id",
                 "device", *COUNTS, *MONEY)  # the order of _copy_text's fields
 
@@ -315,13 +325,14 @@ def ingest_events(ctx: ServiceContext, company_id: int, rows, *, source: str = "
 
         first_id = last_id = None
         if len(valid):
+            history_changes = _changes_history(session, company_id, valid["occurred_at"])
             first_id, last_id = queries.reserve_event_ids(session, len(valid))
             cursor = session.connection().connection.driver_connection.cursor()
             cursor.copy_expert(f"COPY ad_events ({', '.join(COPY_COLUMNS)}) FROM STDIN",
                                _copy_text(valid, company_id, first_id))
             conn = session.connection()
             rollups.apply_event_batch(conn, first_id, last_id)
-            rollups.bump_data_version(conn, [company_id])
+            rollups.bump_data_version(conn, [company_id], history=history_changes)
         run_id = None
         if record_run:
             run_id = queries.record_import_run(session, company_id, "events", source[:500],

@@ -20,6 +20,11 @@ DEFAULT_RANGE = "30d"
 MAX_DAYS = 3 * 366
 
 
+def utc_today() -> dt.date:
+    """Today as the rollups count days: in UTC."""
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
 @dataclass(frozen=True)
 class Period:
     start: dt.date  # inclusive

@@ -242,7 +242,7 @@ def pause_campaign(ctx: ServiceContext, actor: UserRecord | None, company_id: in
                      target=f"campaign:{campaign_id}", remote_addr=remote_addr,
                      before={"status": campaign["status"]},
                      after={"status": "paused", "reason": reason})
-        rollups.bump_data_version(session.connection(), [company_id])
+        rollups.bump_data_version(session.connection(), [company_id], history=False)
     forget_data_version(ctx, [company_id])
     return {"changed": True, "campaign_id": campaign_id, "name": campaign["name"],
             "status": "paused"}

@@ -56,7 +56,7 @@ def acknowledge_alert(ctx: ServiceContext, actor: UserRecord, company_id: int,
         audit.record(session, "alert_acknowledge", user_id=actor.id, actor_email=actor.email,
                      target=f"alert:{alert_id}", remote_addr=remote_addr,
                      before={"acknowledged": False}, after={"acknowledged": True})
-        rollups.bump_data_version(session.connection(), [company_id])
+        rollups.bump_data_version(session.connection(), [company_id], history=False)
     forget_data_version(ctx, [company_id])
     return {"changed": True, "alert_id": alert_id, "message": row["message"]}
 

@@ -95,7 +95,7 @@ def evaluate_company(ctx: ServiceContext, company_id: int,
                 summary[state].append(f"{rule['name']}: subject no longer active")
         changed = summary["fired"] or summary["resolved"]
         if changed:
-            rollups.bump_data_version(session.connection(), [company_id])
+            rollups.bump_data_version(session.connection(), [company_id], history=False)
     if changed:
         forget_data_version(ctx, [company_id])
     return summary

@@ -121,7 +121,7 @@ def update_rule(ctx: ServiceContext, actor: UserRecord, company_id: int, rule_ke
         audit.record(session, "alert_rule_update", user_id=actor.id, actor_email=actor.email,
                      target=f"alert_rule:{rule_key}",
                      before={k: before[k] for k in clean if k in before}, after=clean)
-        rollups.bump_data_version(session.connection(), [company_id])
+        rollups.bump_data_version(session.connection(), [company_id], history=False)
     forget_data_version(ctx, [company_id])
     return next(rule for rule in list_rules(ctx, company_id) if rule["rule_key"] == rule_key)
 

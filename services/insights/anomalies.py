@@ -31,6 +31,7 @@ from services.insights.series import (
     metric_values,
     to_monthly,
 )
+from services.periods import utc_today
 
 THRESHOLD = 5.0  # robust z-score of the remainder
 MIN_CHANGE = 0.2  # and at least 20 % away from the expected value
@@ -185,8 +186,9 @@ def history_window(session, company_id: int) -> tuple[dt.date, dt.date] | None:
     last = kpi_queries.latest_day(session, company_id)
     if first is None or last is None:
         return None
-    if last >= dt.date.today():
-        last = dt.date.today() - dt.timedelta(days=1)
+    today = utc_today()
+    if last >= today:
+        last = today - dt.timedelta(days=1)
     return (first, last) if last > first else None
 
 
