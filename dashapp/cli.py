@@ -48,12 +48,13 @@ def cmd_run(args) -> int:
 
 
 def _start_live_demo(config, args) -> None:
-    """Development only: the event simulator and the alert worker as daemon threads, so the
-    real-time view moves (issue #4). --no-simulate / --no-worker turn them off."""
+    """Development only: the event simulator and the worker (alerts, history models) as
+    daemon threads, so the real-time view moves (issue #4). --no-simulate / --no-worker turn
+    them off."""
     import threading
 
     from dashapp.runtime import service_context
-    from services import alerts, simulator
+    from services import alerts, simulator, worker
 
     ctx = service_context(config)
     if args.simulate_rate > 0:
@@ -61,9 +62,9 @@ def _start_live_demo(config, args) -> None:
         print(f"Simulating {args.simulate_rate:g} ad events/s (--no-simulate to stop it)",
               flush=True)
     if args.worker:
-        threading.Thread(target=alerts.run_worker,
+        threading.Thread(target=worker.run_worker,
                          args=(ctx, alerts.DeliveryConfig.from_env()), daemon=True,
-                         name="campaign-dash-alerts").start()
+                         name="campaign-dash-worker").start()
 
 
 def cmd_simulate(args) -> int:
@@ -109,15 +110,16 @@ def cmd_worker(args) -> int:
 
     from dashapp.runtime import service_context, with_servers
     from db import migrate
-    from services import alerts
+    from services import alerts, worker
 
-    logging_module.getLogger("services.alerts").setLevel(logging_module.INFO)
+    for name in ("services.alerts", "services.worker"):
+        logging_module.getLogger(name).setLevel(logging_module.INFO)
     config = with_servers(Config.from_env())
     migrate.upgrade(config.database_url)
     ctx = service_context(config)
     delivery = alerts.DeliveryConfig.from_env()
     if args.once:
-        result = alerts.run_once(ctx, delivery)
+        result = worker.run_once(ctx, delivery)
         for company_id, summary in result["companies"].items():
             if summary is None:
                 print(f"company {company_id}: skipped (another worker holds it)")
@@ -128,10 +130,14 @@ def cmd_worker(args) -> int:
         for delivery_result in result["deliveries"]:
             print(f"alert {delivery_result['alert_id']} {delivery_result['action']}: "
                   f"{delivery_result['status']} {delivery_result['detail'] or ''}")
+        slowest = max(result["insights_s"].values(), default=0.0)
+        print(f"history models current for {len(result['insights_s'])} companies "
+              f"(slowest {slowest:.2f} s)")
         return 0
-    print(f"Evaluating alert rules every {args.interval:g} s (Ctrl-C stops)", flush=True)
+    print(f"Evaluating alert rules and refitting changed history models every "
+          f"{args.interval:g} s (Ctrl-C stops)", flush=True)
     try:
-        alerts.run_worker(ctx, delivery, interval_s=args.interval)
+        worker.run_worker(ctx, delivery, interval_s=args.interval)
     except KeyboardInterrupt:
         pass
     return 0
@@ -318,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-simulate", dest="simulate_rate", action="store_const", const=0.0,
                      help="no live event simulator")
     run.add_argument("--no-worker", dest="worker", action="store_false",
-                     help="no alert worker thread")
+                     help="no worker thread (alerts, insight models)")
     run.set_defaults(handler=cmd_run)
 
     simulate = sub.add_parser("simulate", help="stream realistic ad events into the warehouse")
@@ -343,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--show", type=int, default=20, help="rejections to print (default 20)")
     imp.set_defaults(handler=cmd_import)
 
-    worker = sub.add_parser("worker", help="evaluate alert rules every minute and send alerts")
+    worker = sub.add_parser("worker", help="evaluate alert rules every minute, send alerts and "
+                                           "refit the insight models when history changed")
     worker.add_argument("--interval", type=float, default=60.0, help="seconds (default 60)")
     worker.add_argument("--once", action="store_true", help="one evaluation, then exit")
     worker.set_defaults(handler=cmd_worker)

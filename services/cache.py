@@ -50,10 +50,16 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_to_json, sort_keys=True, separators=(",", ":"))
 
 
-def data_version(ctx: ServiceContext, company_id: int) -> int:
-    """The tenant's data version: from Redis when it has it, else from PostgreSQL."""
+def _version_key(ctx: ServiceContext, company_id: int, history: bool) -> str:
+    return ctx.key("dv", company_id, "history") if history else ctx.key("dv", company_id)
+
+
+def data_version(ctx: ServiceContext, company_id: int, *, history: bool = False) -> int:
+    """The tenant's data version (``history``: its history version, see ``DataVersion``):
+    from Redis when it has it, else from PostgreSQL."""
     client = ctx.redis()
-    key = ctx.key("dv", company_id)
+    key = _version_key(ctx, company_id, history)
+    column = "history_version" if history else "version"
     if client is not None:
         try:
             cached_version = client.get(key)
@@ -64,7 +70,7 @@ def data_version(ctx: ServiceContext, company_id: int) -> int:
             client = None
     with ctx.session() as session:
         version = session.execute(
-            text("SELECT version FROM data_versions WHERE company_id = :c"), {"c": company_id}
+            text(f"SELECT {column} FROM data_versions WHERE company_id = :c"), {"c": company_id}
         ).scalar() or 0
     if client is not None:
         try:
@@ -80,7 +86,8 @@ def forget_data_version(ctx: ServiceContext, company_ids: list[int]) -> None:
     if client is None:
         return
     try:
-        client.delete(*[ctx.key("dv", company_id) for company_id in company_ids])
+        client.delete(*[_version_key(ctx, company_id, history) for company_id in company_ids
+                        for history in (False, True)])
     except redis.RedisError as error:
         ctx.redis_failed(error)
 

@@ -50,6 +50,11 @@ def table(result: dict) -> str:
         s = result["server"]
         add(f"served by gunicorn: {s['workers']} workers x {s['threads']} threads (gthread), "
             f"loopback HTTP; server time from the Server-Timing header")
+    if result.get("history_models"):
+        h = result["history_models"]
+        add(f"history models (anomalies, trends, forecast) fitted and stored by the worker's "
+            f"pass before measuring: {h['seconds']:.1f} s (slowest company "
+            f"{h['slowest_company_s']:.1f} s); a cold request reads them from PostgreSQL")
     if result.get("callbacks"):
         add("")
         add(f"{'view':<12} {'callback':<58} {'cold p50':>9} {'cold p95':>9} {'cold max':>9} "

@@ -1,12 +1,11 @@
 """Real-time alerting: rules (``rules``), the state machine (``evaluation``), actions
-(``actions``), the feed the view shows, acknowledgement, settings and the worker loop."""
+(``actions``), the feed the view shows, acknowledgement, settings and one worker pass (the
+loop is ``services.worker``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
-import time
 
 from db import rollups
 from db.queries import alerts as queries
@@ -29,7 +28,7 @@ from services.users import EMAIL_RE, UserRecord
 __all__ = [
     "DEFAULT_RULES", "DeliveryConfig", "acknowledge_alert", "deliver_pending",
     "ensure_default_rules", "evaluate_company", "get_alert_settings", "list_rules",
-    "open_alerts", "run_once", "run_worker", "set_alert_settings", "update_rule",
+    "open_alerts", "prune_evaluations", "run_once", "set_alert_settings", "update_rule",
 ]
 log = logging.getLogger(__name__)
 EVALUATION_RETENTION = dt.timedelta(days=7)
@@ -105,23 +104,7 @@ def run_once(ctx: ServiceContext, config: DeliveryConfig, now: dt.datetime | Non
     return {"companies": summaries, "deliveries": deliveries}
 
 
-def run_worker(ctx: ServiceContext, config: DeliveryConfig, interval_s: float = 60.0,
-               stop: threading.Event | None = None) -> None:
-    """Evaluate every ``interval_s`` until ``stop`` is set; errors are logged, not fatal."""
-    stop = stop or threading.Event()
-    last_prune = 0.0
-    while not stop.is_set():
-        started = time.monotonic()
-        try:
-            result = run_once(ctx, config)
-            fired = sum(len(s["fired"]) for s in result["companies"].values() if s)
-            if fired:
-                log.info("alert worker: %d alert(s) fired", fired)
-            if started - last_prune > 3600:
-                with ctx.session() as session:
-                    queries.prune_evaluations(
-                        session, dt.datetime.now(dt.timezone.utc) - EVALUATION_RETENTION)
-                last_prune = started
-        except Exception:  # noqa: BLE001 - a worker must survive a bad minute
-            log.exception("alert evaluation failed; retrying next interval")
-        stop.wait(max(1.0, interval_s - (time.monotonic() - started)))
+def prune_evaluations(ctx: ServiceContext) -> None:
+    """Forget rule evaluations older than ``EVALUATION_RETENTION``."""
+    with ctx.session() as session:
+        queries.prune_evaluations(session, dt.datetime.now(dt.timezone.utc) - EVALUATION_RETENTION)

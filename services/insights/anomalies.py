@@ -21,7 +21,6 @@ import pandas as pd
 
 from db.queries import kpis as kpi_queries
 from db.queries import timeseries as queries
-from services.cache import cached
 from services.context import ServiceContext
 from services.insights.series import (
     DETECTED,
@@ -31,6 +30,7 @@ from services.insights.series import (
     metric_values,
     to_monthly,
 )
+from services.insights.store import history_model
 from services.periods import utc_today
 
 THRESHOLD = 5.0  # robust z-score of the remainder
@@ -192,7 +192,7 @@ def history_window(session, company_id: int) -> tuple[dt.date, dt.date] | None:
     return (first, last) if last > first else None
 
 
-@cached()
+@history_model
 def company_anomalies(ctx: ServiceContext, company_id: int) -> dict:
     """Every anomaly of the company's KPI series at daily grain (company total and each
     channel) and monthly grain (monthly sums and the business metrics), newest first."""

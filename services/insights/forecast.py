@@ -25,6 +25,7 @@ from services.context import ServiceContext
 from services.errors import ValidationError
 from services.insights.anomalies import history_window
 from services.insights.series import METRICS, clean, daily_frames, metric_values, to_weekly
+from services.insights.store import history_model
 
 MAX_HORIZON_WEEKS = 52  # 12 months
 WEEKS_PER_MONTH = 52 / 12
@@ -110,11 +111,24 @@ def weekly_series(session, company_id: int, metric: str) -> pd.Series | None:
 @cached()
 def metric_forecast(ctx: ServiceContext, company_id: int, metric: str = "revenue",
                     horizon_months: int | str | None = 3) -> dict:
-    """History (the last 52 complete weeks), forecast with its 95 % band, and the backtest."""
+    """History (the last 52 complete weeks), forecast with its 95 % band for the horizon, and
+    the backtest."""
     if metric not in METRICS or METRICS[metric].unit not in ("USD", "count"):
         raise ValidationError(f"cannot forecast {metric!r}; use revenue, spend, clicks, "
                               "impressions or conversions")
     horizon = horizon_weeks(horizon_months)
+    result = forecast_model(ctx, company_id, metric)
+    # A step's mean and interval do not depend on how many steps follow (exact intervals of
+    # an additive-error ETS), so the stored 12-month forecast is cut to the horizon asked.
+    result["forecast"] = result["forecast"][:horizon]
+    result["horizon_weeks"] = horizon
+    return result
+
+
+@history_model
+def forecast_model(ctx: ServiceContext, company_id: int, metric: str) -> dict:
+    """``metric_forecast`` over the longest horizon."""
+    horizon = MAX_HORIZON_WEEKS
     with ctx.session() as session:
         values = weekly_series(session, company_id, metric)
     result = {"company_id": company_id, "metric": metric, "label": METRICS[metric].label,

@@ -19,7 +19,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from services.cache import cached
 from services.context import ServiceContext
 from services.insights.anomalies import history_window
 from services.insights.series import (
@@ -30,6 +29,7 @@ from services.insights.series import (
     metric_values,
     to_weekly,
 )
+from services.insights.store import history_model
 
 MIN_WEEKS = 12
 MIN_SLOPE = 0.01  # log units a week (~1 %/week)
@@ -96,7 +96,7 @@ def detect(values: pd.Series) -> list[dict]:
     }]
 
 
-@cached()
+@history_model
 def company_trend_changes(ctx: ServiceContext, company_id: int) -> dict:
     """Trend turns of every KPI series of the company (weekly sums of the daily history)."""
     with ctx.session() as session:

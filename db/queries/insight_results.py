@@ -1,0 +1,42 @@
+"""Stored results of the history models (``insight_results``), per company."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+def history_version(session: Session, company_id: int) -> int:
+    return int(session.execute(
+        text("SELECT history_version FROM data_versions WHERE company_id = :company"),
+        {"company": company_id}).scalar() or 0)
+
+
+def load(session: Session, company_id: int, name: str, version: int,
+         through: dt.date) -> str | None:
+    """The stored result (JSON text) for exactly this history, or None."""
+    return session.execute(text("""
+        SELECT payload::text FROM insight_results
+        WHERE company_id = :company AND name = :name
+          AND history_version = :version AND through = :through"""),
+        {"company": company_id, "name": name, "version": version, "through": through}).scalar()
+
+
+def save(session: Session, company_id: int, name: str, version: int, through: dt.date,
+         seconds: float, payload: str) -> None:
+    """Keep the newest history's result: an older one computed late never replaces it."""
+    session.execute(text("""
+        INSERT INTO insight_results (company_id, name, history_version, through, seconds,
+                                     computed_at, payload)
+        VALUES (:company, :name, :version, :through, :seconds, now(), CAST(:payload AS jsonb))
+        ON CONFLICT (company_id, name) DO UPDATE SET
+            history_version = EXCLUDED.history_version, through = EXCLUDED.through,
+            seconds = EXCLUDED.seconds, computed_at = EXCLUDED.computed_at,
+            payload = EXCLUDED.payload
+        WHERE (insight_results.through, insight_results.history_version)
+              <= (EXCLUDED.through, EXCLUDED.history_version)"""),
+        {"company": company_id, "name": name, "version": version, "through": through,
+         "seconds": seconds, "payload": payload})
+

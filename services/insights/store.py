@@ -1,0 +1,93 @@
+"""History models' results, kept per history version in Redis and in PostgreSQL.
+
+Anomalies, trend changes and forecasts are fitted to the days before today, so they change
+only when that history does (``DataVersion.history_version``, and the date: at midnight
+yesterday joins the history). ``@history_model`` keys a model's result by both. A result is
+looked up in Redis, then in ``insight_results`` (which survives a Redis flush or restart and
+which the worker fills ahead of the first request, see ``precompute``), and only then fitted,
+on the request, and stored in both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import inspect
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import redis
+from sqlalchemy.exc import DBAPIError
+
+from db.queries import insight_results as queries
+from services import request_metrics
+from services.cache import DEFAULT_TTL_S, data_version, dumps
+from services.context import ServiceContext
+from services.periods import utc_today
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger(__name__)
+
+
+def history_through() -> dt.date:
+    """The last day of the history the models see (today is still filling up)."""
+    return utc_today() - dt.timedelta(days=1)
+
+
+def _name(fn: Callable, arguments: dict[str, Any]) -> str:
+    name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__qualname__}"
+    if arguments:
+        name += dumps(arguments)
+    return name[:200]
+
+
+def history_model(fn: F) -> F:
+    """Decorate ``fn(ctx, company_id, ...)``, a pure function of the company's history."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(ctx: ServiceContext, company_id: int, *args, **kwargs):
+        bound = signature.bind(ctx, company_id, *args, **kwargs)
+        bound.apply_defaults()
+        arguments = {k: v for k, v in bound.arguments.items() if k not in ("ctx", "company_id")}
+        name = _name(fn, arguments)
+        version = data_version(ctx, company_id, history=True)
+        through = history_through()
+        digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+        # Under "cache:" like every cached value, so flushing the cache flushes these too.
+        key = ctx.key("cache", "history", company_id, version, through.isoformat(), digest)
+        client = ctx.redis()
+        if client is not None:
+            try:
+                hit = client.get(key)
+            except redis.RedisError as error:
+                ctx.redis_failed(error)
+                client = None
+            else:
+                request_metrics.record_cache(ctx, hit is not None)
+                if hit is not None:
+                    return json.loads(hit)
+        with ctx.session() as session:
+            payload = queries.load(session, company_id, name, version, through)
+        if payload is None:
+            started = time.perf_counter()
+            payload = dumps(fn(ctx, company_id, *args, **kwargs))
+            try:
+                with ctx.session() as session:
+                    queries.save(session, company_id, name, version, through,
+                                 time.perf_counter() - started, payload)
+            except DBAPIError:  # the answer stands; only its stored copy is lost
+                log.exception("could not store %s for company %s", name, company_id)
+        if client is not None:
+            try:
+                client.set(key, payload, ex=DEFAULT_TTL_S)
+            except redis.RedisError as error:
+                ctx.redis_failed(error)
+        return json.loads(payload)
+
+    wrapper.uncached = fn  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,48 @@
+"""The background worker: what must happen without a request, on an interval.
+
+Each pass evaluates the alert rules and performs their actions (``services.alerts``), and
+refits the history models whose history changed (``services.insights.precompute``), so the
+dashboards read stored results. Rule evaluations older than a week are pruned hourly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+
+from services import alerts
+from services.alerts import DeliveryConfig
+from services.context import ServiceContext
+from services.insights import precompute
+
+log = logging.getLogger(__name__)
+PRUNE_EVERY_S = 3600
+
+
+def run_once(ctx: ServiceContext, config: DeliveryConfig, now: dt.datetime | None = None,
+             company_ids: list[int] | None = None) -> dict:
+    result = alerts.run_once(ctx, config, now, company_ids)
+    result["insights_s"] = precompute.refresh(ctx, company_ids)
+    return result
+
+
+def run_worker(ctx: ServiceContext, config: DeliveryConfig, interval_s: float = 60.0,
+               stop: threading.Event | None = None) -> None:
+    """A pass every ``interval_s`` until ``stop`` is set; errors are logged, not fatal."""
+    stop = stop or threading.Event()
+    last_prune = 0.0
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            result = run_once(ctx, config)
+            fired = sum(len(s["fired"]) for s in result["companies"].values() if s)
+            if fired:
+                log.info("worker: %d alert(s) fired", fired)
+            if started - last_prune > PRUNE_EVERY_S:
+                alerts.prune_evaluations(ctx)
+                last_prune = started
+        except Exception:  # noqa: BLE001 - a worker must survive a bad minute
+            log.exception("worker pass failed; retrying next interval")
+        stop.wait(max(1.0, interval_s - (time.monotonic() - started)))

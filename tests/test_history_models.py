@@ -1,0 +1,128 @@
+"""History models (anomalies, trend changes, forecasts): refitted only when the days before
+today change, stored per history version so a cache flush does not refit them, and kept
+current by the worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+from sqlalchemy import text
+
+from db.queries.ingest import has_activity_on
+from db.rollups import bump_data_version
+from services.cache import data_version
+from services.ingest import ingest_events
+from services.insights import precompute
+from services.insights.anomalies import company_anomalies
+from services.insights.forecast import forecast_weekly, metric_forecast, weekly_series
+from services.insights.store import history_through
+from services.periods import utc_today
+
+MODELS = {"anomalies.company_anomalies", "trends.company_trend_changes",
+          'forecast.forecast_model{"metric":"revenue"}'}
+
+
+def _first_company(ctx) -> tuple[int, int]:
+    with ctx.session() as session:
+        return session.execute(text("""
+            SELECT company_id, id FROM campaigns WHERE status = 'active'
+            ORDER BY company_id, id LIMIT 1""")).one()
+
+
+def _event(campaign_id: int, at: dt.datetime) -> dict:
+    return {"campaign_id": campaign_id, "occurred_at": at.isoformat(), "impressions": 100,
+            "clicks": 3, "conversions": 0, "cost": 1.5, "revenue": 0}
+
+
+def test_only_events_before_today_or_a_new_day_change_the_history(live_ctx):
+    company_id, campaign_id = _first_company(live_ctx)
+    now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)
+    if now.date() != utc_today():  # a second after midnight: "now" is yesterday
+        now = dt.datetime.now(dt.timezone.utc)
+
+    def versions():
+        return (data_version(live_ctx, company_id),
+                data_version(live_ctx, company_id, history=True))
+
+    with live_ctx.session() as session:
+        first_today = not has_activity_on(session, company_id, utc_today())
+    version, history = versions()
+    ingest_events(live_ctx, company_id, [_event(campaign_id, now)], source="test")
+    after_first = versions()
+    assert after_first[0] == version + 1
+    # The day's first events move the models' window up to yesterday.
+    assert after_first[1] == history + (1 if first_today else 0)
+
+    ingest_events(live_ctx, company_id, [_event(campaign_id, now)], source="test")
+    assert versions() == (after_first[0] + 1, after_first[1])  # today only: history kept
+
+    ingest_events(live_ctx, company_id, [_event(campaign_id, now - dt.timedelta(days=2))],
+                  source="test")
+    assert versions() == (after_first[0] + 2, after_first[1] + 1)  # a backfill
+
+
+def test_a_stored_result_is_read_after_a_cache_flush_and_refitted_after_a_change(ctx):
+    company_id, _ = _first_company(ctx)
+    fitted = company_anomalies(ctx, company_id)
+    version = data_version(ctx, company_id, history=True)
+    with ctx.session() as session:
+        row = session.execute(text("""
+            SELECT history_version, through FROM insight_results
+            WHERE company_id = :c AND name = 'anomalies.company_anomalies'"""),
+            {"c": company_id}).one()
+        assert tuple(row) == (version, history_through())
+        # Mark the stored copy: what comes back after the flush must be it, not a refit.
+        session.execute(text("""
+            UPDATE insight_results SET payload = payload || '{"stored": true}'
+            WHERE company_id = :c AND name = 'anomalies.company_anomalies'"""),
+            {"c": company_id})
+    redis = ctx.redis()
+    for key in redis.scan_iter(match=ctx.key("cache", "history", company_id, "*")):
+        redis.delete(key)
+    stored = company_anomalies(ctx, company_id)
+    assert stored.pop("stored") is True
+    assert stored == fitted
+
+    with ctx.session() as session:
+        bump_data_version(session.connection(), [company_id])
+    redis.delete(ctx.key("dv", company_id, "history"))
+    refitted = company_anomalies(ctx, company_id)
+    assert "stored" not in refitted and refitted == fitted  # same history, fitted again
+
+
+def test_the_forecast_is_fitted_once_and_cut_to_each_horizon(ctx):
+    company_id, _ = _first_company(ctx)
+    with ctx.session() as session:
+        values = weekly_series(session, company_id, "revenue").fillna(0.0)
+    for months, weeks in ((1, 4), (3, 13), (12, 52)):
+        result = metric_forecast(ctx, company_id, "revenue", months)
+        direct = forecast_weekly(values, weeks)
+        assert result["horizon_weeks"] == weeks
+        assert [f["week"] for f in result["forecast"]] == \
+            [day.date().isoformat() for day in direct.index]
+        for column in ("mean", "lower", "upper"):
+            np.testing.assert_allclose([f[column] for f in result["forecast"]],
+                                       direct[column].to_numpy(), rtol=1e-9)
+
+
+def test_the_worker_pass_stores_every_companys_models(ctx):
+    seconds = precompute.refresh(ctx)
+    with ctx.session() as session:
+        companies = {row[0] for row in session.execute(text("SELECT id FROM companies"))}
+        stored = session.execute(text("""
+            SELECT i.company_id, i.name FROM insight_results i
+            JOIN data_versions v USING (company_id)
+            WHERE i.history_version = v.history_version AND i.through = :through"""),
+            {"through": history_through()}).all()
+    assert set(seconds) == companies
+    for company_id in companies:
+        assert {name for cid, name in stored if cid == company_id} >= MODELS
+    def fitted_at():
+        with ctx.session() as session:
+            return session.execute(text(
+                "SELECT company_id, name, computed_at FROM insight_results ORDER BY 1, 2")).all()
+
+    before = fitted_at()
+    precompute.refresh(ctx)  # all current: lookups only, nothing refitted
+    assert fitted_at() == before
