@@ -16,7 +16,7 @@ from services.ingest import ingest_events
 from services.insights import precompute
 from services.insights.anomalies import company_anomalies
 from services.insights.forecast import forecast_weekly, metric_forecast, weekly_series
-from services.insights.store import history_through
+from services.insights.store import STALE_SERVE_S, history_through
 from services.periods import utc_today
 
 MODELS = {"anomalies.company_anomalies", "trends.company_trend_changes",
@@ -62,6 +62,13 @@ def test_only_events_before_today_or_a_new_day_change_the_history(live_ctx):
     assert versions() == (after_first[0] + 2, after_first[1] + 1)  # a backfill
 
 
+def _flush_history_cache(ctx, company_id):
+    redis = ctx.redis()
+    for key in redis.scan_iter(match=ctx.key("cache", "history", company_id, "*")):
+        redis.delete(key)
+    redis.delete(ctx.key("dv", company_id, "history"))
+
+
 def test_a_stored_result_is_read_after_a_cache_flush_and_refitted_after_a_change(ctx):
     company_id, _ = _first_company(ctx)
     fitted = company_anomalies(ctx, company_id)
@@ -77,18 +84,30 @@ def test_a_stored_result_is_read_after_a_cache_flush_and_refitted_after_a_change
             UPDATE insight_results SET payload = payload || '{"stored": true}'
             WHERE company_id = :c AND name = 'anomalies.company_anomalies'"""),
             {"c": company_id})
-    redis = ctx.redis()
-    for key in redis.scan_iter(match=ctx.key("cache", "history", company_id, "*")):
-        redis.delete(key)
+    _flush_history_cache(ctx, company_id)
     stored = company_anomalies(ctx, company_id)
     assert stored.pop("stored") is True
     assert stored == fitted
 
+    # The history changes: the recent stored result is still served while the worker refits.
     with ctx.session() as session:
         bump_data_version(session.connection(), [company_id])
-    redis.delete(ctx.key("dv", company_id, "history"))
+    _flush_history_cache(ctx, company_id)
+    assert company_anomalies(ctx, company_id)["stored"] is True
+    # Older than the grace period (no worker ran): the request refits.
+    with ctx.session() as session:
+        session.execute(text("""
+            UPDATE insight_results SET computed_at = now() - make_interval(secs => :age)
+            WHERE company_id = :c AND name = 'anomalies.company_anomalies'"""),
+            {"c": company_id, "age": STALE_SERVE_S + 1})
+    _flush_history_cache(ctx, company_id)
     refitted = company_anomalies(ctx, company_id)
     assert "stored" not in refitted and refitted == fitted  # same history, fitted again
+    with ctx.session() as session:
+        assert session.execute(text("""
+            SELECT history_version FROM insight_results
+            WHERE company_id = :c AND name = 'anomalies.company_anomalies'"""),
+            {"c": company_id}).scalar() == version + 1
 
 
 def test_the_forecast_is_fitted_once_and_cut_to_each_horizon(ctx):

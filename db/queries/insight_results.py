@@ -14,14 +14,14 @@ def history_version(session: Session, company_id: int) -> int:
         {"company": company_id}).scalar() or 0)
 
 
-def load(session: Session, company_id: int, name: str, version: int,
-         through: dt.date) -> str | None:
-    """The stored result (JSON text) for exactly this history, or None."""
+def load(session: Session, company_id: int, name: str):
+    """The stored result: (history_version, through, age in seconds, payload as JSON text),
+    or None."""
     return session.execute(text("""
-        SELECT payload::text FROM insight_results
-        WHERE company_id = :company AND name = :name
-          AND history_version = :version AND through = :through"""),
-        {"company": company_id, "name": name, "version": version, "through": through}).scalar()
+        SELECT history_version, through,
+               EXTRACT(EPOCH FROM now() - computed_at)::float8 AS age_s, payload::text
+        FROM insight_results WHERE company_id = :company AND name = :name"""),
+        {"company": company_id, "name": name}).first()
 
 
 def save(session: Session, company_id: int, name: str, version: int, through: dt.date,

@@ -6,6 +6,11 @@ yesterday joins the history). ``@history_model`` keys a model's result by both. 
 looked up in Redis, then in ``insight_results`` (which survives a Redis flush or restart and
 which the worker fills ahead of the first request, see ``precompute``), and only then fitted,
 on the request, and stored in both.
+
+When the history has just changed (late events for yesterday, midnight), the stored result of
+the previous history is still served for up to ``STALE_SERVE_S`` while the worker refits: a
+few late events barely move a year of history, and otherwise every open dashboard would refit
+the same models at once, for a second each.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from services.periods import utc_today
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
+STALE_SERVE_S = 600  # ten worker passes
+STALE_TTL_S = 30  # how long Redis keeps a stale answer before PostgreSQL is asked again
 
 
 def history_through() -> dt.date:
@@ -72,7 +79,13 @@ def history_model(fn: F) -> F:
                 if hit is not None:
                     return json.loads(hit)
         with ctx.session() as session:
-            payload = queries.load(session, company_id, name, version, through)
+            stored = queries.load(session, company_id, name)
+        payload, ttl = None, DEFAULT_TTL_S
+        if stored is not None:
+            if (stored.history_version, stored.through) == (version, through):
+                payload = stored.payload
+            elif stored.age_s < STALE_SERVE_S:
+                payload, ttl = stored.payload, STALE_TTL_S  # the worker's refit comes soon
         if payload is None:
             started = time.perf_counter()
             payload = dumps(fn(ctx, company_id, *args, **kwargs))
@@ -84,7 +97,7 @@ def history_model(fn: F) -> F:
                 log.exception("could not store %s for company %s", name, company_id)
         if client is not None:
             try:
-                client.set(key, payload, ex=DEFAULT_TTL_S)
+                client.set(key, payload, ex=ttl)
             except redis.RedisError as error:
                 ctx.redis_failed(error)
         return json.loads(payload)
