@@ -462,17 +462,31 @@ def freshness_table(rows: list[dict]):
             else "text-danger"
         return text, tone
 
+    def models(row):
+        fitted = (row.get("models_fitted_at") or "")[:16].replace("T", " ")
+        if not fitted:
+            return "not fitted yet", "text-muted"
+        if row.get("models_current"):
+            return f"current ({fitted})", "text-success"
+        return f"refitting (last {fitted})", "text-warning"
+
     body = []
     for row in rows:
         text, tone = lag(row["lag_seconds"])
+        model_text, model_tone = models(row)
         body.append(html.Tr([
             html.Td(row["name"]),
             html.Td((row["newest_event"] or fmt.DASH)[:16].replace("T", " ")),
             html.Td(text, className=f"text-end {tone}"),
+            html.Td(model_text, className=model_tone),
         ]))
-    return dbc.Table([html.Thead(html.Tr([html.Th("Company"), html.Th("Newest event (UTC)"),
-                                          html.Th("Behind", className="text-end")])),
-                      html.Tbody(body)], size="sm", responsive=True, className="mb-0 small")
+    header = html.Tr([html.Th("Company"), html.Th("Newest event (UTC)"),
+                      html.Th("Behind", className="text-end"),
+                      html.Th("Insight models (UTC)",
+                              title="Anomalies, trend changes and the forecast, fitted by the "
+                                    "worker when a company's history changes")])
+    return dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", responsive=True,
+                     className="mb-0 small")
 
 
 def slow_table(rows: list[dict], threshold_ms: float):

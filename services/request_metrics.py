@@ -238,6 +238,9 @@ def data_freshness(ctx: ServiceContext, now=None) -> list[dict]:
             "newest_ingested": row["ingested_at"].isoformat() if row["ingested_at"] else None,
             "last_ingest": row["last_ingest"].isoformat() if row["last_ingest"] else None,
             "lag_seconds": (db_now - newest).total_seconds() if newest else None,
+            "models_fitted_at": (row["models_fitted_at"].isoformat()
+                                 if row["models_fitted_at"] else None),
+            "models_current": row["models_current"],
         })
     return out
 

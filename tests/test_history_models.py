@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from db.queries.ingest import has_activity_on
 from db.rollups import bump_data_version
+from services import request_metrics
 from services.cache import data_version
 from services.ingest import ingest_events
 from services.insights import precompute
@@ -145,3 +146,5 @@ def test_the_worker_pass_stores_every_companys_models(ctx):
     before = fitted_at()
     precompute.refresh(ctx)  # all current: lookups only, nothing refitted
     assert fitted_at() == before
+    # The admin's health tab shows it.
+    assert all(row["models_current"] for row in request_metrics.data_freshness(ctx))
