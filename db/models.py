@@ -139,15 +139,20 @@ class AdEvent(Base):
 
     An event carries counts rather than a single impression because ad platforms report in
     increments; the rollups below sum them.
+
+    No foreign keys (migration 0005): their per-row lookups cost most of the COPY time of the
+    ingest path, which guarantees the references itself (the tenant is the caller's, the
+    campaign must be one of its, the channel is the campaign's, the location must exist) and
+    writes rollup rows, whose foreign keys are kept, in the same transaction.
     """
 
     __tablename__ = "ad_events"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    company_id: Mapped[int] = mapped_column(Integer)  # companies.id, checked by ingest
+    campaign_id: Mapped[int] = mapped_column(Integer)  # campaigns.id of that company
+    channel_id: Mapped[int] = mapped_column(Integer)  # channels.id, the campaign's
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    location_id: Mapped[int] = mapped_column(Integer)  # locations.id
     device: Mapped[str] = mapped_column(String(16))  # desktop, mobile, tablet
     impressions: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
