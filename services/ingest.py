@@ -3,8 +3,9 @@ hourly and daily rollups and bump the data version, all in one transaction.
 
 ``ingest_events(ctx, company_id, rows)`` is the one entry point (API, file import, simulator,
 benchmark). ``rows`` is a list of dicts (a ``RowError`` in place of a line that could not be
-parsed) or a pandas DataFrame. Validation is vectorized (pandas), so a batch of 100,000 rows
-costs about as much as the COPY itself. A batch is all-or-nothing per row validity: every
+parsed) or a pandas DataFrame. Validation is vectorized (pandas; string work once per
+distinct value) and the rows go to COPY in the binary format (``db.copy_binary``), so the
+Python side costs a fraction of the COPY itself. A batch is all-or-nothing per row validity: every
 valid row is committed together, every invalid row comes back (and is kept in
 ``rejected_rows``) with all its reasons.
 """
@@ -22,7 +23,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import text
 
-from db import rollups
+from db import copy_binary, rollups
+from db.copy_binary import Column
 from db.queries import ingest as queries
 from services import audit
 from services.cache import forget_data_version
@@ -33,6 +35,7 @@ from services.periods import utc_today
 DEVICES = ("desktop", "mobile", "tablet", "unknown")
 COUNTS = ("impressions", "clicks", "conversions")
 MONEY = ("cost", "revenue")
+LIMITS = {**dict.fromkeys(COUNTS, 2**31 - 1), **dict.fromkeys(MONEY, 9_999_999_999.9999)}
 # Events may be stamped a little ahead of the server's clock, not more.
 FUTURE_TOLERANCE_S = 300
 MAX_RETURNED_REJECTIONS = 1000
@@ -137,6 +140,21 @@ def _int_keys(series: pd.Series) -> pd.Series:
     return whole.astype("Int64")
 
 
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty")
+
+
+def _per_distinct(series: pd.Series, func) -> pd.Series:
+    """``func`` (string work on a Series) applied once per distinct value instead of once per
+    row: a batch has a handful of devices and locations. Missing values stay missing. Only
+    for strings or whole numbers: factorize takes 1, 1.0 and True for one value."""
+    codes, uniques = pd.factorize(series)
+    done = func(pd.Series(uniques)).reset_index(drop=True)
+    result = done.reindex(codes)  # code -1 (missing) is no label of done: missing
+    result.index = series.index
+    return result
+
+
 def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
              locations: dict[str, int], now: pd.Timestamp) -> tuple[pd.DataFrame, _Reasons]:
     """The rows ready for COPY (valid ones only) and the reasons of the invalid ones.
@@ -166,8 +184,9 @@ def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
     location_of = pd.Series({cid: loc for cid, (_, loc) in campaigns.items()}, dtype="Int64")
     channel = campaign.map(channel_of) if len(channel_of) else campaign.where(False)
     unknown = ~missing & ~not_int & channel.isna().to_numpy(dtype=bool)
-    reasons.add(unknown, "unknown campaign " + raw_campaign.astype(str)
-                + " (not a campaign of this company)")
+    if unknown.any():
+        reasons.add(unknown, "unknown campaign " + raw_campaign.astype(str)
+                    + " (not a campaign of this company)")
 
     raw_time = column("occurred_at")
     occurred = _timestamps(raw_time)
@@ -192,6 +211,12 @@ def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
         if name in COUNTS:
             reasons.add(finite & (number % 1 != 0).to_numpy(dtype=bool),
                         f"{name} must be a whole number")
+        else:
+            number = number.round(4)  # NUMERIC(14, 4)
+        # The columns' limits (INTEGER, NUMERIC(14, 4)): one value past them used to fail the
+        # whole batch's COPY.
+        reasons.add(finite & (number > LIMITS[name]).to_numpy(dtype=bool),
+                    f"{name} is too large (at most {LIMITS[name]:,})")
         values[name] = number.where(finite, 0.0)
 
     location = pd.Series(pd.NA, index=frame.index, dtype="Int64")
@@ -201,10 +226,14 @@ def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
         given = frame[name]
         absent = blank(given)
         if name == "location_id":
-            keys = _int_keys(given).astype(str)
+            resolved = _per_distinct(_int_keys(given), lambda keys: keys.astype(str)
+                                     .map(locations)).astype("Int64")
+        elif _is_text(given):
+            resolved = _per_distinct(given, lambda keys: keys.astype(str).str.strip()
+                                     .str.lower().map(locations)).astype("Int64")
         else:
             keys = given.astype(str).str.strip().str.lower()
-        resolved = keys.map(locations).astype("Int64")
+            resolved = keys.map(locations).astype("Int64")
         unknown_location = ~absent & resolved.isna().to_numpy(dtype=bool)
         if unknown_location.any():
             reasons.add(unknown_location, "unknown location " + given.astype(str).map(repr))
@@ -213,8 +242,13 @@ def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
     reasons.add(location.isna().to_numpy(dtype=bool) & ~missing & ~not_int & ~unknown,
                 "missing location (the campaign has none to default to)")
 
-    device = column("device").astype(object).where(lambda d: d.notna(), "unknown")
-    device = device.astype(str).str.strip().str.lower()
+    raw_device = column("device")
+    if _is_text(raw_device):
+        device = _per_distinct(raw_device, lambda d: d.astype(str).str.strip().str.lower())
+        device = device.fillna("unknown")
+    else:
+        device = raw_device.astype(object).where(lambda d: d.notna(), "unknown")
+        device = device.astype(str).str.strip().str.lower()
     bad_device = ~device.isin(DEVICES).to_numpy(dtype=bool)
     if bad_device.any():
         reasons.add(bad_device, "unknown device " + device.map(repr)
@@ -228,7 +262,7 @@ def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
         "location_id": location[good].astype("int64"),
         "device": device[good],
         **{name: values[name][good].astype("int64") for name in COUNTS},
-        **{name: values[name][good].round(4) for name in MONEY},
+        **{name: values[name][good] for name in MONEY},
     })
     return valid, reasons
 
@@ -256,21 +290,28 @@ def _to_frame(rows) -> tuple[pd.DataFrame, list[tuple[int, str, str]], dict[int,
     return frame, errors, originals
 
 
-def _copy_text(valid: pd.DataFrame, company_id: int, first_id: int) -> io.StringIO:
-    """COPY text format, built column-wise (pandas' to_csv is several times slower)."""
-    stamps = np.datetime_as_string(
-        valid["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
-        .to_numpy(dtype="datetime64[us]"), unit="us").tolist()
-    ids = range(first_id, first_id + len(valid))
-    columns = [valid[name].tolist() for name in ("campaign_id", "channel_id", "location_id",
-                                                  "device", *COUNTS, *MONEY)]
-    company = str(company_id)
-    lines = [
-        f"{i}\t{company}\t{c}\t{ch}\t{t}+00\t{loc}\t{dev}\t{imp}\t{clk}\t{conv}\t{cost}\t{rev}\n"
-        for i, t, c, ch, loc, dev, imp, clk, conv, cost, rev in zip(ids, stamps, *columns,
-                                                                  strict=True)
+def _copy_binary(valid: pd.DataFrame, company_id: int, first_id: int) -> io.BytesIO:
+    """The valid rows as a COPY BINARY stream with ids first_id, first_id + 1, ... (numpy
+    encoding, see ``db.copy_binary``: ~10 ms for 50,000 rows against ~70 ms for the text
+    format built from Python strings, and less parsing on the server)."""
+    n = len(valid)
+    stamps = (valid["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None)
+              .to_numpy(dtype="datetime64[us]").view("int64"))
+    columns = [
+        Column("id", "int8", np.arange(first_id, first_id + n, dtype=np.int64)),
+        Column("company_id", "int4", company_id),
+        Column("campaign_id", "int4", valid["campaign_id"].to_numpy()),
+        Column("channel_id", "int4", valid["channel_id"].to_numpy()),
+        Column("occurred_at", "timestamptz", stamps),
+        Column("location_id", "int4", valid["location_id"].to_numpy()),
+        Column("device", "text", pd.Categorical(valid["device"], categories=DEVICES).codes,
+               DEVICES),
+        *(Column(name, "int4", valid[name].to_numpy()) for name in COUNTS),
+        # validate rounded money to 4 decimals: these are the exact units of NUMERIC(14, 4)
+        *(Column(name, "numeric4", np.rint(valid[name].to_numpy() * 10_000).astype(np.int64))
+          for name in MONEY),
     ]
-    return io.StringIO("".join(lines))
+    return io.BytesIO(copy_binary.encode(columns, n))
 
 
 def _changes_history(session, company_id: int, occurred_at: pd.Series) -> bool:
@@ -283,7 +324,8 @@ def _changes_history(session, company_id: int, occurred_at: pd.Series) -> bool:
 
 
 COPY_COLUMNS = ("id", "company_id", "campaign_id", "channel_id", "occurred_at", "location_id",
-                "device", *COUNTS, *MONEY)  # the order of _copy_text's fields
+                "device", *COUNTS, *MONEY)  # the order of _copy_binary's fields
+COPY_SQL = f"COPY ad_events ({', '.join(COPY_COLUMNS)}) FROM STDIN WITH (FORMAT binary)"
 
 
 def ingest_events(ctx: ServiceContext, company_id: int, rows, *, source: str = "api",
@@ -328,8 +370,8 @@ def ingest_events(ctx: ServiceContext, company_id: int, rows, *, source: str = "
             history_changes = _changes_history(session, company_id, valid["occurred_at"])
             first_id, last_id = queries.reserve_event_ids(session, len(valid))
             cursor = session.connection().connection.driver_connection.cursor()
-            cursor.copy_expert(f"COPY ad_events ({', '.join(COPY_COLUMNS)}) FROM STDIN",
-                               _copy_text(valid, company_id, first_id))
+            cursor.copy_expert(COPY_SQL, _copy_binary(valid, company_id, first_id),
+                               size=1 << 20)
             conn = session.connection()
             rollups.apply_event_batch(conn, first_id, last_id)
             rollups.bump_data_version(conn, [company_id], history=history_changes)
