@@ -1,12 +1,17 @@
 """Rollup maintenance. Dashboards read these tables, never raw events.
 
 ``rebuild`` recomputes the rollups of some companies from the facts (after a bulk load);
-``apply_event_batch`` adds a batch of freshly ingested events incrementally, in the ingest's
-own transaction, with upserts that sum into existing rows.
+``apply_event_totals`` (the ingest path: from the values just stored) and
+``apply_event_batch`` (from stored events by id range) add a batch of events incrementally, in
+the caller's transaction, with upserts that sum into existing rows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
 from sqlalchemy import Connection, text
 
 _AD_MEASURES = "impressions, clicks, conversions, spend, revenue"
@@ -56,51 +61,122 @@ def rebuild(conn: Connection, company_ids: list[int]) -> None:
         conn.execute(text(insert_sql), {"companies": company_ids})
 
 
-_DAY = "(occurred_at AT TIME ZONE 'UTC')::date"
+# Incremental maintenance, in one statement: the batch summed to the finest grain of the
+# three rollups (campaign, UTC hour, location, device; ~1,000 rows for 50,000 events), then each
+# rollup upserted from those few rows. The grain comes either from the stored events by id
+# range (one read of the batch instead of one per rollup) or from totals the caller summed
+# before the COPY (no read at all, see ``apply_event_totals``).
+
 # UTC hours whatever the session's TimeZone: date_trunc without a zone truncates in the session
 # zone, so ingests from sessions in different zones (a half-hour offset) split an hour in two.
-_HOUR = "date_trunc('hour', occurred_at, 'UTC')"
-_SUMS = "SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue)"
+_GRAIN_FROM_EVENTS = """
+    SELECT company_id, campaign_id, channel_id, date_trunc('hour', occurred_at, 'UTC') AS hour,
+           location_id, device, SUM(impressions) AS impressions, SUM(clicks) AS clicks,
+           SUM(conversions) AS conversions, SUM(cost) AS spend, SUM(revenue) AS revenue,
+           COUNT(*) AS events
+    FROM ad_events WHERE id BETWEEN :first AND :last
+    GROUP BY 1, 2, 3, 4, 5, 6"""
+# Integer arrays as '{1,2,3}' literals (one bound value each, no per-element parsing of an
+# ARRAY[...] expression); money in units of 0.0001, hours in seconds since 1970 UTC.
+_GRAIN_FROM_TOTALS = """
+    SELECT company_id, campaign_id, channel_id,
+           to_timestamp(hour_s) AS hour, location_id,
+           (CAST(:devices AS text[]))[device_code + 1] AS device, impressions, clicks,
+           conversions, cost_units * 0.0001 AS spend, revenue_units * 0.0001 AS revenue, events
+    FROM unnest(CAST(:company_id AS int[]), CAST(:campaign_id AS int[]),
+                CAST(:channel_id AS int[]), CAST(:hour_s AS bigint[]),
+                CAST(:location_id AS int[]), CAST(:device_code AS int[]),
+                CAST(:impressions AS bigint[]), CAST(:clicks AS bigint[]),
+                CAST(:conversions AS bigint[]), CAST(:cost_units AS bigint[]),
+                CAST(:revenue_units AS bigint[]), CAST(:events AS bigint[]))
+         AS t(company_id, campaign_id, channel_id, hour_s, location_id, device_code,
+              impressions, clicks, conversions, cost_units, revenue_units, events)"""
 
-# Each rollup the ingest path maintains: its grain (target column -> expression over
-# ad_events), the primary key it conflicts on, and whether it counts events (ad_stats_daily
-# has no event count; its reach is not derivable from events and stays 0 for them).
+_DAY = "(hour AT TIME ZONE 'UTC')::date"  # of a UTC hour: the event's UTC day
+# Each rollup: its grain (target column -> expression over the finest grain), the primary key
+# it conflicts on, and whether it counts events (ad_stats_daily has no event count; its reach
+# is not derivable from events and stays 0 for them).
 _INCREMENTAL_ROLLUPS = (
     ("rollup_campaign_daily", {"day": _DAY}, "campaign_id, day", True),
-    ("rollup_campaign_hourly", {"hour": _HOUR},
-     "campaign_id, hour", True),
+    ("rollup_campaign_hourly", {"hour": "hour"}, "campaign_id, hour", True),
     ("ad_stats_daily", {"day": _DAY, "location_id": "location_id", "device": "device"},
      "campaign_id, day, location_id, device", False),
 )
 
 
 def _upsert_sql(table: str, grain: dict[str, str], conflict: str, counts_events: bool) -> str:
-    columns = ["company_id", "campaign_id", "channel_id", *grain, *_AD_MEASURES.split(", ")]
-    values = ["company_id", "campaign_id", "channel_id", *grain.values(), _SUMS]
+    measures = _AD_MEASURES.split(", ")
+    columns = ["company_id", "campaign_id", "channel_id", *grain, *measures]
+    values = ["company_id", "campaign_id", "channel_id", *grain.values(),
+              *(f"SUM({m})" for m in measures)]
     group_by = ", ".join(str(i) for i in range(1, 4 + len(grain)))
     if table == "ad_stats_daily":
         columns.append("reach")
         values.append("0")
     if counts_events:
         columns.append("events")
-        values.append("COUNT(*)")
-    summed = [*_AD_MEASURES.split(", "), *(["events"] if counts_events else [])]
+        values.append("SUM(events)")
+    summed = [*measures, *(["events"] if counts_events else [])]
     return f"""
         INSERT INTO {table} AS r ({", ".join(columns)})
-        SELECT {", ".join(values)}
-        FROM ad_events WHERE id BETWEEN :first AND :last
+        SELECT {", ".join(values)} FROM grain
         GROUP BY {group_by}
         ON CONFLICT ({conflict}) DO UPDATE SET
             {", ".join(f"{c} = r.{c} + EXCLUDED.{c}" for c in summed)}"""
 
 
-_INCREMENTAL_SQL = [text(_upsert_sql(*spec)) for spec in _INCREMENTAL_ROLLUPS]
+def _incremental_sql(grain_sql: str):
+    *first, last = [_upsert_sql(*spec) for spec in _INCREMENTAL_ROLLUPS]
+    ctes = ",\n".join([f"grain AS ({grain_sql})",
+                        *(f"upsert_{i} AS ({sql})" for i, sql in enumerate(first))])
+    return text(f"WITH {ctes}\n{last}")
+
+
+_FROM_EVENTS_SQL = _incremental_sql(_GRAIN_FROM_EVENTS)
+_FROM_TOTALS_SQL = _incremental_sql(_GRAIN_FROM_TOTALS)
 
 
 def apply_event_batch(conn: Connection, first_id: int, last_id: int) -> None:
-    """Add ad events with ids in [first_id, last_id] to the rollups (ingest path)."""
-    for statement in _INCREMENTAL_SQL:
-        conn.execute(statement, {"first": first_id, "last": last_id})
+    """Add ad events with ids in [first_id, last_id] to the rollups."""
+    conn.execute(_FROM_EVENTS_SQL, {"first": first_id, "last": last_id})
+
+
+# Sums in int64: exact while no sum can pass 2**63 (money units are below 10**14 a row).
+_INT64_SUM_LIMIT = 2**63 - 1
+
+EVENT_TOTAL_COLUMNS = ("company_id", "campaign_id", "channel_id", "occurred_at_us",
+                       "location_id", "device_code", "impressions", "clicks", "conversions",
+                       "cost_units", "revenue_units")
+
+
+def apply_event_totals(conn: Connection, events: Mapping[str, np.ndarray],
+                       devices: Sequence[str]) -> None:
+    """Add a batch of events to the rollups from the values just stored, without reading
+    them back (the ingest path; ~35 ms for 50,000 events against ~90 ms for three upserts
+    that each read the batch).
+
+    ``events`` holds equal-length integer arrays named as ``EVENT_TOTAL_COLUMNS`` plus
+    ``id``: occurred_at in microseconds since 1970 UTC, money in units of 0.0001 (exactly
+    the NUMERIC(14, 4) values stored), device as codes into ``devices``. The sums are exact
+    integer sums; a batch whose sums could overflow int64 is summed by PostgreSQL instead."""
+    n = len(events["id"])
+    if not n:
+        return
+    for name in ("impressions", "clicks", "conversions", "cost_units", "revenue_units"):
+        if int(np.abs(events[name]).max()) * n > _INT64_SUM_LIMIT:
+            apply_event_batch(conn, int(events["id"].min()), int(events["id"].max()))
+            return
+    stamps = np.asarray(events["occurred_at_us"], dtype=np.int64)
+    frame = pd.DataFrame({
+        **{name: np.broadcast_to(events[name], (n,)) for name in EVENT_TOTAL_COLUMNS},
+        "occurred_at_us": (stamps - stamps % 3_600_000_000) // 1_000_000,  # the UTC hour
+        "events": np.ones(n, np.int64),
+    }).rename(columns={"occurred_at_us": "hour_s"})
+    keys = ["company_id", "campaign_id", "channel_id", "hour_s", "location_id", "device_code"]
+    grain = frame.groupby(keys, sort=False).sum().reset_index()
+    params = {name: "{" + ",".join(map(str, grain[name].tolist())) + "}"
+              for name in grain.columns}
+    conn.execute(_FROM_TOTALS_SQL, {**params, "devices": list(devices)})
 
 
 def bump_data_version(conn: Connection, company_ids: list[int], *, history: bool = True) -> None:

@@ -108,6 +108,40 @@ def test_a_batch_with_only_bad_rows_stores_nothing(live_ctx, company):
         assert session.execute(text("SELECT COUNT(*) FROM ad_events")).scalar() == events_before
 
 
+def test_stored_events_are_the_valid_rows_exactly_and_oversized_values_are_refused(
+        live_ctx, company):
+    """The binary COPY stores the validated values as given (money to 4 decimals,
+    microseconds, normalised devices); values past INTEGER or NUMERIC(14, 4) are refused rows,
+    not a failed batch."""
+    company_id, (campaign, _), _ = company
+    at = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2)).replace(microsecond=123456)
+    rows = [
+        {"campaign_id": campaign, "occurred_at": at.isoformat(), "impressions": 2**31 - 1,
+         "clicks": 3, "cost": 1234.56789, "revenue": 0.0001, "device": " Mobile ",
+         "location": "Boston"},
+        {"campaign_id": campaign, "occurred_at": at.isoformat(), "impressions": 2**31},
+        {"campaign_id": campaign, "occurred_at": at.isoformat(), "cost": 1e10},
+        {"campaign_id": campaign, "occurred_at": at.isoformat(), "revenue": 99999999.9999,
+         "device": None},
+    ]
+    result = ingest_events(live_ctx, company_id, rows, source="test")
+    assert result["accepted"] == 2
+    reasons = {r["row"]: r["reason"] for r in result["rejections"]}
+    assert reasons == {2: "impressions is too large (at most 2,147,483,647)",
+                       3: "cost is too large (at most 9,999,999,999.9999)"}
+    with live_ctx.session() as session:
+        stored = session.execute(text("""
+            SELECT e.campaign_id, e.occurred_at, e.impressions, e.clicks, e.cost::text,
+                   e.revenue::text, e.device, l.name
+            FROM ad_events e JOIN locations l ON l.id = e.location_id
+            WHERE e.id BETWEEN :a AND :b ORDER BY e.impressions DESC"""),
+            {"a": result["first_id"], "b": result["last_id"]}).all()
+    assert len(stored) == 2
+    assert tuple(stored[0])[:7] == (campaign, at, 2**31 - 1, 3, "1234.5679", "0.0001", "mobile")
+    assert stored[0].name == "Boston"
+    assert tuple(stored[1])[:7] == (campaign, at, 0, 0, "0.0000", "99999999.9999", "unknown")
+
+
 def test_rollups_match_pandas_over_the_same_rows(live_ctx, company):
     """A bigger batch through the DataFrame path: hourly rollups equal pandas' sums."""
     company_id, campaigns, _ = company
