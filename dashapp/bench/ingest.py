@@ -1,5 +1,5 @@
 """Ingest throughput and freshness through the real ingest path,
-``services.ingest.ingest_events`` (validation, COPY, ``db.rollups.apply_event_batch``, data
+``services.ingest.ingest_events`` (validation, COPY, ``db.rollups.apply_event_totals``, data
 version bump, commit, cache version forgotten), as the API, file import and simulator use it.
 
 Events are stamped now (today's hourly and daily rollups) and removed again afterwards,
@@ -174,6 +174,12 @@ def remove_events(engine, ctx: ServiceContext, ranges: list[tuple[int, int]]) ->
             touched.update(companies)
         rollups.bump_data_version(conn, sorted(touched))
     forget_data_version(ctx, sorted(touched))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # Where autovacuum is off (this workplace's PostgreSQL) the deleted events would stay
+        # as dead rows, a million more each run: later ingests get slower run after run and
+        # the data freshness query's index scan visits every one (1.8 s at 3M).
+        conn.execute(text("VACUUM (ANALYZE) ad_events, rollup_campaign_daily, "
+                          "rollup_campaign_hourly, ad_stats_daily"))
 
 
 class BackgroundIngest:
