@@ -31,6 +31,12 @@ def _first_company(ctx) -> tuple[int, int]:
             ORDER BY company_id, id LIMIT 1""")).one()
 
 
+def _slug(ctx, company_id: int) -> str:
+    with ctx.session() as session:
+        return session.execute(text("SELECT slug FROM companies WHERE id = :c"),
+                               {"c": company_id}).scalar()
+
+
 def _event(campaign_id: int, at: dt.datetime) -> dict:
     return {"campaign_id": campaign_id, "occurred_at": at.isoformat(), "impressions": 100,
             "clicks": 3, "conversions": 0, "cost": 1.5, "revenue": 0}
@@ -147,4 +153,14 @@ def test_the_worker_pass_stores_every_companys_models(ctx):
     precompute.refresh(ctx)  # all current: lookups only, nothing refitted
     assert fitted_at() == before
     # The admin's health tab shows it.
+    assert all(row["models_current"] for row in request_metrics.data_freshness(ctx))
+
+    # A history change: requests may serve the previous result a while, the worker refits.
+    company_id, _ = _first_company(ctx)
+    with ctx.session() as session:
+        bump_data_version(session.connection(), [company_id])
+    _flush_history_cache(ctx, company_id)
+    assert not next(row["models_current"] for row in request_metrics.data_freshness(ctx)
+                    if row["company"] == _slug(ctx, company_id))
+    precompute.refresh(ctx, [company_id])
     assert all(row["models_current"] for row in request_metrics.data_freshness(ctx))

@@ -28,9 +28,9 @@ def refresh(ctx: ServiceContext, company_ids: list[int] | None = None) -> dict:
     for company_id in company_ids:
         started = time.perf_counter()
         try:
-            company_anomalies(ctx, company_id)
-            company_trend_changes(ctx, company_id)
-            forecast_model(ctx, company_id, "revenue")
+            company_anomalies.refit_if_stale(ctx, company_id)
+            company_trend_changes.refit_if_stale(ctx, company_id)
+            forecast_model.refit_if_stale(ctx, company_id, "revenue")
         except Exception:  # noqa: BLE001 - one company's bad data must not stop the others
             log.exception("fitting the history models of company %s failed", company_id)
         seconds[company_id] = time.perf_counter() - started

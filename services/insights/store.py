@@ -53,11 +53,12 @@ def _name(fn: Callable, arguments: dict[str, Any]) -> str:
 
 
 def history_model(fn: F) -> F:
-    """Decorate ``fn(ctx, company_id, ...)``, a pure function of the company's history."""
+    """Decorate ``fn(ctx, company_id, ...)``, a pure function of the company's history.
+    ``fn.refit_if_stale(ctx, company_id, ...)`` is the worker's call: it never serves the
+    previous history's result."""
     signature = inspect.signature(fn)
 
-    @functools.wraps(fn)
-    def wrapper(ctx: ServiceContext, company_id: int, *args, **kwargs):
+    def lookup(ctx: ServiceContext, company_id: int, args, kwargs, serve_stale: bool):
         bound = signature.bind(ctx, company_id, *args, **kwargs)
         bound.apply_defaults()
         arguments = {k: v for k, v in bound.arguments.items() if k not in ("ctx", "company_id")}
@@ -84,7 +85,7 @@ def history_model(fn: F) -> F:
         if stored is not None:
             if (stored.history_version, stored.through) == (version, through):
                 payload = stored.payload
-            elif stored.age_s < STALE_SERVE_S:
+            elif serve_stale and stored.age_s < STALE_SERVE_S:
                 payload, ttl = stored.payload, STALE_TTL_S  # the worker's refit comes soon
         if payload is None:
             started = time.perf_counter()
@@ -102,5 +103,13 @@ def history_model(fn: F) -> F:
                 ctx.redis_failed(error)
         return json.loads(payload)
 
+    @functools.wraps(fn)
+    def wrapper(ctx: ServiceContext, company_id: int, *args, **kwargs):
+        return lookup(ctx, company_id, args, kwargs, serve_stale=True)
+
+    def refit_if_stale(ctx: ServiceContext, company_id: int, *args, **kwargs):
+        return lookup(ctx, company_id, args, kwargs, serve_stale=False)
+
     wrapper.uncached = fn  # type: ignore[attr-defined]
+    wrapper.refit_if_stale = refit_if_stale  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
