@@ -4,10 +4,15 @@
 ``apply_event_totals`` (the ingest path: from the values just stored) and
 ``apply_event_batch`` (from stored events by id range) add a batch of events incrementally, in
 the caller's transaction, with upserts that sum into existing rows.
+
+``data_versions`` also keeps each company's newest ad event (and when it was ingested), in
+place of an index on ad_events: ``bump_data_version(..., newest_event_at=)`` raises it on
+ingest, ``refresh_newest_events`` recomputes it after a bulk load or a deletion.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -54,11 +59,37 @@ _REBUILD_FROM_EVENTS = {
 
 
 def rebuild(conn: Connection, company_ids: list[int]) -> None:
-    """Recompute every rollup of these companies from their facts."""
+    """Recompute every rollup of these companies, and their newest events, from their facts."""
     for table, insert_sql in _REBUILD_FROM_EVENTS.items():
         conn.execute(text(f"DELETE FROM {table} WHERE company_id = ANY(:companies)"),
                      {"companies": company_ids})
         conn.execute(text(insert_sql), {"companies": company_ids})
+    refresh_newest_events(conn, company_ids)
+
+
+def refresh_newest_events(conn: Connection, company_ids: list[int]) -> None:
+    """Recompute ``data_versions.newest_event_at`` / ``newest_event_ingested_at`` of these
+    companies from their events (NULL without any): one scan of ad_events, for bulk loads
+    and deletions; ingest raises them incrementally (``bump_data_version``).
+
+    MAX over [occurred_at, ingested_at] arrays gives the newest event and its ingest time in
+    one hash aggregate (arrays compare element by element). A company with events but no
+    data_versions row gets one with version 0, which is what a missing row reads as; a
+    company with neither gets none."""
+    conn.execute(text("""
+        INSERT INTO data_versions (company_id, version, history_version, updated_at,
+                                   newest_event_at, newest_event_ingested_at)
+        SELECT c.company_id, 0, 0, now(), n.newest[1], n.newest[2]
+        FROM unnest(CAST(:companies AS int[])) AS c(company_id)
+        LEFT JOIN (SELECT company_id, MAX(ARRAY[occurred_at, ingested_at]) AS newest
+                   FROM ad_events WHERE company_id = ANY(:companies)
+                   GROUP BY company_id) n USING (company_id)
+        WHERE n.newest IS NOT NULL
+           OR c.company_id IN (SELECT company_id FROM data_versions)
+        ON CONFLICT (company_id) DO UPDATE
+            SET newest_event_at = EXCLUDED.newest_event_at,
+                newest_event_ingested_at = EXCLUDED.newest_event_ingested_at"""),
+        {"companies": list(company_ids)})
 
 
 # Incremental maintenance, in one statement: the batch summed to the finest grain of the
@@ -179,15 +210,32 @@ def apply_event_totals(conn: Connection, events: Mapping[str, np.ndarray],
     conn.execute(_FROM_TOTALS_SQL, {**params, "devices": list(devices)})
 
 
-def bump_data_version(conn: Connection, company_ids: list[int], *, history: bool = True) -> None:
+def bump_data_version(conn: Connection, company_ids: list[int], *, history: bool = True,
+                      newest_event_at: dt.datetime | None = None) -> None:
     """Invalidate cached aggregates of these companies (the version is part of every key).
     ``history=False`` when only today's data changed (see ``DataVersion``): the history
-    models keep their results."""
+    models keep their results.
+
+    ``newest_event_at``: the newest event the caller just stored for these companies (the
+    ingest path). It raises ``newest_event_at`` in the same statement, and sets
+    ``newest_event_ingested_at`` to now (the events' ``ingested_at``, the transaction's
+    time) when it did raise it."""
+    newest = ""
+    if newest_event_at is not None:
+        newest = """,
+                newest_event_ingested_at = CASE
+                    WHEN data_versions.newest_event_at IS NULL
+                      OR EXCLUDED.newest_event_at > data_versions.newest_event_at THEN now()
+                    ELSE data_versions.newest_event_ingested_at END,
+                newest_event_at = GREATEST(data_versions.newest_event_at,
+                                           EXCLUDED.newest_event_at)"""
     conn.execute(text(f"""
-        INSERT INTO data_versions (company_id, version, history_version, updated_at)
-        SELECT unnest(CAST(:companies AS int[])), 1, 1, now()
+        INSERT INTO data_versions (company_id, version, history_version, updated_at,
+                                   newest_event_at, newest_event_ingested_at)
+        SELECT unnest(CAST(:companies AS int[])), 1, 1, now(), CAST(:newest AS timestamptz),
+               CASE WHEN CAST(:newest AS timestamptz) IS NOT NULL THEN now() END
         ON CONFLICT (company_id) DO UPDATE
             SET version = data_versions.version + 1,
                 {"history_version = data_versions.history_version + 1," if history else ""}
-                updated_at = now()"""),
-        {"companies": company_ids})
+                updated_at = now(){newest}"""),
+        {"companies": company_ids, "newest": newest_event_at})

@@ -72,6 +72,12 @@ def test_bench_20000_events(bench_config, tmp_path):
         # physical order, which VACUUM and the rebuild change.
         order = "ORDER BY 1, 2, 3, 4, 5, 6"
         before = {t: conn.execute(text(f"SELECT * FROM {t} {order}")).all() for t in tables}
+        # ... and each company's newest event is the seeded one again.
+        newest = dict(conn.execute(text(
+            "SELECT company_id, newest_event_at FROM data_versions")).all())
+        seeded = dict(conn.execute(text(
+            "SELECT company_id, MAX(occurred_at) FROM ad_events GROUP BY 1")).all())
+        assert {company: newest.get(company) for company in seeded} == seeded
         companies = conn.execute(text("SELECT id FROM companies")).scalars().all()
         rollups.rebuild(conn, companies)
         for table in tables:

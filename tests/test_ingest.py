@@ -108,6 +108,48 @@ def test_a_batch_with_only_bad_rows_stores_nothing(live_ctx, company):
         assert session.execute(text("SELECT COUNT(*) FROM ad_events")).scalar() == events_before
 
 
+def _freshness(ctx, company_id: int) -> tuple:
+    """(real-time view's newest event, admin health's newest event and its ingest time, the
+    newest stored event and its ingest time by a scan)."""
+    from db.queries.realtime import newest_event_at
+    from services.request_metrics import data_freshness
+
+    with ctx.session() as session:
+        slug = session.execute(text("SELECT slug FROM companies WHERE id = :c"),
+                               {"c": company_id}).scalar()
+    health = next(row for row in data_freshness(ctx) if row["company"] == slug)
+    with ctx.session() as session:
+        realtime = newest_event_at(session, company_id,
+                                   dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5))
+        truth = session.execute(text("""
+            SELECT occurred_at, ingested_at FROM ad_events WHERE company_id = :c
+            ORDER BY occurred_at DESC, ingested_at DESC LIMIT 1"""), {"c": company_id}).one()
+    return (realtime, health["newest_event"], health["newest_ingested"], tuple(truth))
+
+
+def test_the_newest_event_is_kept_current_by_ingest(live_ctx, company):
+    """The real-time view's "data as of" and the admin health's freshness read the newest
+    event kept in data_versions (no index on ad_events): an ingested newer event raises it,
+    with its ingest time; an older one leaves both."""
+    company_id, (campaign, _), _ = company
+    _, _, _, (newest_before, _) = _freshness(live_ctx, company_id)
+    newer = max(newest_before, dt.datetime.now(dt.timezone.utc)) + dt.timedelta(seconds=2)
+    ingest_events(live_ctx, company_id, [
+        {"campaign_id": campaign, "occurred_at": newer.isoformat(), "clicks": 1},
+        {"campaign_id": campaign, "occurred_at": (newer - dt.timedelta(minutes=3)).isoformat(),
+         "clicks": 1}], source="test")
+    realtime, newest, ingested, (true_newest, true_ingested) = _freshness(live_ctx, company_id)
+    assert true_newest == newer
+    assert realtime == newer
+    assert newest == newer.isoformat() and ingested == true_ingested.isoformat()
+
+    older = newer - dt.timedelta(hours=5)
+    ingest_events(live_ctx, company_id, [
+        {"campaign_id": campaign, "occurred_at": older.isoformat(), "clicks": 1}], source="test")
+    assert _freshness(live_ctx, company_id) == (realtime, newest, ingested,
+                                                (true_newest, true_ingested))
+
+
 def test_stored_events_are_the_valid_rows_exactly_and_oversized_values_are_refused(
         live_ctx, company):
     """The binary COPY stores the validated values as given (money to 4 decimals,

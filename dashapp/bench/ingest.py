@@ -122,7 +122,8 @@ _SUBTRACT = {
 
 def remove_events(engine, ctx: ServiceContext, ranges: list[tuple[int, int]]) -> None:
     """Take ingested events out again: subtract them from the rollups, drop rows they alone
-    created, delete the events, bump the versions."""
+    created, delete the events, recompute the companies' newest events (they were the
+    newest), bump the versions."""
     if not ranges:
         return
     merged: list[tuple[int, int]] = []
@@ -172,12 +173,14 @@ def remove_events(engine, ctx: ServiceContext, ranges: list[tuple[int, int]]) ->
             companies = [r[0] for r in conn.execute(text(
                 "DELETE FROM ad_events WHERE id BETWEEN :a AND :b RETURNING company_id"), params)]
             touched.update(companies)
+        # One scan of ad_events (~1.5 s at 10M): there is no (company_id, occurred_at) index.
+        rollups.refresh_newest_events(conn, sorted(touched))
         rollups.bump_data_version(conn, sorted(touched))
     forget_data_version(ctx, sorted(touched))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         # Where autovacuum is off (this workplace's PostgreSQL) the deleted events would stay
         # as dead rows, a million more each run: later ingests get slower run after run and
-        # the data freshness query's index scan visits every one (1.8 s at 3M).
+        # every scan of ad_events reads them.
         conn.execute(text("VACUUM (ANALYZE) ad_events, rollup_campaign_daily, "
                           "rollup_campaign_hourly, ad_stats_daily"))
 

@@ -1,6 +1,5 @@
 """Read-model queries behind the real-time view. Every function takes the tenant as a required
-argument and reads rollups; the one exception, ``newest_event_at``, is a single backward step
-on the (company_id, occurred_at) index, not a scan."""
+argument and reads rollups, or (``newest_event_at``) the company's data_versions row."""
 
 from __future__ import annotations
 
@@ -40,10 +39,17 @@ def hour_of_day_totals(session: Session, company_id: int, start: dt.datetime,
 
 def newest_event_at(session: Session, company_id: int,
                     not_after: dt.datetime) -> dt.datetime | None:
-    """When the company's newest event happened (events stamped in the future are ignored)."""
+    """When the company's newest event happened, kept in data_versions by every writer of
+    events (``db.rollups``), never later than ``not_after``.
+
+    Ingest accepts events stamped at most 5 minutes ahead of its clock, so the stored value is
+    past ``not_after`` (the caller's now + 5 minutes) only for those few minutes, and only
+    when such an event was ingested. It is then capped at ``not_after``: the events up to it
+    are not known without an index, and a newest event at least that new still reads as
+    live."""
     return session.execute(text("""
-        SELECT MAX(occurred_at) FROM ad_events
-        WHERE company_id = :company AND occurred_at <= :not_after"""),
+        SELECT LEAST(newest_event_at, :not_after) FROM data_versions
+        WHERE company_id = :company"""),
         {"company": company_id, "not_after": not_after}).scalar()
 
 

@@ -7,18 +7,16 @@ from sqlalchemy.orm import Session
 
 
 def data_freshness(session: Session) -> list[dict]:
-    """Per company: the newest ad event (by the (company_id, occurred_at) index), when it was
-    ingested, the last ingest (data_versions.updated_at, bumped by every ingest), and its stored
-    insight models: when the newest was fitted and whether all fit the current history."""
+    """Per company: the newest ad event and when it was ingested (both kept in data_versions
+    by every writer of events), the last ingest (data_versions.updated_at, bumped by every
+    ingest), and its stored insight models: when the newest was fitted and whether all fit
+    the current history."""
     rows = session.execute(text("""
-        SELECT c.slug, c.name, newest.occurred_at, newest.ingested_at,
+        SELECT c.slug, c.name, dv.newest_event_at AS occurred_at,
+               dv.newest_event_ingested_at AS ingested_at,
                dv.updated_at AS last_ingest, models.fitted_at AS models_fitted_at,
                models.current AS models_current
         FROM companies c
-        LEFT JOIN LATERAL (
-            SELECT e.occurred_at, e.ingested_at FROM ad_events e
-            WHERE e.company_id = c.id ORDER BY e.occurred_at DESC LIMIT 1
-        ) newest ON TRUE
         LEFT JOIN data_versions dv ON dv.company_id = c.id
         LEFT JOIN LATERAL (
             SELECT MAX(i.computed_at) AS fitted_at,

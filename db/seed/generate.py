@@ -166,7 +166,7 @@ def seed(database_url: str, *, events: int, seed: int = 42, end_date: dt.date | 
                 conn.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"COALESCE(MAX(id), 0) + 1, false) FROM {table}"))
-            rollups.rebuild(conn, company_ids)
+            rollups.rebuild(conn, company_ids)  # also each company's newest event
             phase("rollups")
             _restore_indexes_and_keys(conn, indexes, fkeys)
             phase("indexes and foreign keys")
