@@ -16,7 +16,8 @@ transaction, whose foreign keys (kept: rollup_campaign_daily, rollup_campaign_ho
 ad_stats_daily) still refuse a dangling campaign, channel, company or location. The seed's
 bulk loader reads the constraints it drops and recreates from the catalog, so it simply finds
 none on ad_events. The indexes stay: the primary key (the rollup upserts read the batch by id
-range) and (company_id, occurred_at) (data freshness, newest event per company).
+range) and (company_id, occurred_at) (data freshness, newest event per company); 0006 later
+replaced the latter by per-company values kept by ingest and dropped it.
 
 Revision ID: 0005
 Revises: 0004
