@@ -21,6 +21,7 @@ import hashlib
 import inspect
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -43,6 +44,18 @@ STALE_TTL_S = 30  # how long Redis keeps a stale answer before PostgreSQL is ask
 def history_through() -> dt.date:
     """The last day of the history the models see (today is still filling up)."""
     return utc_today() - dt.timedelta(days=1)
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinities (a MAPE over a zero week...) as None: PostgreSQL's jsonb, like
+    JSON itself, has no such numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
 
 
 def _name(fn: Callable, arguments: dict[str, Any]) -> str:
@@ -69,7 +82,9 @@ def history_model(fn: F) -> F:
         # Under "cache:" like every cached value, so flushing the cache flushes these too.
         key = ctx.key("cache", "history", company_id, version, through.isoformat(), digest)
         client = ctx.redis()
-        if client is not None:
+        # The worker skips Redis: it may hold, under this key, the previous history's result
+        # served while the refit was pending.
+        if client is not None and serve_stale:
             try:
                 hit = client.get(key)
             except redis.RedisError as error:
@@ -89,7 +104,7 @@ def history_model(fn: F) -> F:
                 payload, ttl = stored.payload, STALE_TTL_S  # the worker's refit comes soon
         if payload is None:
             started = time.perf_counter()
-            payload = dumps(fn(ctx, company_id, *args, **kwargs))
+            payload = dumps(json_safe(fn(ctx, company_id, *args, **kwargs)))
             try:
                 with ctx.session() as session:
                     queries.save(session, company_id, name, version, through,
