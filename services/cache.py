@@ -98,34 +98,53 @@ def cache_key(ctx: ServiceContext, fn: Callable, company_id: int, version: int,
     return ctx.key("cache", f"{fn.__module__}.{fn.__qualname__}", company_id, version, digest)
 
 
+def call_arguments(signature: inspect.Signature, ctx, company_id, args, kwargs) -> dict:
+    """A cached function's arguments other than the context and tenant, defaults filled in."""
+    bound = signature.bind(ctx, company_id, *args, **kwargs)
+    bound.apply_defaults()
+    return {k: v for k, v in bound.arguments.items() if k not in ("ctx", "company_id")}
+
+
+def read_cached(ctx: ServiceContext, key: str) -> bytes | None:
+    """The cached value (counted as a hit or a miss), or None; None too when Redis is down."""
+    client = ctx.redis()
+    if client is None:
+        return None
+    try:
+        hit = client.get(key)
+    except redis.RedisError as error:
+        ctx.redis_failed(error)
+        return None
+    request_metrics.record_cache(ctx, hit is not None)
+    return hit
+
+
+def write_cached(ctx: ServiceContext, key: str, payload: str, ttl: int) -> None:
+    client = ctx.redis()
+    if client is None:
+        return
+    try:
+        client.set(key, payload, ex=ttl)
+    except redis.RedisError as error:
+        ctx.redis_failed(error)
+
+
 def cached(ttl: int = DEFAULT_TTL_S) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         signature = inspect.signature(fn)
 
         @functools.wraps(fn)
         def wrapper(ctx: ServiceContext, company_id: int, *args, **kwargs):
-            bound = signature.bind(ctx, company_id, *args, **kwargs)
-            bound.apply_defaults()
-            arguments = {k: v for k, v in bound.arguments.items() if k not in ("ctx", "company_id")}
-            client = ctx.redis()
+            arguments = call_arguments(signature, ctx, company_id, args, kwargs)
             key = None
-            if client is not None:
+            if ctx.redis() is not None:  # the version costs a lookup: only when it is used
                 key = cache_key(ctx, fn, company_id, data_version(ctx, company_id), arguments)
-                try:
-                    hit = client.get(key)
-                except redis.RedisError as error:
-                    ctx.redis_failed(error)
-                    client = None
-                else:
-                    request_metrics.record_cache(ctx, hit is not None)
-                    if hit is not None:
-                        return json.loads(hit)
+                hit = read_cached(ctx, key)
+                if hit is not None:
+                    return json.loads(hit)
             payload = dumps(fn(ctx, company_id, *args, **kwargs))
-            if client is not None and key is not None:
-                try:
-                    client.set(key, payload, ex=ttl)
-                except redis.RedisError as error:
-                    ctx.redis_failed(error)
+            if key is not None:
+                write_cached(ctx, key, payload, ttl)
             return json.loads(payload)
 
         wrapper.uncached = fn  # type: ignore[attr-defined]

@@ -26,12 +26,17 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import redis
 from sqlalchemy.exc import DBAPIError
 
 from db.queries import insight_results as queries
-from services import request_metrics
-from services.cache import DEFAULT_TTL_S, data_version, dumps
+from services.cache import (
+    DEFAULT_TTL_S,
+    call_arguments,
+    data_version,
+    dumps,
+    read_cached,
+    write_cached,
+)
 from services.context import ServiceContext
 from services.periods import utc_today
 
@@ -72,28 +77,18 @@ def history_model(fn: F) -> F:
     signature = inspect.signature(fn)
 
     def lookup(ctx: ServiceContext, company_id: int, args, kwargs, serve_stale: bool):
-        bound = signature.bind(ctx, company_id, *args, **kwargs)
-        bound.apply_defaults()
-        arguments = {k: v for k, v in bound.arguments.items() if k not in ("ctx", "company_id")}
-        name = _name(fn, arguments)
+        name = _name(fn, call_arguments(signature, ctx, company_id, args, kwargs))
         version = data_version(ctx, company_id, history=True)
         through = history_through()
         digest = hashlib.sha256(name.encode()).hexdigest()[:32]
         # Under "cache:" like every cached value, so flushing the cache flushes these too.
         key = ctx.key("cache", "history", company_id, version, through.isoformat(), digest)
-        client = ctx.redis()
         # The worker skips Redis: it may hold, under this key, the previous history's result
         # served while the refit was pending.
-        if client is not None and serve_stale:
-            try:
-                hit = client.get(key)
-            except redis.RedisError as error:
-                ctx.redis_failed(error)
-                client = None
-            else:
-                request_metrics.record_cache(ctx, hit is not None)
-                if hit is not None:
-                    return json.loads(hit)
+        if serve_stale:
+            hit = read_cached(ctx, key)
+            if hit is not None:
+                return json.loads(hit)
         with ctx.session() as session:
             stored = queries.load(session, company_id, name)
         payload, ttl = None, DEFAULT_TTL_S
@@ -111,11 +106,7 @@ def history_model(fn: F) -> F:
                                  time.perf_counter() - started, payload)
             except DBAPIError:  # the answer stands; only its stored copy is lost
                 log.exception("could not store %s for company %s", name, company_id)
-        if client is not None:
-            try:
-                client.set(key, payload, ex=ttl)
-            except redis.RedisError as error:
-                ctx.redis_failed(error)
+        write_cached(ctx, key, payload, ttl)
         return json.loads(payload)
 
     @functools.wraps(fn)
