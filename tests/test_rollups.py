@@ -111,6 +111,16 @@ def _apply(conn, path: str, first: int, last: int, events: list[dict]) -> None:
         rollups.apply_event_totals(conn, _stored(first, events), DEVICES)
 
 
+ONE_EVENT = {"campaign_id": 1, "minutes": 5, "location_id": 1, "device": "mobile",
+             "impressions": 10, "clicks": 2, "conversions": 1, "cost": Decimal("1.5"),
+             "revenue": Decimal("9")}
+
+
+def _empty(conn) -> None:
+    conn.execute(text("TRUNCATE ad_events, rollup_campaign_daily, rollup_campaign_hourly,"
+                      " ad_stats_daily"))
+
+
 def _table(conn, name: str) -> list[tuple]:
     return [tuple(r) for r in conn.execute(text(f"SELECT * FROM {name} ORDER BY {ROLLUPS[name]}"))]
 
@@ -142,8 +152,7 @@ def test_incremental_rollups_equal_a_fresh_aggregation(engine, path, batches):
     with engine.connect() as conn:
         trans = conn.begin()
         try:
-            conn.execute(text("TRUNCATE ad_events, rollup_campaign_daily, rollup_campaign_hourly,"
-                              " ad_stats_daily"))
+            _empty(conn)
             for timezone, events in batches:
                 # Each ingest may run in a session with another time zone setting.
                 conn.execute(text(f"SET LOCAL TIME ZONE '{timezone}'"))
@@ -175,11 +184,8 @@ def test_a_batch_applied_twice_is_counted_twice_and_other_ids_are_untouched(engi
     with engine.connect() as conn:
         trans = conn.begin()
         try:
-            conn.execute(text("TRUNCATE ad_events, rollup_campaign_daily, rollup_campaign_hourly,"
-                              " ad_stats_daily"))
-            e = {"campaign_id": 1, "minutes": 5, "location_id": 1, "device": "mobile",
-                 "impressions": 10, "clicks": 2, "conversions": 1, "cost": Decimal("1.5"),
-                 "revenue": Decimal("9")}
+            _empty(conn)
+            e = ONE_EVENT
             first, last = _insert(conn, [e])
             _insert(conn, [e])  # a later event outside the range
             rollups.apply_event_batch(conn, first, last)
@@ -197,11 +203,8 @@ def test_totals_whose_sums_could_overflow_are_summed_by_postgresql(engine):
     with engine.connect() as conn:
         trans = conn.begin()
         try:
-            conn.execute(text("TRUNCATE ad_events, rollup_campaign_daily, rollup_campaign_hourly,"
-                              " ad_stats_daily"))
-            e = {"campaign_id": 1, "minutes": 5, "location_id": 1, "device": "mobile",
-                 "impressions": 10, "clicks": 2, "conversions": 1, "cost": Decimal("1.5"),
-                 "revenue": Decimal("9")}
+            _empty(conn)
+            e = ONE_EVENT
             first, last = _insert(conn, [e, e])
             stored = _stored(first, [e, e])
             stored["impressions"] = np.array([2**62, 2**62], dtype=np.int64)
