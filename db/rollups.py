@@ -6,7 +6,7 @@
 the caller's transaction, with upserts that sum into existing rows.
 
 ``data_versions`` also keeps each company's newest ad event (and when it was ingested), in
-place of an index on ad_events: ``bump_data_version(..., newest_event_at=)`` raises it on
+place of an index on ad_events: ``bump_data_version(..., events=)`` raises it on
 ingest, ``refresh_newest_events`` recomputes it after a bulk load or a deletion.
 """
 
@@ -211,24 +211,36 @@ def apply_event_totals(conn: Connection, events: Mapping[str, np.ndarray],
 
 
 def bump_data_version(conn: Connection, company_ids: list[int], *, history: bool = True,
-                      newest_event_at: dt.datetime | None = None) -> None:
+                      events: tuple[dt.datetime, dt.datetime] | None = None) -> None:
     """Invalidate cached aggregates of these companies (the version is part of every key).
     ``history=False`` when only today's data changed (see ``DataVersion``): the history
     models keep their results.
 
-    ``newest_event_at``: the newest event the caller just stored for these companies (the
-    ingest path). It raises ``newest_event_at`` in the same statement, and sets
-    ``newest_event_ingested_at`` to now (the events' ``ingested_at``, the transaction's
-    time) when it did raise it."""
-    newest = ""
-    if newest_event_at is not None:
-        newest = """,
+    ``events``: (oldest, newest) occurred_at of the events the caller just stored (the ingest
+    path). Then the statement itself decides the history bump (an event before today, or
+    the company's first event today: its newest event so far is older than today), raises
+    ``newest_event_at``, and sets ``newest_event_ingested_at`` to now (the events'
+    ``ingested_at``, the transaction's time) when it did raise it."""
+    oldest, newest = events or (None, None)
+    if events is not None:
+        today = dt.datetime.combine(dt.datetime.now(dt.timezone.utc).date(), dt.time(),
+                                    dt.timezone.utc)
+        history_sql = """history_version = data_versions.history_version + CASE
+                    WHEN CAST(:oldest AS timestamptz) < :today
+                      OR data_versions.newest_event_at IS NULL
+                      OR data_versions.newest_event_at < :today THEN 1 ELSE 0 END,"""
+        newest_sql = """,
                 newest_event_ingested_at = CASE
                     WHEN data_versions.newest_event_at IS NULL
                       OR EXCLUDED.newest_event_at > data_versions.newest_event_at THEN now()
                     ELSE data_versions.newest_event_ingested_at END,
                 newest_event_at = GREATEST(data_versions.newest_event_at,
                                            EXCLUDED.newest_event_at)"""
+    else:
+        today = None
+        history_sql = "history_version = data_versions.history_version + 1," if history else ""
+        newest_sql = ""
+    # In ON CONFLICT's SET every data_versions.* is the row before this update.
     conn.execute(text(f"""
         INSERT INTO data_versions (company_id, version, history_version, updated_at,
                                    newest_event_at, newest_event_ingested_at)
@@ -236,6 +248,6 @@ def bump_data_version(conn: Connection, company_ids: list[int], *, history: bool
                CASE WHEN CAST(:newest AS timestamptz) IS NOT NULL THEN now() END
         ON CONFLICT (company_id) DO UPDATE
             SET version = data_versions.version + 1,
-                {"history_version = data_versions.history_version + 1," if history else ""}
-                updated_at = now(){newest}"""),
-        {"companies": company_ids, "newest": newest_event_at})
+                {history_sql}
+                updated_at = now(){newest_sql}"""),
+        {"companies": company_ids, "oldest": oldest, "newest": newest, "today": today})

@@ -31,7 +31,6 @@ from services import audit
 from services.cache import forget_data_version
 from services.context import ServiceContext
 from services.errors import ValidationError
-from services.periods import utc_today
 
 DEVICES = ("desktop", "mobile", "tablet", "unknown")
 COUNTS = ("impressions", "clicks", "conversions")
@@ -329,19 +328,12 @@ def _copy_binary(stored: dict) -> io.BytesIO:
     return io.BytesIO(copy_binary.encode(columns, len(stored["id"])))
 
 
-def _changes_history(session, company_id: int, occurred_at: pd.Series) -> bool:
-    """Whether a batch changes the days before today (see ``DataVersion``): it does when it
-    holds an event of an earlier day, or when it is the company's first activity today
-    (the history models' window then moves up to yesterday)."""
-    today = utc_today()
-    earliest = occurred_at.min().tz_convert("UTC").date()
-    return earliest < today or not queries.has_activity_on(session, company_id, today)
-
-
-def _newest(stored: dict) -> dt.datetime:
-    """The batch's newest occurred_at (kept per company in data_versions, see
-    ``rollups.bump_data_version``)."""
-    return _EPOCH + dt.timedelta(microseconds=int(stored["occurred_at_us"].max()))
+def _time_span(stored: dict) -> tuple[dt.datetime, dt.datetime]:
+    """The batch's oldest and newest occurred_at (they decide the history bump and the
+    newest event kept per company, see ``rollups.bump_data_version``)."""
+    stamps = stored["occurred_at_us"]
+    return tuple(_EPOCH + dt.timedelta(microseconds=int(us))
+                 for us in (stamps.min(), stamps.max()))
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -398,15 +390,13 @@ def ingest_events(ctx: ServiceContext, company_id: int, rows, *, source: str = "
 
         first_id = last_id = None
         if len(valid):
-            history_changes = _changes_history(session, company_id, valid["occurred_at"])
             first_id, last_id = queries.reserve_event_ids(session, len(valid))
             cursor = session.connection().connection.driver_connection.cursor()
             stored = _stored_values(valid, company_id, first_id)
             cursor.copy_expert(COPY_SQL, _copy_binary(stored), size=1 << 20)
             conn = session.connection()
             rollups.apply_event_totals(conn, stored, DEVICES)
-            rollups.bump_data_version(conn, [company_id], history=history_changes,
-                                      newest_event_at=_newest(stored))
+            rollups.bump_data_version(conn, [company_id], events=_time_span(stored))
         run_id = None
         if record_run:
             run_id = queries.record_import_run(session, company_id, "events", source[:500],

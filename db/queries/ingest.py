@@ -28,14 +28,6 @@ def location_lookup(session: Session) -> dict[str, int]:
     return lookup
 
 
-def has_activity_on(session: Session, company_id: int, day) -> bool:
-    """Whether the company's rollups already hold ad activity on this day."""
-    return bool(session.execute(text("""
-        SELECT EXISTS (SELECT 1 FROM rollup_campaign_daily
-                       WHERE company_id = :company AND day = :day)"""),
-        {"company": company_id, "day": day}).scalar())
-
-
 def reserve_event_ids(session: Session, count: int) -> tuple[int, int]:
     """A block of ``count`` consecutive ad_events ids, [first, last]."""
     session.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ID_LOCK_KEY})
