@@ -13,6 +13,7 @@ from flask import Flask, Response, g, jsonify, redirect, request
 from flask_login import current_user
 
 from dashapp.auth import current_record, remote_addr, service_context
+from dashapp.security_headers import set_security_headers
 from dashapp.views import API_RESOURCES, built_slugs, view_for_path
 from services import api_tokens, users
 from services.preferences import preferred_landing
@@ -142,20 +143,6 @@ def check_request():
     if view is None or path.rstrip("/") != view.path:
         return Response("Not found", status=404, mimetype="text/plain")
     return None if can_open(role, view.slug) else _deny("page")
-
-
-def set_security_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-        "script-src 'self' 'unsafe-inline' 'unsafe-eval'; frame-ancestors 'none'",
-    )
-    if request.path.startswith("/api/") or request.path == CALLBACK_PATH:
-        response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 def init_app(server: Flask) -> None:
