@@ -105,6 +105,57 @@ def cmd_import(args) -> int:
     return 0 if result["accepted"] or not result["rejected"] else 1
 
 
+def _context():
+    from dashapp.runtime import service_context, with_servers
+    from db import migrate
+
+    config = with_servers(Config.from_env())
+    migrate.upgrade(config.database_url)
+    return service_context(config)
+
+
+def cmd_company(args) -> int:
+    from services import catalog
+
+    ctx = _context()
+    if args.company_command == "add":
+        made = catalog.add_company(ctx, args.name, slug=args.slug, industry=args.industry)
+        print(f"created company {made['slug']} ({made['name']}, {made['industry']}), "
+              f"id {made['id']}")
+        return 0
+    rows = catalog.list_companies(ctx)
+    print(f"{'slug':<28} {'name':<32} {'industry':<20} campaigns")
+    for row in rows:
+        print(f"{row['slug']:<28} {row['name'][:32]:<32} {row['industry'][:20]:<20} "
+              f"{row['campaigns']:>9,}")
+    return 0
+
+
+def cmd_campaign(args) -> int:
+    from services import catalog
+
+    ctx = _context()
+    if args.campaign_command == "add":
+        made = catalog.add_campaign(
+            ctx, args.company, args.name, args.channel, goal=args.goal, status=args.status,
+            start=args.start, end=args.end, budget=args.budget,
+            daily_budget=args.daily_budget, location=args.location, segment=args.segment,
+            language=args.language, project=args.project)
+        print(f"created campaign {made['id']} {made['name']!r} for {made['company']} "
+              f"({made['channel']}, {made['goal']}, {made['status']}, from "
+              f"{made['start_date']})")
+        return 0
+    rows = catalog.list_campaigns(ctx, args.company)
+    print(f"{'id':>7}  {'name':<40} {'channel':<12} {'goal':<12} {'status':<10} "
+          f"{'start':<10} end")
+    for row in rows:
+        print(f"{row['id']:>7}  {row['name'][:40]:<40} {row['channel'][:12]:<12} "
+              f"{row['goal'][:12]:<12} {row['status']:<10} {row['start_date']!s:<10} "
+              f"{row['end_date'] or '-'}")
+    print(f"{len(rows):,} campaigns")
+    return 0
+
+
 def cmd_worker(args) -> int:
     import logging as logging_module
 
@@ -348,6 +399,37 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--year", type=int, help="year for files with month and day columns")
     events.add_argument("--show", type=int, default=20, help="rejections to print (default 20)")
     imp.set_defaults(handler=cmd_import)
+
+    company = sub.add_parser("company", help="add or list companies (tenants)")
+    company_sub = company.add_subparsers(dest="company_command", required=True)
+    company_add = company_sub.add_parser("add", help="create a company")
+    company_add.add_argument("name")
+    company_add.add_argument("--slug", help="default: from the name (lower case, dashes)")
+    company_add.add_argument("--industry", default="unspecified")
+    company_sub.add_parser("list", help="list companies")
+    company.set_defaults(handler=cmd_company)
+
+    campaign = sub.add_parser("campaign", help="add or list a company's campaigns")
+    campaign_sub = campaign.add_subparsers(dest="campaign_command", required=True)
+    campaign_add = campaign_sub.add_parser("add", help="create a campaign")
+    campaign_add.add_argument("name")
+    campaign_add.add_argument("--company", required=True, help="company slug")
+    campaign_add.add_argument("--channel", required=True, help="channel name, e.g. 'Google Ads'")
+    campaign_add.add_argument("--goal", default="awareness",
+                              help="awareness, traffic, leads or sales (default awareness)")
+    campaign_add.add_argument("--status", default="active",
+                              help="draft, active, paused or completed (default active)")
+    campaign_add.add_argument("--start", help="YYYY-MM-DD (default today)")
+    campaign_add.add_argument("--end", help="YYYY-MM-DD")
+    campaign_add.add_argument("--budget", default="0", help="budget allocated")
+    campaign_add.add_argument("--daily-budget", default="0")
+    campaign_add.add_argument("--location", help="location name, e.g. Chicago")
+    campaign_add.add_argument("--segment", help="segment name")
+    campaign_add.add_argument("--language", default="English")
+    campaign_add.add_argument("--project")
+    campaign_list = campaign_sub.add_parser("list", help="list a company's campaigns")
+    campaign_list.add_argument("--company", required=True, help="company slug")
+    campaign.set_defaults(handler=cmd_campaign)
 
     worker = sub.add_parser("worker", help="evaluate alert rules every minute, send alerts and "
                                            "refit the insight models when history changed")
