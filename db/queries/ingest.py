@@ -3,6 +3,8 @@ only shared dimensions); the caller's session owns the transaction."""
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -41,23 +43,32 @@ def reserve_event_ids(session: Session, count: int) -> tuple[int, int]:
     return int(last) - count + 1, int(last)
 
 
-def record_import_run(session: Session, company_id: int, kind: str, source: str,
+def record_import_run(session: Session, company_id: int | None, kind: str, source: str,
                       accepted: int, rejected: int,
-                      rejections: list[tuple[int, str, str]]) -> int:
-    """An import_runs row and one rejected_rows row per rejection; returns the run id."""
+                      rejections: list[tuple[int, str, str]], *, format: str | None = None,
+                      summary: dict | None = None) -> int:
+    """An import_runs row and one rejected_rows row per rejection; returns the run id.
+
+    The rejected rows go in as three arrays in one statement (unnest): one INSERT per row
+    cost ~0.4 ms each, 30 s for a file of 70,000 rejected rows."""
     status = "ok" if not rejected else "partial" if accepted else "rejected"
     run_id = session.execute(text("""
         INSERT INTO import_runs (company_id, kind, source, started_at, finished_at,
-                                 rows_accepted, rows_rejected, status)
+                                 rows_accepted, rows_rejected, status, format, summary)
         VALUES (:company, :kind, :source, now(), clock_timestamp(), :accepted, :rejected,
-                :status)
+                :status, :format, CAST(:summary AS jsonb))
         RETURNING id"""), {"company": company_id, "kind": kind, "source": source,
-                           "accepted": accepted, "rejected": rejected,
-                           "status": status}).scalar()
+                           "accepted": accepted, "rejected": rejected, "status": status,
+                           "format": format,
+                           "summary": None if summary is None else json.dumps(
+                               summary, default=str)}).scalar()
     if rejections:
+        numbers, raws, reasons = zip(*rejections, strict=True)
         session.execute(text("""
             INSERT INTO rejected_rows (import_run_id, row_number, raw, reason)
-            VALUES (:run, :row, :raw, :reason)"""),
-            [{"run": run_id, "row": number, "raw": raw, "reason": reason}
-             for number, raw, reason in rejections])
+            SELECT :run, r.n, r.raw, r.reason
+            FROM unnest(CAST(:rows AS int[]), CAST(:raws AS text[]), CAST(:reasons AS text[]))
+                 AS r(n, raw, reason)"""),
+            {"run": run_id, "rows": list(numbers), "raws": [s.replace("\x00", "") for s in raws],
+             "reasons": list(reasons)})
     return int(run_id)
