@@ -50,8 +50,12 @@ def prepare(config: Config, *, seed_scale: str | None = "small") -> Config:
     if config.production:
         from services.demo_users import disable_demo_users
 
-        for email in disable_demo_users(service_context(config)):
-            log.warning("production mode: demo user %s deactivated", email)
+        ctx = service_context(config)
+        try:
+            for email in disable_demo_users(ctx):
+                log.warning("production mode: demo user %s deactivated", email)
+        finally:
+            ctx.close()
     return config
 
 

@@ -1,4 +1,11 @@
-"""Production serving under gunicorn, sized for the machine."""
+"""Production serving under gunicorn, sized for the machine.
+
+Start-up work (migrations, the demo-user check) runs in the master before the fork. Nothing it
+opened may reach the workers: a PostgreSQL connection inherited by several processes is one
+socket read and written by all of them (mixed replies, "server closed the connection", 500s).
+So the master closes its pools before gunicorn forks, and each worker forgets any pool it
+inherited anyway; workers open their own connections on their first request.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,11 @@ import os
 from gunicorn.app.base import BaseApplication
 
 from dashapp.config import Config
+from db.engine import dispose_all
+
+
+def _post_fork(server, worker) -> None:
+    dispose_all(close=False)  # never close the parent's sockets from a child
 
 
 class _Gunicorn(BaseApplication):
@@ -28,6 +40,7 @@ class _Gunicorn(BaseApplication):
 def serve(config: Config, host: str, port: int, workers: int | None = None,
           threads: int = 4) -> None:
     workers = workers or (2 * (os.cpu_count() or 1) + 1)
+    dispose_all()  # the master's start-up connections end here, before any fork
     _Gunicorn(config, {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -36,4 +49,5 @@ def serve(config: Config, host: str, port: int, workers: int | None = None,
         "timeout": 60,
         "keepalive": 5,
         "accesslog": None,
+        "post_fork": _post_fork,
     }).run()

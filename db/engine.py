@@ -43,10 +43,13 @@ def session_scope(database_url: str) -> Iterator[Session]:
         session.close()
 
 
-def dispose_all() -> None:
-    """Drop pooled connections (after a fork, or when a test's database goes away)."""
+def dispose_all(close: bool = True) -> None:
+    """Drop pooled connections (before a fork, or when a test's database goes away).
+
+    ``close=False`` is for a forked child: it forgets the parent's connections without closing
+    them, since closing would end the sessions the parent (or a sibling) still uses."""
     with _lock:
         for engine in _engines.values():
-            engine.dispose()
+            engine.dispose(close=close)
         _engines.clear()
         _factories.clear()

@@ -52,6 +52,14 @@ class ServiceContext:
                 )
             return self._redis
 
+    def close(self) -> None:
+        """Drop the Redis connections (before a fork: a child must open its own)."""
+        with self._lock:
+            if self._redis is not None:
+                self._redis.close()
+                self._redis.connection_pool.disconnect()
+                self._redis = None
+
     def redis_failed(self, error: Exception) -> None:
         """Note an outage: callers fall back to PostgreSQL until the retry time."""
         if time.monotonic() >= self._redis_down_until:
