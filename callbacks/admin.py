@@ -11,12 +11,11 @@ from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 from flask import current_app, request
 
-from callbacks.common import require_view, service_context
+from callbacks.common import request_scope, service_context
 from layouts import admin as ids
 from layouts import preferences as prefs_layout
-from services import admin, audit_query, preferences, request_metrics
+from services import access, admin, audit_query, preferences, registry, request_metrics
 from services.errors import ServiceError
-from services.roles import VIEW_TITLES, VIEWS, can_open
 from services.tenancy import selectable_companies
 from services.users import get_user
 
@@ -33,6 +32,16 @@ def _remote_addr() -> str | None:
     return (request.remote_addr or "")[:64] or None
 
 
+def _scope() -> access.Scope:
+    """The admin's scope: an admin with a company administers that company only."""
+    return request_scope("admin", needs_company=False)
+
+
+def _managed_user(scope: access.Scope, user_id):
+    """A user the admin may manage (resolved inside the scope), or None when it is gone."""
+    return get_user(service_context(), access.user_in_scope(service_context(), scope, user_id))
+
+
 def _company_filter(value: str | None) -> str | None:
     return value or None  # "none" is passed through: users with no company
 
@@ -41,13 +50,13 @@ def _company_filter(value: str | None) -> str | None:
 
 
 def load_options(_version, _tab):
-    """Company choices (all companies: admins manage every tenant) and the user list of the
-    preferences tab."""
-    require_view("admin")
+    """Company choices (all companies for an admin with none, else theirs) and the user list
+    of the preferences tab."""
+    scope = _scope()
     ctx = service_context()
-    companies = selectable_companies(ctx, None)
-    with_none = ids.company_options(companies)
-    users = admin.list_users(ctx)
+    companies = selectable_companies(ctx, scope.user.company_id)
+    with_none = ids.company_options(companies, with_none=scope.is_staff)
+    users = admin.list_users(ctx, actor=scope.user)
     user_options = [{"label": f"{u['email']} ({u['role'].replace('_', ' ')})",
                      "value": u["id"]} for u in users]
     return with_none, with_none, with_none, user_options
@@ -55,11 +64,11 @@ def load_options(_version, _tab):
 
 def load_users(search, role, company, active, _version):
     """The users table for the filters."""
-    require_view("admin")
+    scope = _scope()
     active_flag = {"yes": True, "no": False}.get(active)
     try:
         users = admin.list_users(service_context(), search, role, _company_filter(company),
-                                 active_flag)
+                                 active_flag, actor=scope.user)
     except ServiceError as error:
         return [], str(error)
     return ids.user_rows(users), f"{len(users):,} user{'s' if len(users) != 1 else ''}"
@@ -67,7 +76,7 @@ def load_users(search, role, company, active, _version):
 
 def show_selected(selected_rows, row_data):
     """The selected user's summary, refreshed from the reloaded table after a change."""
-    require_view("admin")
+    _scope()
     if not selected_rows:
         return ids.selected_summary_empty()
     chosen = selected_rows[0].get("id")
@@ -80,7 +89,8 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
            selected_rows, version):
     """Every change to users: create, change role or company, (de)activate, reset password.
     Returns (create message, action message, table version, new password box, reset box)."""
-    actor = require_view("admin")
+    scope = _scope()
+    actor = scope.user
     trigger = dash_ctx.triggered_id
     clicks = dash_ctx.triggered[0]["value"] if dash_ctx.triggered else None
     if trigger is None or not clicks:
@@ -106,9 +116,10 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
     if not selected_rows:
         return no_update, ids.message("Select a user in the table first."), no_update, \
             no_update, no_update
-    user_id = selected_rows[0].get("id")
     link = None
     try:
+        # The selected row comes from the browser: resolved inside the admin's scope.
+        user_id = access.user_in_scope(ctx, scope, selected_rows[0].get("id"))
         if trigger == ids.EDIT_ROLE_SUBMIT:
             if not edit_role:
                 raise ServiceError("choose the new role")
@@ -152,7 +163,7 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
 
 def load_audit(actor, action, start, end, tab):
     """The newest matching audit rows (up to 500) and how many match."""
-    require_view("admin")
+    _scope()
     if tab not in (None, "audit"):
         raise PreventUpdate
     try:
@@ -167,7 +178,7 @@ def load_audit(actor, action, start, end, tab):
 
 def export_audit(clicks, actor, action, start, end):
     """The matching rows as a CSV download."""
-    require_view("admin")
+    _scope()
     if not clicks:
         raise PreventUpdate
     try:
@@ -181,36 +192,33 @@ def export_audit(clicks, actor, action, start, end):
 # --------------------------------------------------------------------------- preferences
 
 
-def _openable(role: str) -> list[tuple[str, str]]:
-    return [(view, VIEW_TITLES[view]) for view in VIEWS if can_open(role, view)]
-
-
 def load_preferences(user_id):
     """The chosen user's preferences into the form."""
-    require_view("admin")
+    scope = _scope()
     if not user_id:
         raise PreventUpdate
-    ctx = service_context()
-    user = get_user(ctx, int(user_id))
+    try:
+        user = _managed_user(scope, user_id)
+    except ServiceError:
+        raise PreventUpdate from None
     if user is None:
         raise PreventUpdate
-    prefs = preferences.get_preferences(ctx, user.id)
+    prefs = preferences.get_preferences(service_context(), user.id)
     return (prefs["default_range"], prefs["kpi_cards"],
-            prefs_layout.landing_options(_openable(user.role)), prefs["landing_view"] or "",
-            None)
+            prefs_layout.landing_options(registry.landing_choices(user.role)),
+            prefs["landing_view"] or "", None)
 
 
 def save_preferences(clicks, user_id, default_range, kpi_cards, landing):
-    actor = require_view("admin")
+    scope = _scope()
     if not clicks or not user_id:
         raise PreventUpdate
-    ctx = service_context()
-    user = get_user(ctx, int(user_id))
-    if user is None:
-        return prefs_layout.problem("That user no longer exists.")
     try:
-        preferences.set_preferences(ctx, user, default_range, kpi_cards, landing,
-                                    actor=actor, remote_addr=_remote_addr())
+        user = _managed_user(scope, user_id)
+        if user is None:
+            return prefs_layout.problem("That user no longer exists.")
+        preferences.set_preferences(service_context(), user, default_range, kpi_cards,
+                                    landing, actor=scope.user, remote_addr=_remote_addr())
     except ServiceError as error:
         return prefs_layout.problem(_sentence(error))
     return prefs_layout.saved(f"Saved for {user.email}.")
@@ -241,7 +249,7 @@ def latency_figure(latency: dict) -> go.Figure:
 
 def load_health(window, _refresh, _tick, tab):
     """Servers, error and cache-hit rates, latency per route, freshness, slow queries."""
-    require_view("admin")
+    _scope()
     if tab != "health":
         raise PreventUpdate
     health = request_metrics.system_health(service_context(),

@@ -1,26 +1,29 @@
-"""What every callback needs: the service context and the logged-in user, checked again here
-(the request guard already did) so a callback can never run for a role outside its view."""
+"""What every callback needs: the service context and the request's scope, built by the one
+access check (``services.access``) from the logged-in user, never from callback inputs. The
+request guard has already refused roles outside the view; this is the second check, and the
+place where a company picked in the browser is validated."""
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask_login import current_user
 
+from services import access
 from services.context import ServiceContext
-from services.errors import Forbidden
-from services.roles import can_open
-from services.users import UserRecord
 
 
 def service_context() -> ServiceContext:
     return current_app.extensions["campaign_dash"]
 
 
-def require_view(view: str) -> UserRecord:
-    """The current user if their role may open ``view``; raises Forbidden otherwise."""
-    if not current_user.is_authenticated:
-        raise Forbidden("log in first")
-    record = current_user.record
-    if not can_open(record.role, view):
-        raise Forbidden(f"the {record.role} role may not open the {view} view")
-    return record
+def request_scope(view: str, company_slug: str | None = None, *,
+                  needs_company: bool = True) -> access.Scope:
+    """The scope of this callback request on ``view``; Forbidden when the user may not open
+    it, NotFound (audited) when a user asks for a company outside their scope."""
+    user = current_user.record if current_user.is_authenticated else None
+    return access.scope_for(service_context(), user, view, company_slug,
+                            remote_addr=request.remote_addr, needs_company=needs_company)
+
+
+def require_action(scope: access.Scope, action: str) -> access.Scope:
+    return access.require(service_context(), scope, action)

@@ -12,7 +12,7 @@ from dash import Dash, Input, Output, State, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import require_view, service_context
+from callbacks.common import request_scope, service_context
 from layouts import executive as ids
 from layouts import format as fmt
 from services.errors import ServiceError
@@ -20,7 +20,6 @@ from services.insights.benchmarks import peer_revenue_index
 from services.insights.forecast import metric_forecast
 from services.insights.sentences import company_insights
 from services.kpis import executive_breakdowns, executive_kpis
-from services.tenancy import resolve_tenant
 
 SEVERITY_COLOUR = {"critical": "danger", "high": "warning", "medium": "info"}
 KIND_LABEL = {"anomaly": "Anomaly", "trend_change": "Trend change", "benchmark": "Benchmark",
@@ -34,22 +33,18 @@ def _inputs(range_name, start, end):
     return range_name, (start if custom else None), (end if custom else None)
 
 
-def _tenant(user, company_slug):
-    return resolve_tenant(service_context(), user.company_id, company_slug)
-
-
 # --------------------------------------------------------------------------- KPI cards
 
 
 def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
                 current_search, preferred=None):
     """KPI cards, header texts and the shareable URL for the chosen company and period."""
-    user = require_view("executive")
     ctx = service_context()
     range_name, start, end = _inputs(range_name, start, end)
     custom = range_name == "custom"
     try:
-        tenant = _tenant(user, company_slug)
+        scope = request_scope("executive", company_slug)
+        tenant = scope.company
         summary = executive_kpis(ctx, tenant.id, range_name, start, end, segment)
     except ServiceError as error:
         return [], ids.error_message(str(error)), fmt.DASH, fmt.DASH, no_update, not custom
@@ -60,7 +55,7 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
         params.update(start=start, end=end)
     if summary["segment"] != "all":
         params["segment"] = summary["segment"]
-    if user.company_id is None:
+    if scope.is_staff:
         params["company"] = tenant.slug
     search = "?" + urlencode(params)
     return (ids.kpi_cards(summary, preferred), None, tenant.name, as_of,
@@ -164,11 +159,10 @@ def backtest_text(forecast: dict):
 
 def update_revenue_chart(range_name, start, end, company_slug, segment, _refresh, horizon,
                          selected):
-    user = require_view("executive")
     ctx = service_context()
     range_name, start, end = _inputs(range_name, start, end)
     try:
-        tenant = _tenant(user, company_slug)
+        tenant = request_scope("executive", company_slug).company
         forecast = metric_forecast(ctx, tenant.id, "revenue", horizon or "3")
         insights = company_insights(ctx, tenant.id, range_name, start, end, segment)
         benchmark = {}
@@ -201,12 +195,11 @@ def _insight_item(insight: dict) -> list:
 
 
 def update_insights(range_name, start, end, company_slug, segment, _refresh):
-    user = require_view("executive")
     ctx = service_context()
     range_name, start, end = _inputs(range_name, start, end)
     hidden = {"display": "none"}
     try:
-        tenant = _tenant(user, company_slug)
+        tenant = request_scope("executive", company_slug).company
         result = company_insights(ctx, tenant.id, range_name, start, end, segment)
     except ServiceError as error:
         empty = [[] for _ in range(ids.MAX_INSIGHTS)]
@@ -234,16 +227,21 @@ def update_insights(range_name, start, end, company_slug, segment, _refresh):
 
 def select_insight(*args):
     """Clicking an insight highlights its point on the revenue chart."""
-    require_view("executive")
+    request_scope("executive")
     store = args[-1]
     triggered = dash_ctx.triggered_id if dash_ctx.triggered else None
     if not store or not isinstance(triggered, str) or not triggered.startswith(
             "executive-insight-"):
         raise PreventUpdate
     rank = int(triggered.rsplit("-", 1)[1])
-    for insight in store:
-        if insight["rank"] == rank:
-            return insight["evidence"]
+    for insight in store if isinstance(store, list) else []:
+        if isinstance(insight, dict) and insight.get("rank") == rank:
+            # Only the date goes back: the store is browser data, echoed nowhere else.
+            date = (insight.get("evidence") or {}).get("date")
+            try:
+                return {"date": dt.date.fromisoformat(str(date)).isoformat()}
+            except ValueError:
+                return None
     raise PreventUpdate
 
 
@@ -302,35 +300,48 @@ def channels_figure(channels: list[dict]) -> dict:
         xaxis={"title": {"text": "Channel"}})}
 
 
-def campaigns_table(campaigns: list[dict]):
+def campaigns_table(campaigns: list[dict], totals: dict | None = None):
+    """The top campaigns, then "other campaigns" and "unattributed" rows and a total that
+    equals the revenue and spend cards."""
     if not campaigns:
         return html.Div("No campaign activity in this period.", className="text-muted")
     header = html.Thead(html.Tr([html.Th(h) for h in (
         "Campaign", "Channel", "Segment", "Spend", "Revenue", "ROAS", "ROI", "Tier")]))
-    body = html.Tbody([html.Tr([
-        html.Td(c["campaign"]), html.Td(c["channel"]), html.Td(c["segment"] or fmt.DASH),
-        html.Td(fmt.money(c["spend"]), className="text-end"),
-        html.Td(fmt.money(c["revenue"]), className="text-end"),
-        html.Td(fmt.multiple(c["roas"]), className="text-end"),
-        html.Td(fmt.percent(c["roi_pct"], 0), className="text-end"),
-        html.Td(dbc.Badge(c["tier"], color=TIER_COLOUR[c["tier"]])),
-    ]) for c in campaigns])
-    return dbc.Table([header, body], hover=True, responsive=True, size="sm",
+
+    def cells(c, tier):
+        return [html.Td(fmt.money(c["spend"]), className="text-end"),
+                html.Td(fmt.money(c["revenue"]), className="text-end"),
+                html.Td(fmt.multiple(c["roas"]), className="text-end"),
+                html.Td(fmt.percent(c.get("roi_pct"), 0), className="text-end"), tier]
+
+    rows = []
+    for c in campaigns:
+        part = c.get("row")  # "other" / "unattributed": not a campaign, no tier
+        tier = html.Td(fmt.DASH if part else dbc.Badge(c["tier"], color=TIER_COLOUR[c["tier"]]))
+        rows.append(html.Tr([html.Td(c["campaign"]), html.Td(c["channel"] or fmt.DASH),
+                             html.Td(c["segment"] or fmt.DASH), *cells(c, tier)],
+                            className="text-muted fst-italic" if part else None))
+    table = [header, html.Tbody(rows)]
+    if totals:
+        table.append(html.Tfoot(html.Tr([html.Th("Total", colSpan=3),
+                                         *cells(totals, html.Td())],
+                                        className="fw-semibold")))
+    return dbc.Table(table, hover=True, responsive=True, size="sm",
                      className="mb-0 align-middle")
 
 
 def update_breakdowns(range_name, start, end, company_slug, segment, _refresh):
-    user = require_view("executive")
     ctx = service_context()
     range_name, start, end = _inputs(range_name, start, end)
     try:
-        tenant = _tenant(user, company_slug)
+        tenant = request_scope("executive", company_slug).company
         result = executive_breakdowns(ctx, tenant.id, range_name, start, end, segment)
     except ServiceError as error:
         empty = ids.empty_figure(str(error))
         return empty, empty, html.Div(str(error), className="text-danger")
     return (funnel_figure(result["funnel"], result["funnel_note"]),
-            channels_figure(result["channels"]), campaigns_table(result["campaigns"]))
+            channels_figure(result["channels"]),
+            campaigns_table(result["campaigns"], result["totals"]))
 
 
 # --------------------------------------------------------------------------- wiring

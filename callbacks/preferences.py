@@ -11,9 +11,8 @@ from flask_login import current_user
 
 from callbacks.common import service_context
 from layouts import preferences as layout
-from services import preferences
+from services import preferences, registry
 from services.errors import Forbidden, ServiceError
-from services.roles import VIEW_TITLES, VIEWS, can_open
 
 IDS = layout.ids(layout.SHELL_PREFIX)
 
@@ -36,8 +35,8 @@ def open_dialog(clicks):
     if not clicks:
         raise PreventUpdate
     prefs = preferences.get_preferences(service_context(), user.id)
-    views = [(view, VIEW_TITLES[view]) for view in VIEWS if can_open(user.role, view)]
-    return (True, prefs["default_range"], prefs["kpi_cards"], layout.landing_options(views),
+    return (True, prefs["default_range"], prefs["kpi_cards"],
+            layout.landing_options(registry.landing_choices(user.role)),
             prefs["landing_view"] or "", None)
 
 

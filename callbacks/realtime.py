@@ -14,12 +14,12 @@ import time
 import plotly.io as pio
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
-from flask import request
 
-from callbacks.common import require_view, service_context
+from callbacks.common import request_scope, service_context
 from layouts import format as fmt
 from layouts import realtime as ids
 from services import alerts
+from services.access import campaign_in_scope
 from services.cache import data_version
 from services.errors import Forbidden, ServiceError
 from services.realtime import (
@@ -29,36 +29,34 @@ from services.realtime import (
     current_snapshot,
     pause_campaign,
 )
-from services.tenancy import resolve_tenant
 
 
-def _company(user, company_slug, state) -> tuple[int, str]:
-    """(company id, name): the user's own company, or the picked one for staff."""
-    if state and state.get("slug") == company_slug and state.get("company_id") and \
-            (user.company_id is None or user.company_id == state["company_id"]):
-        return state["company_id"], state["company_name"]
-    tenant = resolve_tenant(service_context(), user.company_id, company_slug)
-    return tenant.id, tenant.name
+def _unchanged(state, company_id: int, version: int) -> bool:
+    """Whether the browser already shows this company at this data version. The store is
+    browser data: it only ever saves work, the company always comes from the scope."""
+    if not isinstance(state, dict):
+        return False
+    rendered_at = state.get("rendered_at")
+    return (state.get("company_id") == company_id and state.get("version") == version
+            and isinstance(rendered_at, (int, float))
+            and time.time() - rendered_at < RERENDER_AFTER_S)
 
 
 def refresh(_n_intervals, _refresh_clicks, _changed, company_slug, state):
     """Every panel of the view, or no update when the data has not changed."""
-    user = require_view("realtime")
     service = service_context()
     try:
-        company_id, company_name = _company(user, company_slug, state)
+        scope = request_scope("realtime", company_slug)
     except ServiceError as error:
         return ([ids.message(str(error), "danger")], *([no_update] * 6), "", no_update)
+    company_id, company_name = scope.company_id, scope.company.name
     version = data_version(service, company_id)
-    if (ctx.triggered_id == ids.INTERVAL and state and state.get("company_id") == company_id
-            and state.get("version") == version
-            and time.time() - state.get("rendered_at", 0) < RERENDER_AFTER_S):
+    if ctx.triggered_id == ids.INTERVAL and _unchanged(state, company_id, version):
         raise PreventUpdate
     snapshot = current_snapshot(service, company_id)
     feed = alerts.open_alerts(service, company_id)
-    may_act = can_act(user.role)
-    new_state = {"company_id": company_id, "company_name": company_name, "slug": company_slug,
-                 "version": version, "rendered_at": time.time(),
+    may_act = can_act(scope.role)
+    new_state = {"company_id": company_id, "version": version, "rendered_at": time.time(),
                  "newest_event_at": snapshot["newest_event_at"]}
     return (
         ids.kpi_cards(snapshot["live"]),
@@ -75,7 +73,7 @@ def refresh(_n_intervals, _refresh_clicks, _changed, company_slug, state):
 
 def toggle_pause(n_clicks):
     """Pause or resume the 30-second refresh."""
-    require_view("realtime")
+    request_scope("realtime")
     paused = bool(n_clicks) and n_clicks % 2 == 1
     return paused, "Resume updates" if paused else "Pause updates", \
         "warning" if paused else "secondary"
@@ -87,33 +85,36 @@ def _clicked() -> bool:
     return isinstance(ctx.triggered_id, dict) and bool(triggered.get("value"))
 
 
-def request_pause(_clicks, state):
-    """A campaign's pause button: ask for confirmation (roles that may act only)."""
-    user = require_view("realtime")
+def request_pause(_clicks, company_slug):
+    """A campaign's pause button: ask for confirmation (roles that may act only). The
+    campaign id comes from the button's pattern id: it is resolved inside the scope."""
     if not _clicked():
         raise PreventUpdate
-    if not can_act(user.role):
-        return False, no_update, None, ids.message(
-            f"The {user.role.replace('_', ' ')} role may not pause campaigns.", "danger")
-    campaign_id = int(ctx.triggered_id["index"])
-    name = f"campaign {campaign_id}"
-    if state and state.get("company_id"):
-        snapshot = current_snapshot(service_context(), state["company_id"])
-        name = next((c["name"] for c in snapshot["campaigns"] if c["id"] == campaign_id), name)
-    return True, ids.confirm_text(name), {"campaign_id": campaign_id, "name": name}, no_update
+    try:
+        scope = request_scope("realtime", company_slug)
+        if not can_act(scope.role):
+            raise Forbidden(f"the {scope.role.replace('_', ' ')} role may not pause campaigns")
+        campaign = campaign_in_scope(service_context(), scope, ctx.triggered_id.get("index"))
+    except ServiceError as error:
+        return False, no_update, None, ids.message(_sentence(error), "danger")
+    return (True, ids.confirm_text(campaign["name"]),
+            {"campaign_id": campaign["id"], "name": campaign["name"]}, no_update)
 
 
-def confirm_pause(yes_clicks, _no_clicks, pending, company_slug, state):
+def _sentence(error) -> str:
+    text = str(error)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def confirm_pause(yes_clicks, _no_clicks, pending, company_slug):
     """Pause the campaign waiting for confirmation; the service checks role and tenant."""
-    user = require_view("realtime")
     if ctx.triggered_id == ids.CONFIRM_NO:
         return False, no_update, no_update, None
-    if ctx.triggered_id != ids.CONFIRM_YES or not yes_clicks or not pending:
+    if ctx.triggered_id != ids.CONFIRM_YES or not yes_clicks or not isinstance(pending, dict):
         raise PreventUpdate
     try:
-        company_id, _ = _company(user, company_slug, state)
-        result = pause_campaign(service_context(), user, company_id,
-                                int(pending["campaign_id"]), remote_addr=request.remote_addr)
+        scope = request_scope("realtime", company_slug)
+        result = pause_campaign(service_context(), scope, pending.get("campaign_id"))
     except ServiceError as error:
         return False, ids.message(str(error), "danger"), no_update, None
     text = f"Paused {result['name']}." if result["changed"] else \
@@ -121,15 +122,13 @@ def confirm_pause(yes_clicks, _no_clicks, pending, company_slug, state):
     return False, ids.message(text), time.time(), None
 
 
-def acknowledge(_clicks, company_slug, state):
+def acknowledge(_clicks, company_slug):
     """An alert's acknowledge button (roles that may act only; checked by the service)."""
-    user = require_view("realtime")
     if not _clicked():
         raise PreventUpdate
     try:
-        company_id, _ = _company(user, company_slug, state)
-        alerts.acknowledge_alert(service_context(), user, company_id,
-                                 int(ctx.triggered_id["index"]), request.remote_addr)
+        scope = request_scope("realtime", company_slug)
+        alerts.acknowledge_alert(service_context(), scope, ctx.triggered_id.get("index"))
     except Forbidden as error:
         return ids.message(str(error), "danger"), no_update
     except ServiceError as error:
@@ -166,7 +165,7 @@ def register(app: Dash) -> None:
         Output(ids.PENDING_PAUSE, "data"),
         Output(ids.MESSAGE, "children"),
         Input({"type": ids.PAUSE_CAMPAIGN, "index": ALL}, "n_clicks"),
-        State(ids.STATE, "data"),
+        State(ids.COMPANY, "value"),
         prevent_initial_call=True,
     )(request_pause)
     app.callback(
@@ -178,7 +177,6 @@ def register(app: Dash) -> None:
         Input(ids.CONFIRM_NO, "n_clicks"),
         State(ids.PENDING_PAUSE, "data"),
         State(ids.COMPANY, "value"),
-        State(ids.STATE, "data"),
         prevent_initial_call=True,
     )(confirm_pause)
     app.callback(
@@ -186,7 +184,6 @@ def register(app: Dash) -> None:
         Output(ids.CHANGED, "data", allow_duplicate=True),
         Input({"type": ids.ACK_ALERT, "index": ALL}, "n_clicks"),
         State(ids.COMPANY, "value"),
-        State(ids.STATE, "data"),
         prevent_initial_call=True,
     )(acknowledge)
 

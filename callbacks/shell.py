@@ -12,8 +12,8 @@ from callbacks.common import service_context
 from dashapp.views import BUILT
 from layouts import preferences as preferences_layout
 from layouts import shell
+from services import registry
 from services.preferences import preferred_landing, query_defaults
-from services.roles import can_open, views_for
 from services.tenancy import selectable_companies
 
 
@@ -22,16 +22,15 @@ def render_page(pathname: str | None, search: str | None):
     if not current_user.is_authenticated:
         return shell.forbidden(), [], []
     user = current_user.record
-    built = tuple(BUILT)
     ctx = service_context()
-    slug = (pathname or "/").strip("/").split("/")[0] or preferred_landing(ctx, user, built)
+    slug = (pathname or "/").strip("/").split("/")[0] or preferred_landing(ctx, user)
     menu = [preferences_layout.shell_button(), preferences_layout.shell_modal(),
             *shell.user_menu(user.email, user.role)]
-    nav = shell.nav_links(views_for(user.role, built), slug)
+    nav = shell.nav_links(registry.views_for(user.role), slug)
     view = BUILT.get(slug or "")
     if view is None:
         return shell.not_found(), nav, menu
-    if not can_open(user.role, slug):
+    if not registry.can_open(user.role, slug):
         return shell.forbidden(), nav, menu
     query = {key: values[0] for key, values in parse_qs((search or "").lstrip("?")).items()}
     # The user's preferences fill what the URL leaves out (default range, KPI cards).

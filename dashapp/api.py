@@ -6,11 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from dashapp.auth import current_record, remote_addr, service_context
-from services import admin, audit_query, request_metrics
+from services import access, admin, audit_query, registry, request_metrics
 from services.errors import Forbidden, NotFound, ValidationError
-from services.kpis import kpi_summary
-from services.roles import can_open
-from services.tenancy import resolve_tenant
+from services.kpis import executive_kpis
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -30,21 +28,28 @@ def _forbidden(error):
     return jsonify(error="forbidden", message=str(error)), 403
 
 
+def _scope() -> access.Scope:
+    """The request's scope on the view its resource belongs to (the registry says which); the
+    company is the user's own, or for staff the one chosen with ?company=slug."""
+    resource = request.path.removeprefix(blueprint.url_prefix + "/").split("/")[0]
+    view = registry.API_RESOURCES[resource]
+    return access.scope_for(service_context(), current_record(), view.slug,
+                            request.args.get("company"), remote_addr=remote_addr())
+
+
 def _tenant():
-    """The user's company; only a user without one may choose with ?company=slug."""
-    user = current_record()
-    return resolve_tenant(service_context(), user.company_id, request.args.get("company"))
+    return _scope().company
 
 
 @blueprint.get("/kpis")
 def kpis():
-    """Spend, revenue, ROAS and conversions: ?range=7d|30d|quarter|year or
-    ?range=custom&start=YYYY-MM-DD&end=YYYY-MM-DD."""
+    """Every executive KPI card, exactly as the view shows it (the same service function):
+    ?range=7d|30d|quarter|year or ?range=custom&start=YYYY-MM-DD&end=YYYY-MM-DD,
+    &segment=all|new|returning|mobile|desktop."""
     tenant = _tenant()
-    args = request.args
-    summary = kpi_summary(service_context(), tenant.id, args.get("range"), args.get("start"),
-                          args.get("end"))
-    return jsonify(company={"slug": tenant.slug, "name": tenant.name}, **summary)
+    summary = executive_kpis(service_context(), tenant.id, *_period_args(),
+                             request.args.get("segment"))
+    return jsonify(company=_company(tenant), **summary)
 
 
 # --------------------------------------------------------------------------- insights (issue #3)
@@ -106,11 +111,10 @@ def benchmarks():
 
 
 def _admin():
-    """The acting admin; the guard already refused other roles, this is the second check."""
-    user = current_record()
-    if user is None or not can_open(user.role, "admin"):
-        raise Forbidden("only admins may do this")
-    return user
+    """The acting admin; the guard already refused other roles, this is the second check. An
+    admin with a company administers that company only (``services.admin`` enforces it)."""
+    return access.scope_for(service_context(), current_record(), "admin",
+                            remote_addr=remote_addr(), needs_company=False).user
 
 
 def _json_body() -> dict:
@@ -137,10 +141,11 @@ def _flag(value: str | None) -> bool | None:
 @blueprint.get("/users")
 def users_list():
     """Users: ?search=&role=&company=slug|none&active=yes|no."""
-    _admin()
+    actor = _admin()
     args = request.args
     rows = admin.list_users(service_context(), args.get("search"), args.get("role") or None,
-                            args.get("company") or None, _flag(args.get("active")))
+                            args.get("company") or None, _flag(args.get("active")),
+                            actor=actor)
     return jsonify(users=rows, count=len(rows))
 
 
@@ -297,6 +302,5 @@ def alerts_rule_update(rule_key: str):
     changes = request.get_json(silent=True)
     if not isinstance(changes, dict):
         raise ValidationError("send the changes as a JSON object")
-    tenant = _tenant()
-    rule = alerts.update_rule(service_context(), current_record(), tenant.id, rule_key, changes)
+    rule = alerts.update_rule(service_context(), _scope(), rule_key, changes)
     return jsonify(rule=rule)

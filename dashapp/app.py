@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from dash import Dash
-from flask import Flask, redirect
+from flask import Flask, jsonify, redirect
 
 import callbacks.shell
 from dashapp import api, auth, guard, health, set_password, timing
@@ -14,6 +14,7 @@ from dashapp.config import Config
 from dashapp.views import BUILT
 from layouts import shell
 from services.context import ServiceContext
+from services.errors import Forbidden, NotFound, ValidationError
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -49,6 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
     server.register_blueprint(api.blueprint)
     server.register_blueprint(health.blueprint)
     server.add_url_rule("/favicon.ico", "favicon", lambda: redirect("/_favicon.ico", 301))
+    _answer_refusals(server)
 
     app = Dash(
         __name__,
@@ -66,4 +68,13 @@ def create_app(config: Config | None = None) -> Flask:
         view.callbacks.register(app)
     server.extensions["dash_app"] = app
     return server
+
+
+def _answer_refusals(server: Flask) -> None:
+    """A refusal raised in a callback (the access check, an id outside the scope, bad input)
+    answers 403 / 404 / 400 with its message, never a 500 with a stack trace."""
+    for error, status in ((Forbidden, 403), (NotFound, 404), (ValidationError, 400)):
+        server.register_error_handler(
+            error, lambda e, status=status: (jsonify(error=type(e).__name__.lower(),
+                                                     message=str(e)), status))
 

@@ -87,13 +87,13 @@ def cmd_simulate(args) -> int:
 def cmd_import(args) -> int:
     from dashapp.runtime import service_context, with_servers
     from db import migrate
+    from services.access import CLI_USER, choose_company
     from services.ingest import import_event_file
-    from services.tenancy import resolve_tenant
 
     config = with_servers(Config.from_env())
     migrate.upgrade(config.database_url)
     ctx = service_context(config)
-    tenant = resolve_tenant(ctx, None, args.company)
+    tenant = choose_company(ctx, CLI_USER, args.company)
     defaults = {"campaign_id": args.campaign, "occurred_at": args.occurred_at}
     result = import_event_file(ctx, tenant.id, args.file, defaults=defaults, year=args.year)
     print(f"{args.file}: {result['accepted']:,} events imported, {result['rejected']:,} "
@@ -198,12 +198,12 @@ def cmd_token(args) -> int:
     from dashapp.runtime import service_context, with_servers
     from db import migrate
     from services import api_tokens
-    from services.tenancy import resolve_tenant
+    from services.access import CLI_USER, choose_company
 
     config = with_servers(Config.from_env())
     migrate.upgrade(config.database_url)
     ctx = service_context(config)
-    tenant = resolve_tenant(ctx, None, args.company)
+    tenant = choose_company(ctx, CLI_USER, args.company)
     if args.token_command == "create":
         made = api_tokens.create_token(ctx, None, tenant.id, args.name)
         print(f"API token for {tenant.slug} ({made['name']}); shown once, store it now:")
@@ -353,7 +353,7 @@ def _date(value: str) -> dt.date:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from services.roles import ROLES
+    from services.registry import ROLES
 
     parser = argparse.ArgumentParser(
         prog="campaign-dash",

@@ -14,10 +14,8 @@ from flask_login import current_user
 
 from dashapp.auth import current_record, remote_addr, service_context
 from dashapp.security_headers import set_security_headers
-from dashapp.views import API_RESOURCES, built_slugs, view_for_path
-from services import api_tokens, users
+from services import api_tokens, registry, users
 from services.preferences import preferred_landing
-from services.roles import VIEWS, can_open
 
 # Static files, the login form and the health check need no login.
 # /favicon.ico too: a browser fetches it beside the login page, and sending it through the
@@ -51,8 +49,10 @@ def callback_output_ids(body: dict) -> list[str]:
 
 
 def view_of_component(component_id: str) -> str | None:
-    prefix = component_id.split("-", 1)[0]
-    return prefix if prefix in VIEWS or prefix == SHELL_PREFIX else None
+    """The view a component id belongs to (its prefix), the shell's prefix, or None."""
+    if component_id.split("-", 1)[0] == SHELL_PREFIX:
+        return SHELL_PREFIX
+    return registry.view_of_component(component_id)
 
 
 def callback_allowed(role: str, body: dict) -> bool:
@@ -63,7 +63,7 @@ def callback_allowed(role: str, body: dict) -> bool:
         view = view_of_component(component_id)
         if view is None:
             return False
-        if view != SHELL_PREFIX and not (view in built_slugs() and can_open(role, view)):
+        if view != SHELL_PREFIX and not registry.can_open(role, view):
             return False
     return True
 
@@ -116,10 +116,10 @@ def check_request():
         if not logged_in:
             return jsonify(error="unauthorized", message="log in first"), 401
         resource = path.removeprefix("/api/v1/").split("/")[0]
-        view = API_RESOURCES.get(resource)
+        view = registry.API_RESOURCES.get(resource)
         if view is None:
             return jsonify(error="not_found", message=f"no API resource {resource!r}"), 404
-        return None if can_open(role, view) else _deny("api")
+        return None if registry.can_open(role, view.slug) else _deny("api")
 
     if path == CALLBACK_PATH:
         if not logged_in:
@@ -137,12 +137,12 @@ def check_request():
         return redirect(f"/login?next={quote(next_path, safe='/?=&')}")
     if path == "/":
         # The user's preferred landing view when their role may open it, else the role's.
-        landing = preferred_landing(service_context(), current_record(), built_slugs())
+        landing = preferred_landing(service_context(), current_record())
         return redirect(f"/{landing}") if landing else forbidden_page()
-    view = view_for_path(path)
+    view = registry.view_for_path(path)
     if view is None or path.rstrip("/") != view.path:
         return Response("Not found", status=404, mimetype="text/plain")
-    return None if can_open(role, view.slug) else _deny("page")
+    return None if registry.can_open(role, view.slug) else _deny("page")
 
 
 def init_app(server: Flask) -> None:

@@ -24,8 +24,8 @@ from dashapp.guard import (
     callback_output_ids,
     view_of_component,
 )
-from dashapp.views import view_for_path
 from services import request_metrics
+from services.registry import view_for_path
 
 log = logging.getLogger(__name__)
 

@@ -1,60 +1,24 @@
-"""The views that exist, each a layout module and a callbacks module of the same name.
-
-A view listed in services.roles.VIEWS but not here is not built yet: its URL answers 404 and
-no navigation shows it.
-"""
+"""The built views' layout and callbacks modules, loaded from the view registry
+(``services.registry``): the registry names them, this imports them."""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
-import callbacks.admin
-import callbacks.executive
-import callbacks.realtime
-import layouts.admin
-import layouts.executive
-import layouts.realtime
+from services import registry
 
 
 @dataclass(frozen=True)
-class View:
-    slug: str
+class LoadedView:
+    spec: registry.View
     layout: ModuleType
     callbacks: ModuleType
 
-    @property
-    def path(self) -> str:
-        return f"/{self.slug}"
 
-
-BUILT = {
-    view.slug: view
-    for view in [
-        View("executive", layouts.executive, callbacks.executive),
-        View("realtime", layouts.realtime, callbacks.realtime),
-        View("admin", layouts.admin, callbacks.admin),
-    ]
+BUILT: dict[str, LoadedView] = {
+    spec.slug: LoadedView(spec, importlib.import_module(spec.layout_module),
+                          importlib.import_module(spec.callbacks_module))
+    for spec in registry.built_views()
 }
-
-# API resources, each shown on (and so guarded like) one view.
-API_RESOURCES = {
-    "kpis": "executive",
-    "realtime": "realtime",
-    "alerts": "realtime",
-    "timeseries": "executive",
-    "insights": "executive",
-    "forecast": "executive",
-    "benchmarks": "executive",
-    "users": "admin",
-    "audit": "admin",
-    "system-health": "admin",
-}
-
-
-def built_slugs() -> tuple[str, ...]:
-    return tuple(BUILT)
-
-
-def view_for_path(path: str) -> View | None:
-    return BUILT.get(path.strip("/").split("/")[0]) if path.startswith("/") else None

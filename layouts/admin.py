@@ -10,7 +10,7 @@ from dash import dcc, html
 from layouts import format as fmt
 from layouts import preferences as prefs_layout
 from services.audit_query import KNOWN_ACTIONS
-from services.roles import ROLES
+from services.registry import ROLES
 
 # Component ids (DESIGN.md: every id on a view starts with its slug).
 TABS = "admin-tabs"

@@ -185,16 +185,18 @@ def sparkline(values: list, colour: str) -> dcc.Graph | None:
 
 
 def kpi_card(kpi: dict, previous_days: int) -> dbc.Col:
-    change = kpi["change_pct"]
+    change = kpi["change"]
     status = kpi.get("status", "neutral")
     good = kpi.get("good", GOOD_DIRECTION.get(kpi["metric"], 0))
     compared = kpi.get("note") if kpi["metric"] in MONTHLY else f"previous {previous_days} days"
     lines = [
-        html.Div(kpi["label"], className="cd-kpi-label"),
+        html.Div([kpi["label"], html.Span(" ⓘ", className="text-muted", **{"aria-hidden": "true"})],
+                 className="cd-kpi-label", title=kpi.get("definition")),
         html.Div(fmt.by_unit(kpi["value"], kpi["unit"]), className="cd-kpi-value",
                  id=f"executive-kpi-{kpi['metric']}"),
         html.Div([
-            html.Span(fmt.signed_percent(change), className=_change_class(good, change)),
+            html.Span(fmt.signed_change(change, kpi.get("change_unit", "%")),
+                      className=_change_class(good, change)),
             html.Span(f" vs {compared} ({fmt.by_unit(kpi['previous'], kpi['unit'])})"
                       if kpi["metric"] not in MONTHLY or not compared else f" {compared}",
                       className="text-muted"),
@@ -224,9 +226,9 @@ MONTHLY = ("mrr", "customers", "cac", "ltv", "ltv_cac", "market_share", "nps", "
 
 
 def kpi_cards(summary: dict, preferred: list[str] | None = None) -> list:
-    """Cards from ``executive_kpis`` (``cards``) or the plain ``kpi_summary`` (``kpis``); the
-    user's preferred cards (admin view, preferences) come first."""
-    items = summary.get("cards") or summary.get("kpis") or []
+    """Cards from ``executive_kpis``; the user's preferred cards (admin view, preferences)
+    come first."""
+    items = summary.get("cards") or []
     by_metric = {kpi["metric"]: kpi for kpi in items}
     days = summary["previous_period"]["days"]
     pinned = [metric for metric in preferred or [] if metric in KPI_ORDER]

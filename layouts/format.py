@@ -31,6 +31,16 @@ def signed_percent(value: float | None, decimals: int = 1) -> str:
     return f"{arrow} {abs(value):,.{decimals}f}%"
 
 
+def signed_change(value: float | None, unit: str = "%", decimals: int = 1) -> str:
+    """A period change with its arrow, in % (amounts) or percentage points (rates)."""
+    if unit != "pp":
+        return signed_percent(value, decimals)
+    if value is None:
+        return DASH
+    arrow = "▲" if value > 0 else "▼" if value < 0 else "■"
+    return f"{arrow} {abs(value):,.{decimals + 1}f} pp"
+
+
 BY_UNIT = {"USD": money, "count": count, "x": multiple, "%": percent}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from services.roles import VIEW_TITLES
+from services.registry import View
 
 URL = "app-url"
 NAV = "app-nav"
@@ -28,10 +28,10 @@ def layout() -> html.Div:
     ])
 
 
-def nav_links(views: list[str], current: str | None) -> list:
+def nav_links(views: list[View], current: str | None) -> list:
     return [
-        dbc.NavItem(dbc.NavLink(VIEW_TITLES[view], href=f"/{view}", active=view == current,
-                                id=f"app-nav-{view}"))
+        dbc.NavItem(dbc.NavLink(view.title, href=view.path, active=view.slug == current,
+                                id=f"app-nav-{view.slug}"))
         for view in views
     ]
 
@@ -58,8 +58,11 @@ def forbidden() -> dbc.Alert:
 
 def company_picker(component_id: str, user, companies, query: dict) -> dcc.Dropdown:
     """The company a view shows. Users with a company see only it: the picker is hidden and
-    the server ignores its value; users without one pick (default: the URL's, else the first)."""
-    value = query.get("company") or (companies[0].slug if companies else None)
+    holds their company (any other value is refused by the server); users without one pick
+    (default: the URL's, else the first)."""
+    slugs = [c.slug for c in companies]
+    value = query.get("company") if user.company_id is None else None
+    value = value if value in slugs else (slugs[0] if slugs else None)
     return dcc.Dropdown(
         id=component_id, clearable=False, value=value,
         options=[{"label": c.name, "value": c.slug} for c in companies],

@@ -7,7 +7,9 @@ protect the installation: the last active admin cannot be deactivated or demoted
 cannot deactivate or demote themselves. Deactivation and password resets end the user's
 sessions at once (the session table is checked on every request).
 
-``actor`` is the admin's UserRecord, or None for the command line (audited as ``cli``).
+``actor`` is the admin's UserRecord, or None for the command line (audited as ``cli``). An
+admin with a company administers that company only: other companies' users are "not found",
+and users can be created in or moved to that company only.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from db.queries import user_admin as queries
 from db.queries import users as user_queries
 from services import audit
 from services.context import ServiceContext
-from services.errors import NotFound, ValidationError
+from services.errors import Forbidden, NotFound, ValidationError
 from services.passwords import check_policy, hash_password
-from services.roles import ROLES
+from services.registry import ROLES, can_take
 from services.users import EMAIL_RE, UserRecord, user_record
 
 TOKEN_TTL_HOURS = 72
@@ -78,13 +80,20 @@ def validate_role(role: str | None) -> str:
     return role
 
 
-def _company_id(session, company_slug: str | None) -> int | None:
-    if not company_slug:
-        return None
-    company = company_queries.company_by_slug(session, company_slug)
-    if company is None:
+def _check_actor(actor: UserRecord | None) -> None:
+    if actor is not None and not can_take(actor.role, "manage_users"):
+        raise Forbidden(f"the {actor.role.replace('_', ' ')} role may not manage users")
+
+
+def _company_id(session, company_slug: str | None, actor: UserRecord | None) -> int | None:
+    """The company a user is put in; an admin with a company may only name theirs."""
+    company = company_queries.company_by_slug(session, company_slug) if company_slug else None
+    if company_slug and (company is None or (actor is not None and actor.company_id
+                                             not in (None, company.id))):
         raise ValidationError(f"there is no company {company_slug!r}")
-    return company.id
+    if company is None and actor is not None and actor.company_id is not None:
+        raise ValidationError("choose your company: you administer its users only")
+    return company.id if company else None
 
 
 def _state(user: User, company_slug: str | None) -> dict:
@@ -134,12 +143,13 @@ def create_user(ctx: ServiceContext, actor: UserRecord | None, email: str, role:
     name = (name or "").strip() or email.split("@")[0]
     if len(name) > MAX_NAME:
         raise ValidationError(f"the name may have at most {MAX_NAME} characters")
+    _check_actor(actor)
     if password is not None:
         check_policy(password)
     with ctx.session() as session:
         if user_queries.user_by_email(session, email):
             raise ValidationError(f"a user with email {email} already exists")
-        company_id = _company_id(session, company_slug)
+        company_id = _company_id(session, company_slug, actor)
         user = User(email=email, name=name, role=role, company_id=company_id, active=True,
                     password_hash=hash_password(password) if password is not None
                     else _unusable_password_hash())
@@ -152,9 +162,11 @@ def create_user(ctx: ServiceContext, actor: UserRecord | None, email: str, role:
         return Result(user_record(user, company_slug or None), token)
 
 
-def _load(session, user_id: int) -> User:
+def _load(session, user_id: int, actor: UserRecord | None) -> User:
+    """The user, locked for the change, if the actor may administer them."""
+    _check_actor(actor)
     user = queries.user_for_update(session, user_id)
-    if user is None:
+    if user is None or (actor is not None and actor.company_id not in (None, user.company_id)):
         raise NotFound(f"no user with id {user_id}")
     return user
 
@@ -175,7 +187,7 @@ def set_role(ctx: ServiceContext, actor: UserRecord | None, user_id: int, role: 
     """Change the role; it applies from the user's next request (sessions re-read the user)."""
     role = validate_role(role)
     with ctx.session() as session:
-        user = _load(session, user_id)
+        user = _load(session, user_id, actor)
         if user.role == role:
             raise ValidationError(f"{user.email} already has the {role} role")
         if user.role == "admin":
@@ -192,8 +204,8 @@ def set_company(ctx: ServiceContext, actor: UserRecord | None, user_id: int,
                 company_slug: str | None, *, remote_addr: str | None = None) -> Result:
     """Move the user to another company (tenant), or to none (staff who pick a company)."""
     with ctx.session() as session:
-        user = _load(session, user_id)
-        company_id = _company_id(session, company_slug)
+        user = _load(session, user_id, actor)
+        company_id = _company_id(session, company_slug, actor)
         if user.company_id == company_id:
             raise ValidationError(f"{user.email} already belongs to "
                                   f"{company_slug or 'no company'}")
@@ -208,7 +220,7 @@ def deactivate(ctx: ServiceContext, actor: UserRecord | None, user_id: int, *,
                remote_addr: str | None = None) -> Result:
     """Deactivate and end every session of the user at once."""
     with ctx.session() as session:
-        user = _load(session, user_id)
+        user = _load(session, user_id, actor)
         if not user.active:
             raise ValidationError(f"{user.email} is already inactive")
         _guard_admin_removal(session, actor, user, "deactivate")
@@ -226,7 +238,7 @@ def activate(ctx: ServiceContext, actor: UserRecord | None, user_id: int, *,
              remote_addr: str | None = None) -> Result:
     """Reactivate; the user signs in again (sessions ended at deactivation stay ended)."""
     with ctx.session() as session:
-        user = _load(session, user_id)
+        user = _load(session, user_id, actor)
         if user.active:
             raise ValidationError(f"{user.email} is already active")
         slug = _slug(session, user.company_id)
@@ -244,7 +256,7 @@ def reset_password(ctx: ServiceContext, actor: UserRecord | None, user_id: int,
     if password is not None:
         check_policy(password)
     with ctx.session() as session:
-        user = _load(session, user_id)
+        user = _load(session, user_id, actor)
         if password is None and actor is not None and actor.id == user.id:
             raise ValidationError("you cannot send yourself a reset link: that would lock you "
                                   "out; set a new password instead")
@@ -265,12 +277,17 @@ def reset_password(ctx: ServiceContext, actor: UserRecord | None, user_id: int,
 
 
 def list_users(ctx: ServiceContext, search: str | None = None, role: str | None = None,
-               company: str | None = None, active: bool | None = None) -> list[dict]:
-    """Users for the table: ``company`` is a slug, "none" (no company) or None (any)."""
+               company: str | None = None, active: bool | None = None, *,
+               actor: UserRecord | None = None) -> list[dict]:
+    """Users for the table: ``company`` is a slug, "none" (no company) or None (any). An
+    admin with a company lists that company's users only, whatever was asked."""
     if role:
         validate_role(role)
+    _check_actor(actor)
     with ctx.session() as session:
-        if company == "none":
+        if actor is not None and actor.company_id is not None:
+            company_id = actor.company_id
+        elif company == "none":
             company_id: int | None | str = None
         elif company:
             found = company_queries.company_by_slug(session, company)

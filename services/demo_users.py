@@ -5,7 +5,7 @@ from __future__ import annotations
 from db.queries import companies as company_queries
 from db.queries import users as user_queries
 from services.context import ServiceContext
-from services.roles import ROLES
+from services.registry import ROLES
 from services.users import create_user
 
 DEMO_DOMAIN = "demo.campaign-dash.local"

@@ -1,82 +1,29 @@
-"""The headline KPIs of a company over a period, with the change against the previous equal
-period. Formulas are DESIGN.md's: ROAS = revenue / spend; revenue = ad-attributed revenue +
-CRM conversions + e-commerce orders, each summed on its own; a zero denominator gives None."""
+"""The executive view's numbers: every KPI card of a company over a period with the change
+against the previous equal period, and the breakdowns that split those totals (funnel,
+channels, campaigns). Formulas and change units are the metric catalogue's
+(``services.metrics``); revenue = ad revenue + CRM conversions + completed e-commerce orders,
+each summed on its own; every split adds up to its card, with an explicit "unattributed"
+part where revenue has no campaign. ``/api/v1/kpis`` returns ``executive_kpis`` itself."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+
+import pandas as pd
 
 from db.queries import kpis as queries
+from db.queries import timeseries as ts_queries
 from services.cache import cached
 from services.context import ServiceContext
+from services.errors import ValidationError
+from services.metrics import METRICS, change, change_pct, metric_value, metric_values, ratio
 from services.periods import Period, resolve_period
+from services.series import daily_frames, to_weekly
 
-KPI_LABELS = {
-    "spend": ("Spend", "USD"),
-    "revenue": ("Revenue", "USD"),
-    "roas": ("ROAS", "x"),
-    "conversions": ("Conversions", "count"),
-}
-
-
-def ratio(numerator: float, denominator: float) -> float | None:
-    """numerator / denominator, or None (shown as a dash) when the denominator is zero."""
-    return numerator / denominator if denominator else None
-
-
-def change_pct(current: float | None, previous: float | None) -> float | None:
-    if current is None or previous is None or previous == 0:
-        return None
-    return (current - previous) / abs(previous) * 100.0
-
-
-def _totals(session, company_id: int, period: Period) -> dict:
-    ads = queries.ad_totals(session, company_id, period.start, period.end)
-    sales = queries.sales_totals(session, company_id, period.start, period.end)
-    revenue = ads["revenue"] + sales["crm"]["revenue"] + sales["ecommerce"]["revenue"]
-    conversions = (
-        ads["conversions"] + sales["crm"]["conversions"] + sales["ecommerce"]["conversions"]
-    )
-    return {
-        "spend": ads["spend"],
-        "revenue": revenue,
-        "roas": ratio(revenue, ads["spend"]),
-        "conversions": conversions,
-    }
-
-
-def anchor_day(ctx: ServiceContext, company_id: int) -> dt.date:
-    """Named ranges end on the newest day with data (today for a live warehouse)."""
-    with ctx.session() as session:
-        return queries.latest_day(session, company_id) or dt.date.today()
-
-
-@cached()
-def kpi_summary(ctx: ServiceContext, company_id: int, range_name: str | None = None,
-                start: str | None = None, end: str | None = None) -> dict:
-    """Spend, revenue, ROAS and conversions for the period and the previous equal period."""
-    with ctx.session() as session:
-        anchor = queries.latest_day(session, company_id) or dt.date.today()
-        period = resolve_period(range_name, anchor, start, end)
-        current = _totals(session, company_id, period)
-        previous = _totals(session, company_id, period.previous())
-    return {
-        "company_id": company_id,
-        "as_of": anchor,
-        "period": period.as_dict(),
-        "previous_period": period.previous().as_dict(),
-        "kpis": [
-            {
-                "metric": metric,
-                "label": label,
-                "unit": unit,
-                "value": current[metric],
-                "previous": previous[metric],
-                "change_pct": change_pct(current[metric], previous[metric]),
-            }
-            for metric, (label, unit) in KPI_LABELS.items()
-        ],
-    }
+# The headline cards a user may pin first (preferences).
+HEADLINE = ("spend", "revenue", "roas", "conversions")
+KPI_LABELS = {key: (METRICS[key].label, METRICS[key].unit) for key in HEADLINE}
 
 
 # --------------------------------------------------------------------------- executive view
@@ -96,8 +43,6 @@ AMBER_BAND = 0.9  # within 10 % of target: amber; further: red
 
 
 def normalize_segment(segment: str | None) -> str:
-    from services.errors import ValidationError
-
     segment = segment or "all"
     if segment not in SEGMENTS:
         raise ValidationError(f"unknown segment {segment!r}; use one of: {', '.join(SEGMENTS)}")
@@ -150,18 +95,23 @@ def _business_values(month: dict | None, spend: float | None) -> dict:
     }
 
 
-def _card(metric, label, unit, value, previous, *, target=None, direction="higher",
-          good=1, sparkline=None, note=None) -> dict:
-    return {"metric": metric, "label": label, "unit": unit, "value": value,
-            "previous": previous, "change_pct": change_pct(value, previous),
-            "target": target, "direction": direction, "good": good,
+def _card(metric, value, previous, *, target=None, direction=None, sparkline=None,
+          note=None) -> dict:
+    """One card: the catalogue's label, unit, good direction and definition, the value, the
+    previous period's, the change (``change`` in ``change_unit``: pp for rates, % else;
+    ``change_pct`` always relative) and the status against a target."""
+    spec = METRICS[metric]
+    direction = direction or ("lower" if spec.good < 0 else "higher")
+    return {"metric": metric, "label": spec.label, "unit": spec.unit,
+            "definition": spec.definition, "value": value, "previous": previous,
+            "change": change(metric, value, previous), "change_unit": spec.change_unit,
+            "change_pct": change_pct(value, previous),
+            "target": target, "direction": direction, "good": spec.good,
             "status": target_status(value, target, direction),
             "sparkline": sparkline or [], "note": note}
 
 
 def _sparkline(values) -> list:
-    import math
-
     return [None if v is None or (isinstance(v, float) and not math.isfinite(v))
             else round(float(v), 6) for v in values]
 
@@ -173,11 +123,6 @@ def executive_kpis(ctx: ServiceContext, company_id: int, range_name: str | None 
     """Every KPI card of the executive view: value, previous equal period, change, target and
     its green/amber/red status, and a sparkline over the period. Ad metrics follow a device
     segment (mobile, desktop); CRM, e-commerce and business metrics are company-wide."""
-    import pandas as pd
-
-    from db.queries import timeseries as ts_queries
-    from services.insights.series import daily_frames, metric_value, to_weekly
-
     segment = normalize_segment(segment)
     device = segment if segment in DEVICE_SEGMENTS else None
     with ctx.session() as session:
@@ -206,8 +151,6 @@ def executive_kpis(ctx: ServiceContext, company_id: int, range_name: str | None 
     previous_complete = first is not None and prev.start >= first
 
     def spark(metric):
-        from services.insights.series import metric_values
-
         return _sparkline(metric_values(daily, metric).tolist())
 
     def target(metric, scale=1.0, additive=False):
@@ -219,26 +162,19 @@ def executive_kpis(ctx: ServiceContext, company_id: int, range_name: str | None 
 
     cards = []
     seg_note = f"{SEGMENTS[segment]} (ads)" if device else None
-    for metric, label, unit, additive, scale in (
-        ("revenue", "Revenue", "USD", True, 1.0),
-        ("spend", "Spend", "USD", True, 1.0),
-        ("roas", "ROAS", "x", False, 1.0),
-        ("conversions", "Conversions", "count", True, 1.0),
-        ("conversion_rate", "Conversion rate", "%", False, 100.0),
-        ("ctr", "CTR", "%", False, 100.0),
-    ):
+    for metric, additive in (("revenue", True), ("spend", True), ("roas", False),
+                             ("conversions", True), ("conversion_rate", False),
+                             ("ctr", False)):
         value_now = metric_value(sums_now, metric)
         # A previous period reaching before the history is not an equal period: no change.
         value_before = metric_value(sums_before, metric) if previous_complete else None
-        goal, direction = target(metric, scale, additive)
-        cards.append(_card(metric, label, unit, value_now, value_before, target=goal,
-                           direction=direction, sparkline=spark(metric),
-                           good=0 if metric == "spend" else 1, note=seg_note))
+        goal, direction = target(metric, METRICS[metric].scale, additive)
+        cards.append(_card(metric, value_now, value_before, target=goal,
+                           direction=direction, sparkline=spark(metric), note=seg_note))
     active_now = sum(1 for c in campaigns_now if c["spend"] > 0)
     active_before = sum(1 for c in campaigns_before if c["spend"] > 0)
-    cards.append(_card("campaigns", "Active campaigns", "count", active_now,
-                       active_before if previous_complete else None,
-                       good=0, note=seg_note))
+    cards.append(_card("campaigns", active_now, active_before if previous_complete else None,
+                       note=seg_note))
 
     spend_now = spend_by_month.get(month_now["month"]) if month_now else None
     spend_before = spend_by_month.get(month_before["month"]) if month_before else None
@@ -249,19 +185,11 @@ def executive_kpis(ctx: ServiceContext, company_id: int, range_name: str | None 
                   if month_now and month_before else None)
     history = [m for m in months if month_now and m["month"] <= month_now["month"]][-12:]
     history_values = [_business_values(m, spend_by_month.get(m["month"])) for m in history]
-    for metric, label, unit, good, goal in (
-        ("mrr", "MRR", "USD", 1, None),
-        ("customers", "Customers", "count", 1, None),
-        ("cac", "Customer acquisition cost", "USD", -1, None),
-        ("ltv", "Lifetime value", "USD", 1, None),
-        ("ltv_cac", "LTV:CAC", "x", 1, LTV_CAC_TARGET),
-        ("market_share", "Market share", "%", 1, None),
-        ("nps", "NPS", "count", 1, None),
-        ("churn_rate", "Churn rate", "%", -1, None),
-    ):
-        cards.append(_card(metric, label, unit, biz_now[metric], biz_before[metric],
-                           target=goal, direction="higher" if good >= 0 else "lower",
-                           good=good, note=month_note,
+    for metric in ("mrr", "customers", "cac", "ltv", "ltv_cac", "market_share", "nps",
+                   "churn_rate"):
+        cards.append(_card(metric, biz_now[metric], biz_before[metric],
+                           target=LTV_CAC_TARGET if metric == "ltv_cac" else None,
+                           note=month_note,
                            sparkline=_sparkline([h[metric] for h in history_values])))
     return {"company_id": company_id, "as_of": anchor, "segment": segment,
             "period": period.as_dict(), "previous_period": prev.as_dict(),
@@ -270,14 +198,40 @@ def executive_kpis(ctx: ServiceContext, company_id: int, range_name: str | None 
             "cards": cards}
 
 
+def roi_pct(revenue: float, spend: float) -> float | None:
+    """DESIGN.md: (revenue - spend) / spend x 100; None without spend."""
+    value = ratio(revenue - spend, spend)
+    return None if value is None else value * 100
+
+
+def _split_row(name: str, totals: dict) -> dict:
+    roi = roi_pct(totals["revenue"], totals["spend"])
+    return {"spend": totals["spend"], "revenue": totals["revenue"],
+            "conversions": int(totals["conversions"]),
+            "roas": ratio(totals["revenue"], totals["spend"]), "roi_pct": roi,
+            "tier": roi_tier(roi), "name": name}
+
+
+def _sum(rows: list[dict]) -> dict:
+    return {key: sum(row[key] for row in rows) for key in ("spend", "revenue", "conversions")}
+
+
+# Where each funnel stage is counted (shown under the funnel).
+FUNNEL_SOURCES = ("Visitors: website sessions. Leads, opportunities and won leads: CRM leads "
+                  "whose status changed in the period.")
+
+
 @cached()
 def executive_breakdowns(ctx: ServiceContext, company_id: int, range_name: str | None = None,
                          start: str | None = None, end: str | None = None,
                          segment: str | None = None, top: int = 10) -> dict:
-    """The acquisition funnel (visitors, leads, opportunities, customers and each step's
-    rate), ROAS and ROI % per channel, and the top campaigns by revenue with their ROI tier."""
-    from db.queries import timeseries as ts_queries
+    """The acquisition funnel (visitors, leads, opportunities, won leads and each step's
+    rate), ROAS and ROI % per channel, and the top campaigns by revenue with their ROI tier.
 
+    Channel = the sum of its campaigns; the campaign table's top rows are followed by an
+    "other campaigns" row and an "unattributed" row (CRM and e-commerce revenue with no
+    campaign), so the table adds up to the revenue, spend and conversions cards. With a device
+    segment, CRM and e-commerce (not split by device) are left out, as on the cards."""
     segment = normalize_segment(segment)
     device = segment if segment in DEVICE_SEGMENTS else None
     visitor = segment if segment in VISITOR_SEGMENTS else None
@@ -287,37 +241,45 @@ def executive_breakdowns(ctx: ServiceContext, company_id: int, range_name: str |
         web = ts_queries.web_daily(session, company_id, period.start, period.end,
                                    device=device, visitor_type=visitor)
         flow = ts_queries.lead_flow(session, company_id, period.start, period.end)
-        channels = ts_queries.channel_totals(session, company_id, period.start, period.end,
-                                             device=device)
         campaigns = ts_queries.campaign_totals(session, company_id, period.start, period.end,
                                                device=device)
+        unattributed = {"spend": 0.0, **ts_queries.unattributed_sales(
+            session, company_id, period.start, period.end)} if device is None else None
     visitors = sum(int(row["sessions"]) for row in web)
     steps = [("Visitors", visitors), ("Leads", flow["leads"]),
-             ("Opportunities", flow["opportunities"]), ("Customers", flow["customers"])]
+             ("Opportunities", flow["opportunities"]), ("Won leads", flow["customers"])]
     funnel = []
     for i, (stage, value) in enumerate(steps):
         rate = ratio(value, steps[i - 1][1]) if i else None
         funnel.append({"stage": stage, "value": value,
                        "rate_pct": rate * 100 if rate is not None else None})
 
-    def roi(row):
-        return ((row["revenue"] - row["spend"]) / row["spend"] * 100) if row["spend"] else None
-
-    channel_rows = [{"channel": row["channel"], "spend": row["spend"], "revenue": row["revenue"],
-                     "roas": ratio(row["revenue"], row["spend"]), "roi_pct": roi(row),
-                     "conversions": int(row["conversions"])} for row in channels]
+    by_channel: dict[str, list[dict]] = {}
+    for row in campaigns:
+        by_channel.setdefault(row["channel"], []).append(row)
+    channel_rows = [{**_split_row(name, _sum(rows)), "channel": name}
+                    for name, rows in by_channel.items()]
     channel_rows.sort(key=lambda r: (r["roas"] is None, -(r["roas"] or 0)))
-    campaign_rows = []
-    for row in sorted(campaigns, key=lambda r: -r["revenue"])[:top]:
-        value = roi(row)
-        campaign_rows.append({
-            "campaign": row["campaign"], "channel": row["channel"], "segment": row["segment"],
-            "status": row["status"], "spend": row["spend"], "revenue": row["revenue"],
-            "conversions": int(row["conversions"]), "roas": ratio(row["revenue"], row["spend"]),
-            "roi_pct": value, "tier": roi_tier(value),
-        })
+
+    ranked = sorted(campaigns, key=lambda r: (-r["revenue"], -r["spend"], r["campaign_id"]))
+    campaign_rows = [{**_split_row(row["campaign"], row), "campaign": row["campaign"],
+                      "channel": row["channel"], "segment": row["segment"],
+                      "status": row["status"]} for row in ranked[:top]]
+    others = ranked[top:]
+    if others:
+        campaign_rows.append({**_split_row("other", _sum(others)), "row": "other",
+                              "campaign": f"Other campaigns ({len(others):,})",
+                              "channel": None, "segment": None, "status": None})
+    if unattributed and (unattributed["revenue"] or unattributed["conversions"]):
+        campaign_rows.append({**_split_row("unattributed", unattributed), "row": "unattributed",
+                              "campaign": "Unattributed (CRM and e-commerce, no campaign)",
+                              "channel": None, "segment": None, "status": None})
+    totals = _sum(campaign_rows)
     return {"company_id": company_id, "period": period.as_dict(), "segment": segment,
             "funnel": funnel,
-            "funnel_note": ("Visitors follow the segment; leads, opportunities and customers "
-                            "are company-wide." if segment != "all" else None),
-            "channels": channel_rows, "campaigns": campaign_rows}
+            "funnel_note": FUNNEL_SOURCES + (" Visitors follow the segment; the CRM stages "
+                                             "are company-wide." if segment != "all" else ""),
+            "channels": channel_rows, "campaigns": campaign_rows,
+            "unattributed": unattributed,
+            "totals": {**totals, "roas": ratio(totals["revenue"], totals["spend"]),
+                       "roi_pct": roi_pct(totals["revenue"], totals["spend"])}}

@@ -7,12 +7,11 @@ when the URL has none, and ``/`` opens the preferred landing view when the role 
 from __future__ import annotations
 
 from db.models import UserPreference
-from services import audit
+from services import audit, registry
 from services.context import ServiceContext
 from services.errors import ValidationError
 from services.kpis import KPI_LABELS
 from services.periods import DEFAULT_RANGE, RANGE_LABELS, RANGES
-from services.roles import VIEW_TITLES, can_open, landing_view
 from services.users import UserRecord
 
 KPI_CHOICES = tuple(KPI_LABELS)
@@ -53,10 +52,12 @@ def validate(role: str, default_range: str | None, kpi_cards: list[str] | None,
         raise ValidationError("choose at least one KPI card")
     landing = landing or None
     if landing is not None:
-        if landing not in VIEW_TITLES:
-            raise ValidationError(f"unknown view {landing!r}")
-        if not can_open(role, landing):
-            raise ValidationError(f"your role cannot open the {VIEW_TITLES[landing]} view")
+        view = registry.view(landing)
+        if view is None:
+            raise ValidationError(f"unknown view {landing!r}; choose one of: "
+                                  + ", ".join(v.slug for v in registry.views_for(role)))
+        if not registry.can_open(role, landing):
+            raise ValidationError(f"your role cannot open the {view.title} view")
     # Keep the KPI cards in the dashboard's order, whatever order they were ticked in.
     return {"default_range": default_range,
             "kpi_cards": [card for card in KPI_CHOICES if card in cards],
@@ -89,14 +90,13 @@ def set_preferences(ctx: ServiceContext, user: UserRecord, default_range: str | 
     return values
 
 
-def preferred_landing(ctx: ServiceContext, user: UserRecord,
-                      built: tuple[str, ...] | list[str]) -> str | None:
+def preferred_landing(ctx: ServiceContext, user: UserRecord) -> str | None:
     """The user's chosen landing view when it is built and their role may open it, else the
-    role's own first view (services.roles.landing_view)."""
+    role's own first view (``registry.landing``)."""
     chosen = get_preferences(ctx, user.id)["landing_view"]
-    if chosen and chosen in built and can_open(user.role, chosen):
+    if chosen and registry.can_open(user.role, chosen):
         return chosen
-    return landing_view(user.role, built)
+    return registry.landing(user.role)
 
 
 def query_defaults(ctx: ServiceContext, user: UserRecord, query: dict) -> dict:

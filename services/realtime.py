@@ -12,12 +12,11 @@ import datetime as dt
 
 from db import rollups
 from db.queries import realtime as queries
-from services import audit
+from services import audit, registry
+from services.access import Scope, campaign_in_scope, require
 from services.cache import cached, forget_data_version
 from services.context import ServiceContext
-from services.errors import Forbidden, NotFound
-from services.kpis import change_pct, ratio
-from services.users import UserRecord
+from services.metrics import change_pct, ratio
 
 REFRESH_S = 30
 # The view warns when the newest event is older than this; the stale-data alert waits 2 hours.
@@ -26,7 +25,6 @@ STALE_AFTER_S = 300
 RERENDER_AFTER_S = 300
 # Events stamped further than this in the future are not "the newest event".
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
-ACT_ROLES = frozenset({"admin", "marketing_manager", "campaign_specialist"})
 
 LIVE_METRICS = (
     ("spend", "Spend", "USD"),
@@ -45,7 +43,7 @@ def utcnow() -> dt.datetime:
 
 def can_act(role: str | None) -> bool:
     """May this role pause campaigns and acknowledge alerts? (Analysts only read.)"""
-    return role in ACT_ROLES
+    return registry.can_take(role, "pause_campaign")
 
 
 def _aware(now: dt.datetime | None) -> dt.datetime:
@@ -217,29 +215,22 @@ def current_snapshot(ctx: ServiceContext, company_id: int,
     return {**data, "freshness": freshness(data["newest_event_at"], now)}
 
 
-def pause_campaign(ctx: ServiceContext, actor: UserRecord | None, company_id: int,
-                   campaign_id: int, *, remote_addr: str | None = None,
+def pause_campaign(ctx: ServiceContext, scope: Scope, campaign_id,
                    reason: str = "paused from the real-time view") -> dict:
-    """Pause an active campaign of the company. ``actor`` None is the alert worker. Roles
-    that may not act get Forbidden, and the attempt is audited."""
-    if actor is not None and (not can_act(actor.role)
-                              or actor.company_id not in (None, company_id)):
-        with ctx.session() as session:
-            audit.record(session, "denied", user_id=actor.id, actor_email=actor.email,
-                         target=f"pause campaign:{campaign_id}", remote_addr=remote_addr)
-        raise Forbidden(f"the {actor.role.replace('_', ' ')} role may not pause campaigns")
+    """Pause an active campaign of the scope's company (the alert worker acts in a system
+    scope). Roles that may not act and campaigns outside the scope are refused, audited."""
+    require(ctx, scope, "pause_campaign")
+    campaign_id = campaign_in_scope(ctx, scope, campaign_id)["id"]
+    company_id = scope.company_id
     with ctx.session() as session:
         campaign = queries.campaign_for_update(session, company_id, campaign_id)
-        if campaign is None:
-            raise NotFound(f"no campaign {campaign_id} in this company")
         if campaign["status"] != "active":
             return {"changed": False, "campaign_id": campaign_id, "name": campaign["name"],
                     "status": campaign["status"]}
         queries.set_campaign_status(session, company_id, campaign_id, "paused")
-        audit.record(session, "campaign_pause",
-                     user_id=actor.id if actor else None,
-                     actor_email=actor.email if actor else "alert-worker",
-                     target=f"campaign:{campaign_id}", remote_addr=remote_addr,
+        audit.record(session, "campaign_pause", user_id=scope.audit_user_id,
+                     actor_email=scope.user.email,
+                     target=f"campaign:{campaign_id}", remote_addr=scope.remote_addr,
                      before={"status": campaign["status"]},
                      after={"status": "paused", "reason": reason})
         rollups.bump_data_version(session.connection(), [company_id], history=False)

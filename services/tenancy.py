@@ -1,5 +1,5 @@
-"""Which company's data a user sees. The tenant comes from the logged-in user; only a user
-with no company (brand or agency staff) may pick one."""
+"""Companies as tenants: the plain record a scope carries, and the companies a user may pick
+(their own, or all for brand or agency staff). Choosing one is ``services.access``'s job."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from db.queries import companies as queries
 from services.context import ServiceContext
-from services.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -18,7 +17,7 @@ class Tenant:
     industry: str
 
 
-def _tenant(company) -> Tenant:
+def tenant_of(company) -> Tenant:
     return Tenant(company.id, company.slug, company.name, company.industry)
 
 
@@ -27,23 +26,5 @@ def selectable_companies(ctx: ServiceContext, user_company_id: int | None) -> li
     with ctx.session() as session:
         if user_company_id is not None:
             company = queries.company_by_id(session, user_company_id)
-            return [_tenant(company)] if company else []
-        return [_tenant(c) for c in queries.all_companies(session)]
-
-
-def resolve_tenant(ctx: ServiceContext, user_company_id: int | None,
-                   requested_slug: str | None = None) -> Tenant:
-    """The user's own company, whatever was requested; else the requested or first company."""
-    with ctx.session() as session:
-        if user_company_id is not None:
-            company = queries.company_by_id(session, user_company_id)
-        elif requested_slug:
-            company = queries.company_by_slug(session, requested_slug)
-            if company is None:
-                raise NotFound(f"no company {requested_slug!r}")
-        else:
-            companies = queries.all_companies(session)
-            company = companies[0] if companies else None
-        if company is None:
-            raise NotFound("no company data yet: run `campaign-dash seed` or import data")
-        return _tenant(company)
+            return [tenant_of(company)] if company else []
+        return [tenant_of(c) for c in queries.all_companies(session)]

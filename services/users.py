@@ -14,7 +14,7 @@ from services import audit
 from services.context import ServiceContext
 from services.errors import NotFound, ValidationError
 from services.passwords import DUMMY_HASH, check_policy, hash_password, verify_password
-from services.roles import validate_role
+from services.registry import validate_role
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

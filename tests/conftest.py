@@ -147,7 +147,7 @@ def dash_app(server):
 def users(ctx, companies):
     """One user per role in the first company, plus a second-company executive and an
     admin and analyst with no company. Returns {key: email}."""
-    from services.roles import ROLES
+    from services.registry import ROLES
     from services.users import create_user
 
     made = {}
@@ -240,7 +240,7 @@ def live_server(live_config):
 @pytest.fixture(scope="session")
 def live_users(live_ctx):
     """{role: UserRecord} in the live warehouse's first company (admin: no company)."""
-    from services.roles import ROLES
+    from services.registry import ROLES
     from services.users import create_user
 
     with live_ctx.session() as session:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from conftest import callback_payload
-from dashapp.views import API_RESOURCES, BUILT
-from services.roles import ROLES, VIEWS, can_open
+from dashapp.views import BUILT
+from services.registry import API_RESOURCES, BY_SLUG, ROLES, can_open, landing
 
 ROLE_KEYS = [None, *ROLES]  # None = anonymous
 
 
 @pytest.mark.parametrize("role", ROLE_KEYS)
-@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("view", sorted(BY_SLUG))
 def test_page_matrix(client_for, role, view):
     response = client_for(role).get(f"/{view}")
     if role is None:
@@ -53,7 +53,7 @@ def test_api_matrix(client_for, role, resource):
     response = client_for(role).get(f"/api/v1/{resource}")
     if role is None:
         assert response.status_code == 401
-    elif can_open(role, API_RESOURCES[resource]):
+    elif can_open(role, API_RESOURCES[resource].slug):
         assert response.status_code == 200
     else:
         assert response.status_code == 403
@@ -83,10 +83,11 @@ def test_router_does_not_hand_over_a_forbidden_layout(client_for, dash_app):
 @pytest.mark.parametrize("role", ROLES)
 def test_root_lands_on_the_roles_first_built_view(client_for, role):
     response = client_for(role).get("/")
-    allowed = [view for view in VIEWS if view in BUILT and can_open(role, view)]
-    if allowed:
+    expected = landing(role)
+    if expected:
         assert response.status_code == 302
-        assert response.headers["Location"] in [f"/{view}" for view in allowed]
+        assert response.headers["Location"] == f"/{expected}"
+        assert can_open(role, expected)
     else:
         assert response.status_code == 403
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from conftest import callback_payload
-from services.roles import ROLES
+from services.registry import ROLES
 
 NON_ADMINS = [role for role in ROLES if role != "admin"]
 WRITES = [

@@ -15,9 +15,16 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from services import alerts
+from services.access import Scope, system_scope
 from services.alerts.actions import DeliveryConfig, validate_webhook_url
 from services.errors import Forbidden, ValidationError
 from services.ingest import ingest_events
+
+
+def _scope(ctx, user, company_id: int) -> Scope:
+    """The scope a request of ``user`` on ``company_id`` would carry (the company as given:
+    the access check must refuse one outside the user's account)."""
+    return Scope(user, system_scope(ctx, company_id).company)
 
 NO_DELIVERY = DeliveryConfig()
 
@@ -199,13 +206,15 @@ def test_budget_rule_resolves_when_a_new_day_starts(live_ctx, live_users, compan
     alerts.ensure_default_rules(live_ctx, company)
     manager = live_users["marketing_manager"]
     with pytest.raises(Forbidden):
-        alerts.update_rule(live_ctx, live_users["analyst"], company, "budget_90",
-                           {"actions": ["notify"]})
+        alerts.update_rule(live_ctx, _scope(live_ctx, live_users["analyst"], company),
+                           "budget_90", {"actions": ["notify"]})
     # A manager of another company may not edit this company's rules either.
     with pytest.raises(Forbidden):
-        alerts.update_rule(live_ctx, manager, company, "budget_90", {"actions": ["notify"]})
+        alerts.update_rule(live_ctx, _scope(live_ctx, manager, company), "budget_90",
+                           {"actions": ["notify"]})
     admin = live_users["admin"]
-    rule = alerts.update_rule(live_ctx, admin, company, "budget_90", {"actions": ["notify"]})
+    rule = alerts.update_rule(live_ctx, _scope(live_ctx, admin, company), "budget_90",
+                              {"actions": ["notify"]})
     assert rule["actions"] == ["notify"]
     campaign = new_campaign(live_ctx, company, daily_budget=100)
     set_day(live_ctx, company, campaign, now, spend=95)
@@ -324,7 +333,8 @@ def test_two_workers_send_email_and_slack_exactly_once(live_ctx, company_ids, no
     hook_url, posts = slack_server
     config = DeliveryConfig(smtp_url=smtp_url, allow_private_webhooks=True)
     alerts.ensure_default_rules(live_ctx, company)
-    alerts.set_alert_settings(live_ctx, None, company, ["ops@brand.test"], hook_url, config)
+    alerts.set_alert_settings(live_ctx, system_scope(live_ctx, company), ["ops@brand.test"],
+                              hook_url, config)
     alerts.deliver_pending(live_ctx, NO_DELIVERY)  # earlier tests' queue goes elsewhere
     campaign = new_campaign(live_ctx, company, daily_budget=50)
     set_day(live_ctx, company, campaign, now, spend=80, clicks=100, conversions=5)

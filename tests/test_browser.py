@@ -44,10 +44,10 @@ def test_exec002_wrong_password_shows_an_error(server, users):
 def test_admin001_admin_creates_a_specialist_who_lands_on_the_realtime_view(server, users,
                                                                             companies):
     """An admin creates a campaign specialist with a one-time link; the specialist sets a
-    password, signs in and lands on their view: /realtime (services.roles.landing_view, the
+    password, signs in and lands on their view: /realtime (services.registry.landing, the
     next built view they may open, while /realtime is not built)."""
     from dashapp.views import BUILT
-    from services.roles import landing_view
+    from services.registry import landing
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     email = f"specialist-{os.getpid()}@browser.test"
@@ -85,7 +85,7 @@ def test_admin001_admin_creates_a_specialist_who_lands_on_the_realtime_view(serv
         page.click("#set-password-submit")
         page.get_by_text("Your password is set").wait_for()
         log_in(page, base_url, email, new_password)
-        landing = landing_view("campaign_specialist", tuple(BUILT))
+        landing = landing("campaign_specialist")
         if "realtime" in BUILT:
             assert landing == "realtime"
             page.wait_for_url(re.compile(r"/realtime$"))

@@ -7,10 +7,14 @@ import json
 import pytest
 
 from conftest import callback_payload
+from services.access import CLI_USER, choose_company
 from services.insights.sentences import company_insights
 from services.kpis import executive_breakdowns
-from services.roles import ROLES, can_open
-from services.tenancy import resolve_tenant
+from services.registry import ROLES, can_open
+
+
+def resolve_tenant(ctx, _user_company, slug):
+    return choose_company(ctx, CLI_USER, slug)
 
 CALLBACKS = ("executive-kpi-cards", "executive-revenue-chart", "executive-insight-1",
              "executive-funnel")
@@ -42,12 +46,18 @@ def test_insights_follow_the_users_company_whatever_is_asked(client_for, dash_ap
     expected = company_insights(ctx, own.id, "year")["insights"]
     assert expected
     client = client_for("executive")
-    for asked in (None, companies[1]):  # a user with a company cannot pick another one
-        body = _post(client, dash_app, "executive-insight-1", _values(asked)).json["response"]
-        store = body["executive-insight-store"]["data"]
-        assert [s["evidence"] for s in store] == [i["evidence"] for i in expected]
-        assert expected[0]["text"] in json.dumps(body["executive-insight-1"]["children"])
-    api = client.get(f"/api/v1/insights?range=year&company={companies[1]}").json
+    body = _post(client, dash_app, "executive-insight-1", _values(None)).json["response"]
+    store = body["executive-insight-store"]["data"]
+    assert [s["evidence"] for s in store] == [i["evidence"] for i in expected]
+    assert expected[0]["text"] in json.dumps(body["executive-insight-1"]["children"])
+    # A user with a company cannot pick another one: refused, with nothing of the other's.
+    other = resolve_tenant(ctx, None, companies[1])
+    theirs = company_insights(ctx, other.id, "year")["insights"]
+    body = _post(client, dash_app, "executive-insight-1", _values(companies[1])).json
+    assert body["response"]["executive-insight-store"]["data"] is None
+    assert not any(i["text"] in json.dumps(body) for i in theirs)
+    assert client.get(f"/api/v1/insights?range=year&company={companies[1]}").status_code == 404
+    api = client.get("/api/v1/insights?range=year").json
     assert api["company"]["slug"] == companies[0]
     assert [i["text"] for i in api["insights"]] == [i["text"] for i in expected]
 
@@ -82,7 +92,9 @@ def test_clicking_an_insight_selects_its_evidence(client_for, dash_app, ctx, com
                                {"executive-insight-store.data": store,
                                 "executive-insight-1.n_clicks": 1})
     response = client_for("executive").post("/_dash-update-component", json=payload)
-    assert response.json["response"]["executive-selected"]["data"] == insights[0]["evidence"]
+    date = insights[0]["evidence"].get("date")
+    assert response.json["response"]["executive-selected"]["data"] == (
+        {"date": date} if date else None)
 
 
 def test_segment_and_range_are_kept_in_the_url(client_for, dash_app):

@@ -8,10 +8,9 @@ import uuid
 import pytest
 
 from conftest import PASSWORD, callback_payload, login
-from dashapp.views import BUILT
 from services import admin, preferences
 from services.errors import ValidationError
-from services.roles import landing_view
+from services.registry import landing
 from services.users import require_user
 
 
@@ -56,19 +55,17 @@ def test_a_change_writes_one_audit_row_and_no_change_none(ctx, manager):
 
 
 def test_landing_view_preference_drives_the_root_redirect(server, ctx, manager):
-    built = tuple(BUILT)
     client = server.test_client()
     assert login(client, manager.email).status_code == 302
-    role_default = landing_view("marketing_manager", built)
+    role_default = landing("marketing_manager")
     assert client.get("/").headers["Location"] == f"/{role_default}"
     preferences.set_preferences(ctx, manager, "30d", ["spend"], "executive")
     assert client.get("/").headers["Location"] == "/executive"
     # After a role change that forbids the preferred view, the role's default applies again.
     admin.set_role(ctx, None, manager.id, "campaign_specialist")
     specialist = require_user(ctx, manager.email)
-    assert preferences.preferred_landing(ctx, specialist, built) == landing_view(
-        "campaign_specialist", built)
-    expected = landing_view("campaign_specialist", built)
+    assert preferences.preferred_landing(ctx, specialist) == landing("campaign_specialist")
+    expected = landing("campaign_specialist")
     assert client.get("/").headers.get("Location") == (f"/{expected}" if expected else None)
 
 
@@ -98,9 +95,17 @@ def test_the_shell_dialog_saves_the_callers_own_preferences(server, dash_app, ct
         dash_app, "app-prefs-result", {"app-prefs-save.n_clicks": 1,
                                        "app-prefs-range.value": "7d",
                                        "app-prefs-kpis.value": ["spend"],
-                                       "app-prefs-landing.value": "marketing"}))
+                                       "app-prefs-landing.value": "realtime"}))
     assert saved.status_code == 200 and "Saved" in saved.get_data(as_text=True)
-    assert preferences.get_preferences(ctx, me.id)["landing_view"] == "marketing"
+    assert preferences.get_preferences(ctx, me.id)["landing_view"] == "realtime"
+    # A view that is not built is not offered, and not accepted either.
+    assert "marketing" not in opened.get_data(as_text=True).lower().replace("app-prefs", "")
+    unbuilt = client.post("/_dash-update-component", json=callback_payload(
+        dash_app, "app-prefs-result", {"app-prefs-save.n_clicks": 1,
+                                       "app-prefs-range.value": "7d",
+                                       "app-prefs-kpis.value": ["spend"],
+                                       "app-prefs-landing.value": "marketing"}))
+    assert "Unknown view" in unbuilt.get_data(as_text=True)
     refused = client.post("/_dash-update-component", json=callback_payload(
         dash_app, "app-prefs-result", {"app-prefs-save.n_clicks": 1,
                                        "app-prefs-range.value": "7d",

@@ -89,8 +89,7 @@ def measure_freshness(measurer, ctx, poll_s: float = 0.25, timeout_s: float = 12
     the real-time view's data (``/api/v1/realtime``, the same service function as the view's
     callback) that contains the ingested impressions."""
     from dashapp.bench import ingest
-    from dashapp.views import API_RESOURCES
-    from services.roles import can_open
+    from services.registry import API_RESOURCES, can_open
 
     if "realtime" not in API_RESOURCES:
         return {"seconds": None, "view": "realtime", "reason": "the realtime view is not built"}
@@ -177,7 +176,7 @@ def run_bench(config: Config, options: BenchOptions, log=print) -> dict:
                                    f"use /{live_view}")
         if options.viewers:
             live_specs = _refresh_specs(specs, live_view)
-            from services.roles import can_open
+            from services.registry import can_open
 
             sessions = []
             for user in [u for u in users if can_open(u.role, live_view)]:

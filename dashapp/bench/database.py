@@ -143,7 +143,7 @@ def ensure_users(bench: Config) -> tuple[list[BenchUser], str]:
     """One bench user per role and company (and per role with no company), all with a fresh
     random password for this run. Returns (users, password)."""
     from services.passwords import hash_password
-    from services.roles import ROLES
+    from services.registry import ROLES
 
     password = secrets.token_urlsafe(18)
     password_hash = hash_password(password)

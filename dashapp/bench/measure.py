@@ -21,7 +21,7 @@ from dashapp.bench.payloads import (
     initial_levels,
     variations,
 )
-from services.roles import can_open, views_for
+from services.registry import can_open, views_for
 
 OK = (200, 204)  # 204: the callback chose not to update (PreventUpdate)
 
@@ -167,7 +167,7 @@ class Measurer:
         for user in users:
             sess = self.session(user)
             if spec.view == SHELL:
-                paths = [f"/{v}" for v in views_for(user.role, self.built)] or ["/"]
+                paths = [v.path for v in views_for(user.role)] or ["/"]
                 plans.extend((sess, self.router_payload(self.rng.choice(paths)))
                              for _ in range(per_user))
                 continue

@@ -122,49 +122,65 @@ def lead_flow(session: Session, company_id: int, start: dt.date, end: dt.date) -
             "customers": int(row.customers)}
 
 
-def channel_totals(session: Session, company_id: int, start: dt.date, end: dt.date, *,
-                   device: str | None = None) -> list[dict]:
-    """Ad totals per channel over [start, end]."""
-    table, params = _ad_source(device)
-    device_filter = "AND r.device = :device" if device else ""
-    rows = session.execute(
-        text(f"""
-            SELECT ch.name AS channel, SUM(r.impressions)::bigint AS impressions,
-                   SUM(r.clicks)::bigint AS clicks, SUM(r.conversions)::bigint AS conversions,
-                   SUM(r.spend)::float8 AS spend, SUM(r.revenue)::float8 AS revenue
-            FROM {table} r JOIN channels ch ON ch.id = r.channel_id
-            WHERE r.company_id = :company AND r.day BETWEEN :start AND :end {device_filter}
-            GROUP BY ch.name ORDER BY ch.name"""),
-        {"company": company_id, "start": start, "end": end, **params},
-    ).mappings().all()
-    return [dict(row) for row in rows]
-
-
 def campaign_totals(session: Session, company_id: int, start: dt.date, end: dt.date, *,
                     device: str | None = None) -> list[dict]:
-    """Ad totals per campaign over [start, end], with its channel and target segment."""
+    """Totals per campaign over [start, end], with its channel and target segment. Revenue
+    and conversions are the campaign's ad revenue plus its CRM conversions and completed
+    e-commerce orders (DESIGN.md), each source summed on its own rollup before the union, so
+    nothing fans out; ``ad_conversions`` and ``ad_revenue`` keep the ads' part. With a device
+    only ads count (CRM and e-commerce are not split by device). Campaigns with sales but no
+    ad activity in the period are included."""
     table, params = _ad_source(device)
     device_filter = "AND r.device = :device" if device else ""
+    sales = "" if device else """
+                  UNION ALL
+                  SELECT campaign_id, 0, 0, 0, SUM(conversions), 0, 0, SUM(revenue)
+                  FROM rollup_sales_daily
+                  WHERE company_id = :company AND day BETWEEN :start AND :end
+                        AND campaign_id <> 0
+                  GROUP BY campaign_id"""
     rows = session.execute(
         text(f"""
             SELECT c.id AS campaign_id, c.name AS campaign, ch.name AS channel,
                    s.name AS segment, c.status,
-                   t.impressions, t.clicks, t.conversions, t.spend, t.revenue
-            FROM (SELECT r.campaign_id, SUM(r.impressions)::bigint AS impressions,
-                         SUM(r.clicks)::bigint AS clicks,
-                         SUM(r.conversions)::bigint AS conversions,
-                         SUM(r.spend)::float8 AS spend, SUM(r.revenue)::float8 AS revenue
+                   SUM(t.impressions)::bigint AS impressions, SUM(t.clicks)::bigint AS clicks,
+                   (SUM(t.ad_conversions) + SUM(t.sales_conversions))::bigint AS conversions,
+                   SUM(t.ad_conversions)::bigint AS ad_conversions,
+                   SUM(t.spend)::float8 AS spend,
+                   (SUM(t.ad_revenue) + SUM(t.sales_revenue))::float8 AS revenue,
+                   SUM(t.ad_revenue)::float8 AS ad_revenue
+            FROM (SELECT r.campaign_id, SUM(r.impressions) AS impressions,
+                         SUM(r.clicks) AS clicks, SUM(r.conversions) AS ad_conversions,
+                         0 AS sales_conversions, SUM(r.spend) AS spend,
+                         SUM(r.revenue) AS ad_revenue, 0 AS sales_revenue
                   FROM {table} r
                   WHERE r.company_id = :company AND r.day BETWEEN :start AND :end
                         {device_filter}
-                  GROUP BY r.campaign_id) t
+                  GROUP BY r.campaign_id{sales}) t
             JOIN campaigns c ON c.id = t.campaign_id AND c.company_id = :company
             JOIN channels ch ON ch.id = c.channel_id
             LEFT JOIN segments s ON s.id = c.segment_id
+            GROUP BY c.id, ch.name, s.name
             ORDER BY c.id"""),
         {"company": company_id, "start": start, "end": end, **params},
     ).mappings().all()
     return [dict(row) for row in rows]
+
+
+def unattributed_sales(session: Session, company_id: int, start: dt.date,
+                       end: dt.date) -> dict:
+    """CRM conversions and completed e-commerce orders with no campaign, over [start, end]:
+    the part of company revenue no channel or campaign owns."""
+    row = session.execute(
+        text("""
+            SELECT COALESCE(SUM(conversions), 0)::bigint AS conversions,
+                   COALESCE(SUM(revenue), 0)::float8 AS revenue
+            FROM rollup_sales_daily
+            WHERE company_id = :company AND day BETWEEN :start AND :end
+                  AND campaign_id = 0"""),
+        {"company": company_id, "start": start, "end": end},
+    ).one()
+    return {"conversions": int(row.conversions), "revenue": float(row.revenue)}
 
 
 def kpi_targets(session: Session, company_id: int) -> list[dict]:

@@ -10,20 +10,19 @@ import logging
 from db import rollups
 from db.queries import alerts as queries
 from services import audit
+from services.access import Scope, alert_in_scope, require
 from services.alerts.actions import DeliveryConfig, deliver_pending, validate_webhook_url
 from services.alerts.evaluation import evaluate_company
 from services.alerts.rules import (
     DEFAULT_RULES,
-    EDIT_ROLES,
     ensure_default_rules,
     list_rules,
     update_rule,
 )
 from services.cache import cached, forget_data_version
 from services.context import ServiceContext
-from services.errors import Forbidden, NotFound, ValidationError
-from services.realtime import can_act
-from services.users import EMAIL_RE, UserRecord
+from services.errors import ValidationError
+from services.users import EMAIL_RE
 
 __all__ = [
     "DEFAULT_RULES", "DeliveryConfig", "acknowledge_alert", "deliver_pending",
@@ -41,19 +40,19 @@ def open_alerts(ctx: ServiceContext, company_id: int, limit: int = 50) -> list[d
         return queries.firing_alerts(session, company_id, limit)
 
 
-def acknowledge_alert(ctx: ServiceContext, actor: UserRecord, company_id: int,
-                      alert_id: int, remote_addr: str | None = None) -> dict:
-    """Mark a firing alert as seen (roles that may act only); audited."""
-    if not can_act(actor.role) or actor.company_id not in (None, company_id):
-        raise Forbidden(f"the {actor.role.replace('_', ' ')} role may not acknowledge alerts")
+def acknowledge_alert(ctx: ServiceContext, scope: Scope, alert_id) -> dict:
+    """Mark a firing alert of the scope's company as seen (roles that may act only); refusals
+    and foreign ids are audited."""
+    require(ctx, scope, "acknowledge_alert")
+    alert_id = alert_in_scope(ctx, scope, alert_id)
+    company_id = scope.company_id
     with ctx.session() as session:
-        if not queries.alert_exists(session, company_id, alert_id):
-            raise NotFound(f"no alert {alert_id} in this company")
-        row = queries.acknowledge(session, company_id, alert_id, actor.id)
+        row = queries.acknowledge(session, company_id, alert_id, scope.audit_user_id)
         if row is None:
             return {"changed": False, "alert_id": alert_id}
-        audit.record(session, "alert_acknowledge", user_id=actor.id, actor_email=actor.email,
-                     target=f"alert:{alert_id}", remote_addr=remote_addr,
+        audit.record(session, "alert_acknowledge", user_id=scope.audit_user_id,
+                     actor_email=scope.user.email,
+                     target=f"alert:{alert_id}", remote_addr=scope.remote_addr,
                      before={"acknowledged": False}, after={"acknowledged": True})
         rollups.bump_data_version(session.connection(), [company_id], history=False)
     forget_data_version(ctx, [company_id])
@@ -65,13 +64,12 @@ def get_alert_settings(ctx: ServiceContext, company_id: int) -> dict:
         return queries.alert_settings(session, company_id)
 
 
-def set_alert_settings(ctx: ServiceContext, actor: UserRecord | None, company_id: int,
-                       email_recipients: list[str], slack_webhook_url: str | None,
+def set_alert_settings(ctx: ServiceContext, scope: Scope, email_recipients: list[str],
+                       slack_webhook_url: str | None,
                        config: DeliveryConfig | None = None) -> dict:
-    """Where alerts go (marketing managers and admins; None = the command line)."""
-    if actor is not None and (actor.role not in EDIT_ROLES
-                              or actor.company_id not in (None, company_id)):
-        raise Forbidden("only marketing managers and admins change alert settings")
+    """Where the scope's company's alerts go (marketing managers and admins, the CLI)."""
+    require(ctx, scope, "edit_alert_settings")
+    company_id = scope.company_id
     emails = [e.strip() for e in email_recipients or [] if e and e.strip()]
     bad = [e for e in emails if not EMAIL_RE.match(e)]
     if bad:
@@ -82,8 +80,7 @@ def set_alert_settings(ctx: ServiceContext, actor: UserRecord | None, company_id
         before = queries.alert_settings(session, company_id)
         queries.save_alert_settings(session, company_id, emails, url)
         audit.record(session, "alert_settings_update",
-                     user_id=actor.id if actor else None,
-                     actor_email=actor.email if actor else "cli",
+                     user_id=scope.audit_user_id, actor_email=scope.user.email,
                      target=f"company:{company_id}",
                      before={"emails": before["email_recipients"],
                              "slack": bool(before["slack_webhook_url"])},

@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from urllib.parse import unquote, urlparse
 
 from db.queries import alerts as queries
+from services.access import system_scope
 from services.context import ServiceContext
 from services.errors import ValidationError
 from services.realtime import pause_campaign
@@ -159,7 +160,8 @@ def deliver_pending(ctx: ServiceContext, config: DeliveryConfig, limit: int = 20
             elif item["action"] == "pause":
                 if item["campaign_id"] is None:
                     raise _Skip("the alert is not about one campaign")
-                result = pause_campaign(ctx, None, item["company_id"], item["campaign_id"],
+                scope = system_scope(ctx, item["company_id"], actor="alert-worker")
+                result = pause_campaign(ctx, scope, item["campaign_id"],
                                         reason=f"alert: {item['rule_name']}")
                 detail = "paused" if result["changed"] else f"already {result['status']}"
             else:

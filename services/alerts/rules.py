@@ -14,12 +14,11 @@ from db import rollups
 from db.queries import alerts as queries
 from db.queries.realtime import newest_event_at
 from services import audit
+from services.access import Scope, require
 from services.cache import forget_data_version
 from services.context import ServiceContext
-from services.errors import Forbidden, NotFound, ValidationError
-from services.users import UserRecord
+from services.errors import NotFound, ValidationError
 
-EDIT_ROLES = frozenset({"admin", "marketing_manager"})
 SEVERITIES = ("low", "medium", "high")
 ACTIONS = ("notify", "email", "slack", "pause")
 COMPARISONS = (">", "<")
@@ -105,20 +104,20 @@ def _check_changes(changes: dict) -> dict:
     return clean
 
 
-def update_rule(ctx: ServiceContext, actor: UserRecord, company_id: int, rule_key: str,
-                changes: dict) -> dict:
-    """Edit a company's rule (marketing managers and admins only); audited."""
-    if actor.role not in EDIT_ROLES or actor.company_id not in (None, company_id):
-        raise Forbidden("only marketing managers and admins edit alert rules")
+def update_rule(ctx: ServiceContext, scope: Scope, rule_key: str, changes: dict) -> dict:
+    """Edit a rule of the scope's company (marketing managers and admins only); audited."""
+    require(ctx, scope, "edit_alert_rules")
+    company_id = scope.company_id
     clean = _check_changes(changes)
     if not clean:
         raise ValidationError("nothing to change")
     ensure_default_rules(ctx, company_id)
     with ctx.session() as session:
-        before = queries.update_rule(session, company_id, rule_key, clean, actor.id)
+        before = queries.update_rule(session, company_id, rule_key, clean, scope.audit_user_id)
         if before is None:
             raise NotFound(f"no alert rule {rule_key!r}")
-        audit.record(session, "alert_rule_update", user_id=actor.id, actor_email=actor.email,
+        audit.record(session, "alert_rule_update", user_id=scope.audit_user_id,
+                     actor_email=scope.user.email, remote_addr=scope.remote_addr,
                      target=f"alert_rule:{rule_key}",
                      before={k: before[k] for k in clean if k in before}, after=clean)
         rollups.bump_data_version(session.connection(), [company_id], history=False)

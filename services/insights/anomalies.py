@@ -22,16 +22,11 @@ import pandas as pd
 from db.queries import kpis as kpi_queries
 from db.queries import timeseries as queries
 from services.context import ServiceContext
-from services.insights.series import (
-    DETECTED,
-    METRICS,
-    clean,
-    daily_frames,
-    metric_values,
-    to_monthly,
-)
+from services.insights.series import DETECTED
 from services.insights.store import history_model
+from services.metrics import METRICS, metric_values
 from services.periods import utc_today
+from services.series import clean, daily_frames, to_monthly
 
 THRESHOLD = 5.0  # robust z-score of the remainder
 MIN_CHANGE = 0.2  # and at least 20 % away from the expected value

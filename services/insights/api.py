@@ -9,10 +9,12 @@ from db.queries import kpis as kpi_queries
 from services.cache import cached
 from services.context import ServiceContext
 from services.insights.anomalies import company_anomalies
-from services.insights.series import DETECTED, METRICS, clean, daily_frames, metric_values
+from services.insights.series import DETECTED
 from services.insights.trends import company_trend_changes
 from services.kpis import DEVICE_SEGMENTS, normalize_segment
+from services.metrics import METRICS, metric_values
 from services.periods import resolve_period
+from services.series import clean, daily_frames
 
 
 @cached()

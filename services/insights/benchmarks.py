@@ -15,8 +15,9 @@ from db.queries import kpis as kpi_queries
 from db.queries import timeseries as ts_queries
 from services.cache import cached
 from services.context import ServiceContext
-from services.insights.series import METRICS, clean, metric_value
+from services.metrics import METRICS, metric_value
 from services.periods import resolve_period
+from services.series import clean
 
 MIN_PEERS = 3
 AD_METRICS = ("ctr", "conversion_rate", "cpc", "cpa", "roas")

@@ -24,8 +24,9 @@ from services.cache import cached
 from services.context import ServiceContext
 from services.errors import ValidationError
 from services.insights.anomalies import history_window
-from services.insights.series import METRICS, clean, daily_frames, metric_values, to_weekly
 from services.insights.store import history_model
+from services.metrics import METRICS, metric_values
+from services.series import clean, daily_frames, to_weekly
 
 MAX_HORIZON_WEEKS = 52  # 12 months
 WEEKS_PER_MONTH = 52 / 12

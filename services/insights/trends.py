@@ -21,15 +21,10 @@ import pandas as pd
 
 from services.context import ServiceContext
 from services.insights.anomalies import history_window
-from services.insights.series import (
-    DETECTED,
-    METRICS,
-    clean,
-    daily_frames,
-    metric_values,
-    to_weekly,
-)
+from services.insights.series import DETECTED
 from services.insights.store import history_model
+from services.metrics import METRICS, metric_values
+from services.series import clean, daily_frames, to_weekly
 
 MIN_WEEKS = 12
 MIN_SLOPE = 0.01  # log units a week (~1 %/week)

@@ -1,0 +1,198 @@
+"""The one access check (DESIGN.md, roles and tenancy).
+
+A ``Scope`` (user, role, company) is built once per request from the server-side session's
+user, never from request data. Staff (users with no company) choose a company through
+``choose_company``, the one function that validates that choice; everyone else always gets
+their own company. ``require(scope, view_or_action)`` is what every callback, API handler, CLI
+command and writing service goes through. Ids that come from the browser (inputs, stores,
+pattern-matching ids) are resolved inside the scope by the ``*_in_scope`` helpers: a foreign
+or unknown id is a NotFound with an audit row, never data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from db.queries import companies as company_queries
+from db.queries import scope as queries
+from services import audit, registry
+from services.context import ServiceContext
+from services.errors import Forbidden, NotFound
+from services.tenancy import Tenant, tenant_of
+from services.users import UserRecord
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Who acts, in which role, on which company. ``company`` is None only for staff on a
+    view that spans companies (the admin view of an admin with no company)."""
+
+    user: UserRecord
+    company: Tenant | None
+    remote_addr: str | None = None
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+    @property
+    def company_id(self) -> int | None:
+        return self.company.id if self.company else None
+
+    @property
+    def audit_user_id(self) -> int | None:
+        """The user id audit rows name (None for the command line and the worker)."""
+        return self.user.id or None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user.company_id is None
+
+    def covers(self, company_id: int | None) -> bool:
+        """Whether records of ``company_id`` are inside this scope."""
+        return self.is_staff or company_id == self.user.company_id
+
+
+# How a refused action reads in a message ("the analyst role may not pause campaigns").
+ACTION_TEXT = {"pause_campaign": "pause campaigns", "acknowledge_alert": "acknowledge alerts",
+               "edit_alert_rules": "edit alert rules",
+               "edit_alert_settings": "change alert settings", "manage_users": "manage users",
+               "manage_preferences": "change other users' preferences",
+               "read_audit": "read the audit log"}
+
+
+def deny(ctx: ServiceContext, scope: Scope, target: str, error: Exception) -> Exception:
+    """Audit a refused attempt and return the error to raise."""
+    with ctx.session() as session:
+        audit.record(session, "denied", user_id=scope.audit_user_id,
+                     actor_email=scope.user.email,
+                     target=target[:255], remote_addr=scope.remote_addr)
+    return error
+
+
+def choose_company(ctx: ServiceContext, user: UserRecord, requested_slug: str | None,
+                   remote_addr: str | None = None) -> Tenant:
+    """The company a request acts on: the user's own, or the one staff picked (validated),
+    or the first company for staff who picked none. A user with a company who asks for
+    another one is refused and audited (the page never offers it: it is a forged request)."""
+    requested_slug = requested_slug or None
+    with ctx.session() as session:
+        if user.company_id is not None:
+            company = company_queries.company_by_id(session, user.company_id)
+            if company is not None and requested_slug not in (None, company.slug):
+                audit.record(session, "denied", user_id=user.id, actor_email=user.email,
+                             target=f"company:{requested_slug}"[:255], remote_addr=remote_addr)
+                raise NotFound(f"no company {requested_slug!r}")
+        elif requested_slug is not None:
+            company = company_queries.company_by_slug(session, str(requested_slug))
+            if company is None:
+                raise NotFound(f"no company {requested_slug!r}")
+        else:
+            companies = company_queries.all_companies(session)
+            company = companies[0] if companies else None
+        if company is None:
+            raise NotFound("no company data yet: run `campaign-dash seed` or import data")
+        return tenant_of(company)
+
+
+def require(ctx: ServiceContext, scope: Scope, view_or_action: str) -> Scope:
+    """The scope back if its role may open the view or take the action; else Forbidden,
+    audited."""
+    if scope.company is not None and not scope.covers(scope.company.id):
+        # Defence in depth: a scope is only ever built for the user's own company.
+        raise deny(ctx, scope, f"company:{scope.company.id}",
+                   Forbidden("this company is outside your account"))
+    if view_or_action in registry.ACTIONS:
+        allowed = registry.can_take(scope.role, view_or_action)
+        what = f"may not {ACTION_TEXT.get(view_or_action, view_or_action)}"
+    else:
+        allowed = registry.can_open(scope.role, view_or_action)
+        what = f"may not open the {view_or_action} view"
+    if not allowed:
+        raise deny(ctx, scope, f"{view_or_action}",
+                   Forbidden(f"the {scope.role.replace('_', ' ')} role {what}"))
+    return scope
+
+
+def scope_for(ctx: ServiceContext, user: UserRecord | None, view: str,
+              requested_company: str | None = None, *, remote_addr: str | None = None,
+              needs_company: bool = True) -> Scope:
+    """The request's scope on ``view``: the user must be logged in and may open the view; the
+    company is chosen by ``choose_company``. ``needs_company`` False (the admin view) leaves
+    staff without a company, so they administer all companies."""
+    if user is None:
+        raise Forbidden("log in first")
+    bare = Scope(user, None, remote_addr)
+    require(ctx, bare, view)
+    if not needs_company and user.company_id is None and not requested_company:
+        return bare
+    return Scope(user, choose_company(ctx, user, requested_company, remote_addr), remote_addr)
+
+
+# The command line and the worker act as an admin with no company and no user row (id 0).
+CLI_USER = UserRecord(0, "cli", "command line", "admin", None, None, True)
+
+
+def system_scope(ctx: ServiceContext, company_id: int, actor: str = "cli") -> Scope:
+    """The scope of the command line (``actor`` "cli") or the alert worker on one company."""
+    with ctx.session() as session:
+        company = company_queries.company_by_id(session, company_id)
+        if company is None:
+            raise NotFound(f"no company {company_id}")
+        tenant = tenant_of(company)
+    return Scope(replace(CLI_USER, email=actor), tenant)
+
+
+# --------------------------------------------------------------------------- ids from requests
+
+
+def _as_id(value) -> int | None:
+    """A record id from request data, or None when it is not a plain positive integer."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 < value < 2**31 else None
+    if isinstance(value, str) and value.isdigit() and len(value) < 10:
+        return int(value)
+    return None
+
+
+def campaign_in_scope(ctx: ServiceContext, scope: Scope, campaign_id) -> dict:
+    """{id, name, status} of a campaign of the scope's company, or NotFound (audited)."""
+    found = None
+    number = _as_id(campaign_id)
+    if number is not None and scope.company_id is not None:
+        with ctx.session() as session:
+            found = queries.campaign(session, scope.company_id, number)
+    if found is None:
+        raise deny(ctx, scope, f"campaign:{str(campaign_id)[:40]}",
+                   NotFound(f"no campaign {str(campaign_id)[:40]} in this company"))
+    return found
+
+
+def alert_in_scope(ctx: ServiceContext, scope: Scope, alert_id) -> int:
+    """The id of an alert of the scope's company, or NotFound (audited)."""
+    number = _as_id(alert_id)
+    exists = False
+    if number is not None and scope.company_id is not None:
+        with ctx.session() as session:
+            exists = queries.alert_exists(session, scope.company_id, number)
+    if not exists:
+        raise deny(ctx, scope, f"alert:{str(alert_id)[:40]}",
+                   NotFound(f"no alert {str(alert_id)[:40]} in this company"))
+    return number
+
+
+def user_in_scope(ctx: ServiceContext, scope: Scope, user_id) -> int:
+    """The id of a user the scope may administer (any for staff, else its company's), or
+    NotFound (audited)."""
+    number = _as_id(user_id)
+    company = None
+    found = False
+    if number is not None:
+        with ctx.session() as session:
+            found, company = queries.user_company(session, number)
+    if not found or not scope.covers(company):
+        raise deny(ctx, scope, f"user:{str(user_id)[:40]}",
+                   NotFound(f"no user {str(user_id)[:40]}"))
+    return number

@@ -1,0 +1,116 @@
+"""The metric catalogue (DESIGN.md, metric definitions): for each metric its key, label, unit,
+numerator and denominator, the direction that is good and a one-sentence definition. Cards,
+tables, charts, insight sentences, alert rules and the API take their ratios and period
+changes from here, and the views show the definition on hover.
+
+Percentages are carried as percent (CTR 2.5 means 2.5 %). A ratio with a zero denominator is
+undefined: None in a result (shown as a dash), NaN in a series. The change of a rate (unit %)
+is in percentage points, of anything else in % of the previous value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    unit: str  # USD, count, %, x
+    good: int  # +1 higher is better, -1 lower is better, 0 neither
+    definition: str
+    numerator: str | None = None  # ratio metrics: numerator / denominator x scale
+    denominator: str | None = None
+    scale: float = 1.0
+
+    @property
+    def change_unit(self) -> str:
+        """How a change of this metric is stated: "pp" for rates, "%" for the rest."""
+        return "pp" if self.unit == "%" else "%"
+
+
+METRICS: dict[str, Metric] = {m.key: m for m in (
+    Metric("revenue", "Revenue", "USD", 1,
+           "Ad revenue plus CRM conversions plus completed e-commerce orders, each summed on "
+           "its own."),
+    Metric("spend", "Spend", "USD", 0, "Money spent on ads."),
+    Metric("impressions", "Impressions", "count", 1, "Times an ad was shown."),
+    Metric("clicks", "Clicks", "count", 1, "Clicks on ads."),
+    Metric("conversions", "Conversions", "count", 1,
+           "Ad conversions plus CRM conversions plus completed e-commerce orders."),
+    Metric("ctr", "CTR", "%", 1, "Clicks / impressions: the share of ad views that were "
+           "clicked.", "clicks", "impressions", 100.0),
+    Metric("conversion_rate", "Conversion rate", "%", 1,
+           "Ad conversions / clicks: the share of ad clicks that converted.",
+           "ad_conversions", "clicks", 100.0),
+    Metric("cpc", "CPC", "USD", -1, "Spend / clicks: what one ad click cost.",
+           "spend", "clicks"),
+    Metric("cpm", "CPM", "USD", -1, "Spend / impressions x 1,000: what a thousand ad views "
+           "cost.", "spend", "impressions", 1000.0),
+    Metric("cpa", "CPA", "USD", -1, "Spend / conversions: what one conversion cost.",
+           "spend", "conversions"),
+    Metric("cpl", "CPL", "USD", -1, "Spend / leads: what one lead cost.", "spend", "leads"),
+    Metric("roas", "ROAS", "x", 1, "Revenue / spend: revenue per dollar of ad spend.",
+           "revenue", "spend"),
+    Metric("roi_pct", "ROI", "%", 1, "(Revenue - spend) / spend x 100; High ROI from 100 %, "
+           "Good ROI from 50 %.", "profit", "spend", 100.0),
+    Metric("campaigns", "Active campaigns", "count", 0, "Campaigns with spend in the period."),
+    Metric("mrr", "MRR", "USD", 1, "Monthly recurring revenue at the end of the month."),
+    Metric("customers", "Customers", "count", 1, "Paying customers at the end of the month."),
+    Metric("cac", "Customer acquisition cost", "USD", -1,
+           "Ad spend of the month / new customers of the month.", "spend", "new_customers"),
+    Metric("ltv", "Lifetime value", "USD", 1,
+           "Average revenue per customer / monthly churn rate."),
+    Metric("ltv_cac", "LTV:CAC", "x", 1, "Lifetime value / customer acquisition cost; 3x is "
+           "the usual target.", "ltv", "cac"),
+    Metric("market_share", "Market share", "%", 1, "The company's share of its market, as "
+           "reported for the month."),
+    Metric("nps", "NPS", "count", 1, "Net promoter score of the month (-100 to 100)."),
+    Metric("churn_rate", "Churn rate", "%", -1,
+           "Customers lost in the month / customers at its start."),
+)}
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator / denominator, or None (shown as a dash) when either is missing or the
+    denominator is zero."""
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def change_pct(current: float | None, previous: float | None) -> float | None:
+    """Relative change in % of the previous value; None without a previous value."""
+    if current is None or previous is None or previous == 0:
+        return None
+    return (current - previous) / abs(previous) * 100.0
+
+
+def change(metric: str, current: float | None, previous: float | None) -> float | None:
+    """The period change as the catalogue states it: percentage points for rates (unit %),
+    % of the previous value for everything else."""
+    if METRICS[metric].change_unit == "pp":
+        return None if current is None or previous is None else current - previous
+    return change_pct(current, previous)
+
+
+def metric_value(totals: dict, metric: str) -> float | None:
+    """One metric from summed base quantities; None for a zero denominator."""
+    spec = METRICS[metric]
+    if spec.numerator is None:
+        return float(totals[metric])
+    value = ratio(float(totals[spec.numerator]), float(totals[spec.denominator]))
+    return None if value is None else value * spec.scale
+
+
+def metric_values(frame: pd.DataFrame, metric: str) -> pd.Series:
+    """One metric from a frame of summed base columns (rows: days, months or groups)."""
+    spec = METRICS[metric]
+    if spec.numerator is None:
+        return frame[metric].astype(float)
+    numerator = frame[spec.numerator].astype(float)
+    denominator = frame[spec.denominator].astype(float)
+    return (numerator / denominator.where(denominator != 0)) * spec.scale
