@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -94,8 +95,16 @@ class Campaign(Base):
     project: Mapped[str | None] = mapped_column(String(100))
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     created_at: Mapped[dt.datetime] = _now_column()
+    # Imported campaigns (issue #12, migration 0007): the export and its campaign id there,
+    # unique per company, and attributes of the Kaggle export with no other place.
+    source: Mapped[str | None] = mapped_column(String(64))
+    source_key: Mapped[str | None] = mapped_column(String(200))
+    target_audience: Mapped[str | None] = mapped_column(String(100))
+    engagement_score: Mapped[int | None] = mapped_column(SmallInteger)
     __table_args__ = (
         CheckConstraint("status IN ('draft','active','paused','completed')", name="status_known"),
+        Index("ux_campaigns_source_key", "company_id", "source", "source_key", unique=True,
+              postgresql_where=text("source_key IS NOT NULL")),
     )
 
 
@@ -463,6 +472,8 @@ class UserSession(Base):
     created_at: Mapped[dt.datetime] = _now_column()
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The idle limit's clock (written at most once a minute); created_at is the lifetime's.
+    last_seen_at: Mapped[dt.datetime] = _now_column()
 
 
 class AuditLog(Base):
@@ -598,6 +609,8 @@ class ImportRun(Base):
     rows_accepted: Mapped[int] = mapped_column(Integer, default=0)
     rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="running")
+    format: Mapped[str | None] = mapped_column(String(64))  # recognised format (issue #12)
+    summary: Mapped[dict | None] = mapped_column(JSONB)  # ignored columns, unchanged rows, ...
 
 
 class RejectedRow(Base):
@@ -607,6 +620,22 @@ class RejectedRow(Base):
     row_number: Mapped[int] = mapped_column(Integer)
     raw: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+
+
+class ImportKey(Base):
+    """One imported source row by its natural key (issue #12): the hash of the values it was
+    stored with and the ad event holding them, so a re-import skips unchanged rows and
+    replaces restated ones."""
+
+    __tablename__ = "import_keys"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)  # the format
+    natural_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    row_hash: Mapped[int] = mapped_column(BigInteger)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    event_id: Mapped[int | None] = mapped_column(BigInteger)  # ad_events.id
+    import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
+    updated_at: Mapped[dt.datetime] = _now_column()
 
 
 class DataVersion(Base):
