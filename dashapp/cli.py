@@ -105,6 +105,64 @@ def cmd_import(args) -> int:
     return 0 if result["accepted"] or not result["rejected"] else 1
 
 
+def _print_summary(summary: dict, show: int) -> None:
+    mode = " (dry run: nothing stored)" if summary["dry_run"] else ""
+    print(f"{summary['file']}: recognised as {summary['format_title']} "
+          f"(--format {summary['format']}) from its header; {summary['encoding']}, "
+          f"{summary['delimiter']!r}-separated, {summary['line_ending']} line endings{mode}")
+    print(f"  {summary['rows']:,} rows: {summary['imported']:,} imported, "
+          f"{summary['replaced']:,} replaced (restated), {summary['unchanged']:,} unchanged, "
+          f"{summary['rejected']:,} rejected; import run {summary['import_run_id']}, "
+          f"{summary['seconds']:.2f} s ({summary['rows_per_second'] or 0:,} rows/s)")
+    for company in summary["companies_created"]:
+        print(f"  created company {company['slug']} ({company['name']}); set its industry "
+              f"later")
+    if summary["campaigns_created"] or summary["campaigns_updated"]:
+        print(f"  campaigns: {summary['campaigns_created']:,} created, "
+              f"{summary['campaigns_updated']:,} updated")
+    if summary["ignored_columns"]:
+        print(f"  ignored columns (no warehouse field): {', '.join(summary['ignored_columns'])}")
+    for note in summary["notes"]:
+        print(f"  note: {note}")
+    for reason, count in summary["reasons"].items():
+        print(f"  {count:>7,} x {reason}")
+    for rejection in summary["rejections"][:show]:
+        print(f"  row {rejection['row']}: {rejection['reason']}")
+    if summary["rejected"] > show:
+        print(f"  ... {summary['rejected'] - show:,} more in rejected_rows "
+              f"(import run {summary['import_run_id']})")
+    for fix in summary["fixes"]:
+        print(f"  fix: {fix}")
+
+
+def cmd_import_files(args) -> int:
+    import json
+
+    from services import importers
+
+    ctx = _context()
+    summaries, failed = [], False
+    for path in args.files:
+        try:
+            summary = importers.import_file(ctx, path, company=args.company,
+                                            format=args.format, dry_run=args.dry_run)
+        except ServiceError as error:
+            failed = True
+            if args.json:
+                summaries.append({"file": path, "error": str(error)})
+            else:
+                print(f"{path}: {error}", file=sys.stderr)
+            continue
+        summaries.append(summary)
+        if not args.json:
+            _print_summary(summary, args.show)
+        failed |= bool(summary["rejected"]) and not (summary["imported"] + summary["replaced"]
+                                                     + summary["unchanged"])
+    if args.json:
+        print(json.dumps(summaries, indent=2, default=str))
+    return 1 if failed else 0
+
+
 def _context():
     from dashapp.runtime import service_context, with_servers
     from db import migrate
@@ -386,7 +444,15 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=None, help="random seed")
     simulate.set_defaults(handler=cmd_simulate)
 
-    imp = sub.add_parser("import", help="import data files")
+    from services.importers import format_names
+
+    imp = sub.add_parser(
+        "import", help="import data files: `import FILE... [--company SLUG] [--format NAME] "
+                       "[--dry-run] [--json]` (format recognised from the header), or "
+                       "`import events FILE`",
+        epilog="campaign-dash import FILE... [--company SLUG] [--format NAME] [--dry-run] "
+               "[--json] [--show N]: real exports, the format recognised from the header "
+               f"({', '.join(format_names())}); see README.md, 'Importing real exports'.")
     imp_sub = imp.add_subparsers(dest="import_command", required=True)
     events = imp_sub.add_parser(
         "events", help="ad events from CSV or JSON lines (columns: campaign_id, occurred_at, "
@@ -399,6 +465,20 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--year", type=int, help="year for files with month and day columns")
     events.add_argument("--show", type=int, default=20, help="rejections to print (default 20)")
     imp.set_defaults(handler=cmd_import)
+
+    files = sub.add_parser("import-files", help=argparse.SUPPRESS,
+                           description="Import real marketing exports; the format of each "
+                                       "file is recognised from its header.")
+    files.add_argument("files", nargs="+", metavar="FILE")
+    files.add_argument("--company", help="company slug: only this company's rows (required "
+                                         "for files without a company column)")
+    files.add_argument("--format", choices=format_names(),
+                       help="the file's format, when its header fits several")
+    files.add_argument("--dry-run", action="store_true",
+                       help="check and count everything, store nothing")
+    files.add_argument("--json", action="store_true", help="print the summaries as JSON")
+    files.add_argument("--show", type=int, default=10, help="rejections to print (default 10)")
+    files.set_defaults(handler=cmd_import_files)
 
     company = sub.add_parser("company", help="add or list companies (tenants)")
     company_sub = company.add_subparsers(dest="company_command", required=True)
@@ -553,6 +633,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) > 1 and argv[0] == "import" and argv[1] not in ("events", "-h", "--help"):
+        argv[0] = "import-files"  # `import FILE...` beside the `import events` subcommand
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args) or 0

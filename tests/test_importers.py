@@ -1,0 +1,299 @@
+"""`campaign-dash import FILE...` over the real exports in ../shared/data (issue #12): the
+format recognised from the header, every valid row in, KPIs equal to pandas over the raw file
+(DESIGN.md formulas), re-imports idempotent and restatements replacing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from dashapp.cli import main
+from services import importers
+from services.errors import ValidationError
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+KAGGLE_900 = DATA / "kaggle_marketing_campaign_performance" / "marketing_campaign_dataset.csv"
+KAGGLE_2200 = (DATA / "kaggle_marketing_campaign_performance_2200"
+               / "marketing_campaign_dataset.csv")
+SOURCE = "kaggle-campaign-performance"
+
+
+@pytest.fixture(scope="module")
+def own_config(empty_database_factory, config):
+    """A seeded warehouse of this module's own (the imports add companies and campaigns)."""
+    from db.seed import seed
+
+    url = empty_database_factory("importers")
+    seed(url, events=15_000, seed=5, end_date=dt.date(2026, 6, 30), progress=False)
+    return replace(config, database_url=url, cache_namespace=f"{config.cache_namespace}-imp")
+
+
+@pytest.fixture(scope="module")
+def own_ctx(own_config):
+    from dashapp.runtime import service_context
+
+    return service_context(own_config)
+
+
+@pytest.fixture(scope="module")
+def cli(own_config):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", own_config.database_url)
+        patch.setenv("REDIS_URL", own_config.redis_url)
+        yield
+
+
+def run_cli(capsys, *args) -> tuple[int, list[dict]]:
+    code = main(["import", *map(str, args), "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def kaggle_expected(path: Path) -> pd.DataFrame:
+    """Per Campaign_ID, the measures as README.md derives them, computed by pandas over the
+    raw CSV."""
+    raw = pd.read_csv(path)
+    cost = pd.to_numeric(raw["Acquisition_Cost"].astype(str)
+                         .str.replace(r"[$,]", "", regex=True))
+    rate_hundredths = (raw["Conversion_Rate"] * 100).round().astype("int64")
+    return pd.DataFrame({
+        "company": raw["Company"],
+        "impressions": raw["Impressions"].astype("int64"),
+        "clicks": raw["Clicks"].astype("int64"),
+        "conversions": (rate_hundredths * raw["Clicks"] + 50) // 100,
+        "spend": cost,
+        "revenue": cost * (1 + raw["ROI"]),
+    }).set_axis(raw["Campaign_ID"].astype(str))
+
+
+def stored_per_campaign(ctx, keys: list[str]) -> dict[str, pd.DataFrame]:
+    """The same measures per source campaign id, from the events and from the daily rollup
+    the dashboards read."""
+    out = {}
+    for name, table, spend in (("events", "ad_events", "cost"),
+                               ("rollup", "rollup_campaign_daily", "spend")):
+        with ctx.session() as session:
+            rows = session.execute(text(f"""
+                SELECT k.source_key, co.name AS company, SUM(t.impressions) AS impressions,
+                       SUM(t.clicks) AS clicks, SUM(t.conversions) AS conversions,
+                       SUM(t.{spend}) AS spend, SUM(t.revenue) AS revenue
+                FROM campaigns k JOIN companies co ON co.id = k.company_id
+                JOIN {table} t ON t.campaign_id = k.id
+                WHERE k.source = :source AND k.source_key = ANY(:keys)
+                GROUP BY 1, 2"""), {"source": SOURCE, "keys": keys}).all()
+        frame = pd.DataFrame(rows, columns=["key", "company", "impressions", "clicks",
+                                            "conversions", "spend", "revenue"])
+        out[name] = frame.set_index("key")
+    return out
+
+
+def ratios(frame) -> dict:
+    """CTR, CPC, CPA, conversion rate and ROAS with DESIGN.md's formulas."""
+    total = {m: float(frame[m].sum()) for m in ("impressions", "clicks", "conversions",
+                                                 "spend", "revenue")}
+    return {"ctr": total["clicks"] / total["impressions"],
+            "cpc": total["spend"] / total["clicks"],
+            "cpa": total["spend"] / total["conversions"],
+            "conversion_rate": total["conversions"] / total["clicks"],
+            "roas": total["revenue"] / total["spend"]}
+
+
+def assert_matches_pandas(ctx, path: Path) -> None:
+    expected = kaggle_expected(path)
+    for name, got in stored_per_campaign(ctx, expected.index.tolist()).items():
+        got = got.reindex(expected.index)
+        assert got["impressions"].notna().all(), f"{name}: campaigns missing"
+        assert (got["company"] == expected["company"]).all()
+        for measure in ("impressions", "clicks", "conversions"):
+            assert (got[measure].astype("int64") == expected[measure]).all(), (name, measure)
+            assert int(got[measure].sum()) == int(expected[measure].sum())
+        for measure in ("spend", "revenue"):  # to the cent, per campaign and overall
+            cents = (got[measure].astype(float) * 100).round().astype("int64")
+            want = (expected[measure] * 100).round().astype("int64")
+            assert (cents == want).all(), (name, measure)
+            assert cents.sum() == want.sum()
+        assert ratios(got.astype({m: float for m in ("spend", "revenue")})) == \
+            pytest.approx(ratios(expected), rel=1e-12)
+        # per company too (the tenant's totals)
+        by_company = got.groupby("company")[["impressions", "clicks", "conversions"]].sum()
+        want_company = expected.groupby("company")[["impressions", "clicks",
+                                                    "conversions"]].sum()
+        assert (by_company.astype("int64").sort_index() == want_company.sort_index()).all().all()
+
+
+def counts(ctx) -> dict:
+    with ctx.session() as session:
+        return dict(session.execute(text("""
+            SELECT (SELECT COUNT(*) FROM ad_events) AS events,
+                   (SELECT COUNT(*) FROM import_keys) AS keys,
+                   (SELECT COUNT(*) FROM campaigns) AS campaigns,
+                   (SELECT COUNT(*) FROM companies) AS companies,
+                   (SELECT SUM(version) FROM data_versions) AS versions,
+                   (SELECT SUM(spend) FROM rollup_campaign_daily) AS spend""")).one()._mapping)
+
+
+def test_the_format_is_recognised_from_the_header():
+    from services.importers.reading import read_table
+
+    for path in (KAGGLE_900, KAGGLE_2200):
+        assert importers.choose_format(read_table(path), None).name == SOURCE
+    ga = DATA / "ga_daily_sessions_forecastga" / "ga_sessions.csv"
+    with pytest.raises(ValidationError, match="no known format fits its header"):
+        importers.choose_format(read_table(ga), None)
+
+
+def test_kaggle_900_imports_every_row_and_matches_pandas(own_ctx, cli, capsys):
+    before = counts(own_ctx)
+    code, [summary] = run_cli(capsys, KAGGLE_900)
+    assert code == 0, summary
+    assert summary["format"] == SOURCE and summary["rows"] == 900
+    assert (summary["imported"], summary["rejected"]) == (900, 0)
+    assert summary["ignored_columns"] == []
+    assert sorted(c["name"] for c in summary["companies_created"]) == [
+        "Alpha Innovations", "DataTech Solutions", "Innovate Industries", "NexGen Systems",
+        "TechCorp"]
+    assert summary["campaigns_created"] == 900
+    after = counts(own_ctx)
+    assert after["events"] - before["events"] == 900
+    assert_matches_pandas(own_ctx, KAGGLE_900)
+    with own_ctx.session() as session:
+        campaign = session.execute(text("""
+            SELECT k.name, k.goal, ch.name AS channel, s.name AS segment, k.target_audience,
+                   l.name AS location, k.language, k.start_date, k.end_date,
+                   k.engagement_score, k.status
+            FROM campaigns k JOIN channels ch ON ch.id = k.channel_id
+            JOIN segments s ON s.id = k.segment_id JOIN locations l ON l.id = k.location_id
+            WHERE k.source = :s AND k.source_key = '1'"""), {"s": SOURCE}).one()
+    assert tuple(campaign) == ("Email campaign 1", "Email", "Google Ads", "Health & Wellness",
+                               "Men 18-24", "Chicago", "Spanish", dt.date(2021, 1, 1),
+                               dt.date(2021, 1, 30), 6, "completed")
+
+
+def test_reimporting_the_same_file_changes_nothing(own_ctx, cli, capsys):
+    before = counts(own_ctx)
+    code, [summary] = run_cli(capsys, KAGGLE_900)
+    assert code == 0
+    assert (summary["imported"], summary["replaced"], summary["unchanged"]) == (0, 0, 900)
+    assert summary["campaigns_created"] == summary["campaigns_updated"] == 0
+    assert counts(own_ctx) == before  # no event, key, campaign or data version changed
+
+
+def test_kaggle_2200_restates_the_900_and_matches_pandas(own_ctx, cli, capsys):
+    before = counts(own_ctx)
+    code, [summary] = run_cli(capsys, KAGGLE_2200)
+    assert code == 0, summary
+    # rows 1-900 are the same campaigns with ROI rounded to 1 decimal: restated where the
+    # rounding changed the revenue, unchanged where it did not
+    raw900, raw2200 = pd.read_csv(KAGGLE_900), pd.read_csv(KAGGLE_2200)
+    changed = int((raw900["ROI"] != raw2200["ROI"].iloc[:900]).sum())
+    assert summary["imported"] == 1300 and summary["rejected"] == 0
+    assert (summary["replaced"], summary["unchanged"]) == (changed, 900 - changed)
+    assert counts(own_ctx)["events"] - before["events"] == 1300
+    assert_matches_pandas(own_ctx, KAGGLE_2200)
+
+
+def test_a_restated_file_replaces_the_rows_it_restates(own_ctx, cli, capsys, tmp_path):
+    raw = pd.read_csv(KAGGLE_2200)
+    corrected = raw.copy()
+    corrected.loc[[0, 5, 7], "Acquisition_Cost"] += 1000.25
+    corrected.loc[10, "Clicks"] += 3
+    path = tmp_path / "corrected.csv"
+    corrected.to_csv(path, index=False)
+    before = counts(own_ctx)
+    with own_ctx.session() as session:
+        versions = dict(session.execute(text(
+            "SELECT c.name, v.version FROM data_versions v JOIN companies c "
+            "ON c.id = v.company_id")).all())
+    code, [summary] = run_cli(capsys, path)
+    assert code == 0
+    assert (summary["imported"], summary["replaced"], summary["unchanged"]) == (0, 4, 2196)
+    after = counts(own_ctx)
+    assert after["events"] == before["events"]  # replaced, not added
+    assert_matches_pandas(own_ctx, path)
+    with own_ctx.session() as session:
+        bumped = dict(session.execute(text(
+            "SELECT c.name, v.version FROM data_versions v JOIN companies c "
+            "ON c.id = v.company_id")).all())
+    restated_companies = set(raw.loc[[0, 5, 7, 10], "Company"])
+    for name, version in bumped.items():
+        assert (version > versions[name]) == (name in restated_companies), name
+    # the original again: the four rows go back
+    code, [summary] = run_cli(capsys, KAGGLE_2200)
+    assert (summary["replaced"], summary["unchanged"]) == (4, 2196)
+    assert_matches_pandas(own_ctx, KAGGLE_2200)
+
+
+def test_bad_rows_are_kept_with_reasons_and_the_fix_is_named(own_ctx, cli, capsys,
+                                                              tmp_path):
+    raw = pd.read_csv(KAGGLE_900, dtype=str)
+    bad = raw.copy()
+    bad.loc[0, "Clicks"] = "many"
+    bad.loc[1, "Date"] = "01/02/2021"
+    bad.loc[2, "Location"] = "Atlantis"
+    bad.loc[3, "Acquisition_Cost"] = "1e30"
+    bad.loc[4, "Company"] = ""
+    bad.loc[5, "Duration"] = "a month"
+    bad.loc[6, ["Campaign_ID", "Company"]] = bad.loc[7, ["Campaign_ID", "Company"]]
+    bad["Campaign_ID"] = "bad-" + bad["Campaign_ID"]  # campaigns of their own
+    bad["Extra"] = "x"
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    before = counts(own_ctx)
+    code, [summary] = run_cli(capsys, path, "--dry-run")
+    assert summary["dry_run"] and counts(own_ctx) == before  # a dry run stores nothing
+    code, [summary] = run_cli(capsys, path)
+    assert code == 0
+    assert summary["rejected"] == 7 and summary["imported"] == 893
+    reasons = {r["row"]: r["reason"] for r in summary["rejections"]}
+    assert reasons[1] == "Clicks must be a number, got 'many'"
+    assert reasons[2].startswith("Date is not a date (YYYY-MM-DD), got '01/02/2021'")
+    assert reasons[3] == "unknown location 'Atlantis'"
+    assert "Acquisition_Cost is above" in reasons[4]
+    assert reasons[5] == "missing Company"
+    assert reasons[6].startswith("Duration must be a number of days")
+    assert reasons[8].startswith("duplicate natural key")
+    assert summary["ignored_columns"] == ["Extra"]
+    fixes = " | ".join(summary["fixes"])
+    assert "YYYY-MM-DD" in fixes and "use a location the warehouse knows" in fixes
+    with own_ctx.session() as session:
+        kept = session.execute(text(
+            "SELECT row_number, reason, raw FROM rejected_rows WHERE import_run_id = :r "
+            "ORDER BY row_number"), {"r": summary["import_run_id"]}).all()
+    assert [k.row_number for k in kept] == [1, 2, 3, 4, 5, 6, 8]
+    assert kept[0].raw.startswith("bad-1,Innovate Industries,Email,")
+
+
+def test_company_scope_keeps_other_companies_rows_out(own_ctx, cli, capsys):
+    with own_ctx.session() as session:
+        slug = session.execute(text(
+            "SELECT slug FROM companies WHERE name = 'TechCorp'")).scalar()
+    code, [summary] = run_cli(capsys, KAGGLE_900, "--company", slug, "--dry-run")
+    raw = pd.read_csv(KAGGLE_900)
+    others = int((raw["Company"] != "TechCorp").sum())
+    assert summary["rejected"] == others
+    # its campaigns hold the 2,200-row file's values now: restated or unchanged, none new
+    assert summary["imported"] == 0
+    assert summary["unchanged"] + summary["replaced"] == len(raw) - others
+    assert "import without --company" in " ".join(summary["fixes"])
+
+
+def test_cli_text_summary_says_what_it_recognised(own_ctx, cli, capsys):
+    assert main(["import", str(KAGGLE_900), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "recognised as Kaggle marketing campaign performance" in out
+    assert "--format kaggle-campaign-performance" in out and "dry run" in out
+    assert main(["import", str(DATA / "ga_daily_sessions_forecastga" / "ga_sessions.csv"),
+                 "--company", "x"]) == 1
+    assert "no known format fits" in capsys.readouterr().err
+
+
+def test_rows_per_second_is_reported(own_ctx, cli, capsys):
+    code, [summary] = run_cli(capsys, KAGGLE_2200, "--dry-run")
+    assert summary["rows_per_second"] > 0 and np.isfinite(summary["seconds"])
