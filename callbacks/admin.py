@@ -74,14 +74,19 @@ def load_users(search, role, company, active, _version):
     return ids.user_rows(users), f"{len(users):,} user{'s' if len(users) != 1 else ''}"
 
 
-def show_selected(selected_rows, row_data):
-    """The selected user's summary, refreshed from the reloaded table after a change."""
-    _scope()
-    if not selected_rows:
+def show_selected(selected_rows, _row_data):
+    """The selected user's summary, read again on the server (the grid's row is browser data:
+    only its id is used, resolved inside the admin's scope)."""
+    scope = _scope()
+    if not selected_rows or not isinstance(selected_rows[0], dict):
         return ids.selected_summary_empty()
-    chosen = selected_rows[0].get("id")
-    current = next((row for row in row_data or [] if row.get("id") == chosen), None)
-    return ids.selected_summary(current or selected_rows[0])
+    try:
+        user = _managed_user(scope, selected_rows[0].get("id"))
+    except ServiceError:
+        user = None
+    if user is None:
+        return ids.selected_summary_empty()
+    return ids.selected_summary(admin.user_dict(user))
 
 
 def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_link,
@@ -97,7 +102,7 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
         raise PreventUpdate
     ctx = service_context()
     where = _remote_addr()
-    bump = (version or 0) + 1
+    bump = (version if isinstance(version, int) else 0) + 1
 
     if trigger == ids.NEW_SUBMIT:
         company_slug = None if company in (None, ids.NO_COMPANY) else company
@@ -163,11 +168,12 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
 
 def load_audit(actor, action, start, end, tab):
     """The newest matching audit rows (up to 500) and how many match."""
-    _scope()
+    scope = _scope()
     if tab not in (None, "audit"):
         raise PreventUpdate
     try:
-        found = audit_query.search_audit(service_context(), actor, action, start, end)
+        found = audit_query.search_audit(service_context(), actor, action, start, end,
+                                         company_id=scope.user.company_id)
     except ServiceError as error:
         return [], "", ids.message(_sentence(error))
     total, shown = found["total"], len(found["rows"])
@@ -178,11 +184,12 @@ def load_audit(actor, action, start, end, tab):
 
 def export_audit(clicks, actor, action, start, end):
     """The matching rows as a CSV download."""
-    _scope()
+    scope = _scope()
     if not clicks:
         raise PreventUpdate
     try:
-        text = audit_query.audit_csv(service_context(), actor, action, start, end)
+        text = audit_query.audit_csv(service_context(), actor, action, start, end,
+                                     company_id=scope.user.company_id)
     except ServiceError:
         raise PreventUpdate from None
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d-%H%M")
@@ -249,11 +256,12 @@ def latency_figure(latency: dict) -> go.Figure:
 
 def load_health(window, _refresh, _tick, tab):
     """Servers, error and cache-hit rates, latency per route, freshness, slow queries."""
-    _scope()
+    scope = _scope()
     if tab != "health":
         raise PreventUpdate
     health = request_metrics.system_health(service_context(),
-                                           window if window in ("hour", "day") else "hour")
+                                           window if window in ("hour", "day") else "hour",
+                                           company_id=scope.user.company_id)
     threshold = current_app.config.get("CAMPAIGN_DASH_SLOW_QUERY_MS", 100)
     return (ids.servers_row(health["servers"], health["latency"]),
             ids.latency_table(health["latency"]), latency_figure(health["latency"]),

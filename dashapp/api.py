@@ -198,10 +198,11 @@ def users_reset_password(user_id: int):
 def audit_log():
     """Audit rows, newest first: ?user=&action=&start=YYYY-MM-DD&end=YYYY-MM-DD&limit=&offset=;
     &format=csv exports every match as CSV."""
-    _admin()
+    actor = _admin()
     args = request.args
     filters = {"actor": args.get("user"), "action": args.get("action"),
-               "start": args.get("start"), "end": args.get("end")}
+               "start": args.get("start"), "end": args.get("end"),
+               "company_id": actor.company_id}
     if args.get("format") == "csv":
         text = audit_query.audit_csv(service_context(), **filters)
         return Response(text, mimetype="text/csv", headers={
@@ -219,11 +220,12 @@ def audit_log():
 def system_health():
     """Latency p50/p95/p99 per view and API route, error and cache-hit rates, servers, data
     freshness and recent slow queries: ?window=hour|day."""
-    _admin()
+    actor = _admin()
     window = request.args.get("window", "hour")
     if window not in request_metrics.WINDOWS:
         raise ValidationError("window must be hour or day")
-    return jsonify(request_metrics.system_health(service_context(), window))
+    return jsonify(request_metrics.system_health(service_context(), window,
+                                                 company_id=actor.company_id))
 
 
 # --------------------------------------------------------------------------- real time (#4)

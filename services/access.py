@@ -76,13 +76,13 @@ def choose_company(ctx: ServiceContext, user: UserRecord, requested_slug: str | 
     or the first company for staff who picked none. A user with a company who asks for
     another one is refused and audited (the page never offers it: it is a forged request)."""
     requested_slug = requested_slug or None
+    forged = False
     with ctx.session() as session:
         if user.company_id is not None:
             company = company_queries.company_by_id(session, user.company_id)
             if company is not None and requested_slug not in (None, company.slug):
-                audit.record(session, "denied", user_id=user.id, actor_email=user.email,
-                             target=f"company:{requested_slug}"[:255], remote_addr=remote_addr)
-                raise NotFound(f"no company {requested_slug!r}")
+                company = None
+                forged = True
         elif requested_slug is not None:
             company = company_queries.company_by_slug(session, str(requested_slug))
             if company is None:
@@ -90,9 +90,13 @@ def choose_company(ctx: ServiceContext, user: UserRecord, requested_slug: str | 
         else:
             companies = company_queries.all_companies(session)
             company = companies[0] if companies else None
-        if company is None:
+        if company is None and not forged:
             raise NotFound("no company data yet: run `campaign-dash seed` or import data")
-        return tenant_of(company)
+        tenant = tenant_of(company) if company is not None else None
+    if tenant is None:  # audited outside the lookup's transaction, which rolls back
+        raise deny(ctx, Scope(user, None, remote_addr), f"company:{requested_slug}",
+                   NotFound(f"no company {str(requested_slug)[:60]!r}"))
+    return tenant
 
 
 def require(ctx: ServiceContext, scope: Scope, view_or_action: str) -> Scope:

@@ -57,8 +57,9 @@ def _date(value: str | dt.date | None, name: str) -> dt.date | None:
 
 
 def filters(actor: str | None = None, action: str | None = None, start=None,
-            end=None) -> dict:
-    """Validated query filters; ``start`` and ``end`` are inclusive days (UTC)."""
+            end=None, company_id: int | None = None) -> dict:
+    """Validated query filters; ``start`` and ``end`` are inclusive days (UTC); ``company_id``
+    (an admin with a company) keeps that company's users' rows only."""
     first, last = _date(start, "start"), _date(end, "end")
     if first and last and first > last:
         raise ValidationError("the start date must be on or before the end date")
@@ -69,6 +70,7 @@ def filters(actor: str | None = None, action: str | None = None, start=None,
         "start": dt.datetime.combine(first, dt.time(), utc) if first else None,
         "end": dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), utc) if last
         else None,
+        "company_id": company_id,
     }
 
 
@@ -79,9 +81,10 @@ def row_dict(row: AuditLog) -> dict:
 
 
 def search_audit(ctx: ServiceContext, actor: str | None = None, action: str | None = None,
-                 start=None, end=None, limit: int = PAGE_SIZE, offset: int = 0) -> dict:
+                 start=None, end=None, limit: int = PAGE_SIZE, offset: int = 0, *,
+                 company_id: int | None = None) -> dict:
     """Matching rows, newest first, with the total count."""
-    where = filters(actor, action, start, end)
+    where = filters(actor, action, start, end, company_id)
     limit = max(1, min(int(limit), PAGE_SIZE))
     with ctx.session() as session:
         rows = queries.search(session, limit, max(0, int(offset)), **where)
@@ -107,9 +110,9 @@ def _cell(value) -> str:
 
 
 def audit_csv(ctx: ServiceContext, actor: str | None = None, action: str | None = None,
-              start=None, end=None) -> str:
+              start=None, end=None, *, company_id: int | None = None) -> str:
     """The matching rows (newest first, at most EXPORT_LIMIT) as CSV text."""
-    where = filters(actor, action, start, end)
+    where = filters(actor, action, start, end, company_id)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)

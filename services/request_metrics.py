@@ -224,10 +224,11 @@ def server_status(ctx: ServiceContext) -> dict:
     return {"database": _timed(database), "redis": _timed(cache)}
 
 
-def data_freshness(ctx: ServiceContext, now=None) -> list[dict]:
+def data_freshness(ctx: ServiceContext, now=None, *, company_id: int | None = None
+                   ) -> list[dict]:
     """Per company: newest event time, its ingest time, the last ingest and the lag (s)."""
     with ctx.session() as session:
-        rows = queries.data_freshness(session)
+        rows = queries.data_freshness(session, company_id)
         db_now = queries.database_now(session) if now is None else now
     out = []
     for row in rows:
@@ -245,7 +246,10 @@ def data_freshness(ctx: ServiceContext, now=None) -> list[dict]:
     return out
 
 
-def system_health(ctx: ServiceContext, window: str = "hour") -> dict:
-    """Everything the admin view's health tab and /api/v1/system-health show."""
+def system_health(ctx: ServiceContext, window: str = "hour", *,
+                  company_id: int | None = None) -> dict:
+    """Everything the admin view's health tab and /api/v1/system-health show; an admin with
+    a company (``company_id``) sees that company's data freshness only."""
     return {"servers": server_status(ctx), "latency": latency_summary(ctx, window),
-            "slow_queries": slow_queries(ctx), "freshness": data_freshness(ctx)}
+            "slow_queries": slow_queries(ctx),
+            "freshness": data_freshness(ctx, company_id=company_id)}

@@ -8,13 +8,18 @@ import datetime as dt
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from db.models import AuditLog
+from db.models import AuditLog, User
 
 
 def audit_query(actor: str | None = None, action: str | None = None,
-                start: dt.datetime | None = None, end: dt.datetime | None = None) -> Select:
-    """Rows newest first; ``actor`` matches part of the actor's email, ``end`` is exclusive."""
+                start: dt.datetime | None = None, end: dt.datetime | None = None,
+                company_id: int | None = None) -> Select:
+    """Rows newest first; ``actor`` matches part of the actor's email, ``end`` is exclusive;
+    ``company_id`` keeps the rows of that company's users only."""
     query = select(AuditLog)
+    if company_id is not None:
+        query = query.where(AuditLog.user_id.in_(
+            select(User.id).where(User.company_id == company_id)))
     if actor:
         query = query.where(func.lower(AuditLog.actor_email).like(f"%{actor.lower()}%"))
     if action:

@@ -6,11 +6,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 
-def data_freshness(session: Session) -> list[dict]:
+def data_freshness(session: Session, company_id: int | None = None) -> list[dict]:
     """Per company: the newest ad event and when it was ingested (both kept in data_versions
     by every writer of events), the last ingest (data_versions.updated_at, bumped by every
     ingest), and its stored insight models: when the newest was fitted and whether all fit
-    the current history."""
+    the current history. ``company_id`` keeps that company only."""
     rows = session.execute(text("""
         SELECT c.slug, c.name, dv.newest_event_at AS occurred_at,
                dv.newest_event_ingested_at AS ingested_at,
@@ -24,7 +24,8 @@ def data_freshness(session: Session) -> list[dict]:
                             AND i.through = (now() AT TIME ZONE 'UTC')::date - 1) AS current
             FROM insight_results i WHERE i.company_id = c.id
         ) models ON TRUE
-        ORDER BY c.name""")).all()
+        WHERE CAST(:company AS integer) IS NULL OR c.id = :company
+        ORDER BY c.name"""), {"company": company_id}).all()
     return [dict(row._mapping) for row in rows]
 
 
