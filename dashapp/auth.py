@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import secrets
 from urllib.parse import urlparse
@@ -41,7 +42,11 @@ def service_context():
 
 @login_manager.user_loader
 def load_user(session_id: str) -> SessionUser | None:
-    record = sessions.user_for_session(service_context(), session_id)
+    config = current_app.config["CAMPAIGN_DASH"]
+    record = sessions.user_for_session(
+        service_context(), session_id,
+        idle=dt.timedelta(minutes=config.session_idle_minutes),
+        lifetime=dt.timedelta(hours=config.session_max_hours))
     return SessionUser(record, session_id) if record else None
 
 

@@ -14,6 +14,20 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used; the message says what to set."""
 
 
+def _positive(env, name: str, default, kind=int):
+    """A positive number from the environment, ``default`` when unset."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if not 0 < value < 10**9:
+        raise ConfigError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str | None = None
@@ -22,7 +36,9 @@ class Config:
     env: str = "development"
     data_dir: Path = field(default_factory=lambda: Path.home() / ".campaign-dash")
     cache_namespace: str = "campaign-dash"
+    # Both enforced from the session row (services/sessions.py), not only the cookie.
     session_idle_minutes: int = 60
+    session_max_hours: float = 12
     login_attempts_per_minute: int = 10
 
     @classmethod
@@ -35,6 +51,8 @@ class Config:
             env=env.get("CAMPAIGN_DASH_ENV", "development"),
             data_dir=Path(env.get("CAMPAIGN_DASH_DATA_DIR") or Path.home() / ".campaign-dash"),
             cache_namespace=env.get("CAMPAIGN_DASH_CACHE_NAMESPACE") or "campaign-dash",
+            session_idle_minutes=_positive(env, "CAMPAIGN_DASH_SESSION_IDLE_MINUTES", 60, int),
+            session_max_hours=_positive(env, "CAMPAIGN_DASH_SESSION_MAX_HOURS", 12, float),
         )
         return replace(config, **overrides)
 

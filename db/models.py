@@ -472,6 +472,8 @@ class UserSession(Base):
     created_at: Mapped[dt.datetime] = _now_column()
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The idle limit's clock (written at most once a minute); created_at is the lifetime's.
+    last_seen_at: Mapped[dt.datetime] = _now_column()
 
 
 class AuditLog(Base):

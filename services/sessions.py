@@ -1,16 +1,26 @@
 """Server-side login sessions. The signed cookie carries only a random session id; the row
-here decides whether it is still valid, so logout and deactivation take effect at once."""
+here decides whether it is still valid, so logout and deactivation take effect at once.
+
+A session also dies on the row's own clock (PostgreSQL's ``now()``, one clock for every app
+host): when it has been idle longer than ``idle`` (``last_seen_at``) or has lived longer than
+``lifetime`` (``created_at``) however active it was. The cookie's own expiry is only a second
+line; a replayed or re-signed cookie cannot stretch either limit."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from db.models import Company, User, UserSession
 from services.context import ServiceContext
 from services.users import UserRecord, user_record
+
+IDLE_LIMIT = dt.timedelta(minutes=60)
+LIFETIME = dt.timedelta(hours=12)
+# last_seen_at is written at most this often per session, not on every request.
+TOUCH_EVERY = dt.timedelta(minutes=1)
 
 
 def start_session(ctx: ServiceContext, user_id: int, remote_addr: str | None) -> str:
@@ -20,17 +30,32 @@ def start_session(ctx: ServiceContext, user_id: int, remote_addr: str | None) ->
     return session_id
 
 
-def user_for_session(ctx: ServiceContext, session_id: str) -> UserRecord | None:
-    """The active user of a live session, or None."""
+def user_for_session(ctx: ServiceContext, session_id: str, *,
+                     idle: dt.timedelta = IDLE_LIMIT,
+                     lifetime: dt.timedelta = LIFETIME) -> UserRecord | None:
+    """The active user of a live session, or None. A session past either limit is ended."""
+    now = func.now()
     with ctx.session() as session:
         row = session.execute(
-            select(User, Company.slug)
+            select(User, Company.slug, UserSession.last_seen_at < now - idle,
+                   UserSession.created_at < now - lifetime,
+                   UserSession.last_seen_at < now - min(TOUCH_EVERY, idle / 2))
             .join(UserSession, UserSession.user_id == User.id)
             .outerjoin(Company, Company.id == User.company_id)
             .where(UserSession.id == session_id, UserSession.revoked_at.is_(None),
                    User.active.is_(True))
         ).first()
-        return user_record(row[0], row[1]) if row else None
+        if row is None:
+            return None
+        user, slug, idle_too_long, too_old, stale = row
+        if idle_too_long or too_old:
+            session.execute(update(UserSession).where(UserSession.id == session_id)
+                            .values(revoked_at=now))
+            return None
+        if stale:
+            session.execute(update(UserSession).where(UserSession.id == session_id)
+                            .values(last_seen_at=now))
+        return user_record(user, slug)
 
 
 def end_session(ctx: ServiceContext, session_id: str) -> None:
