@@ -9,7 +9,7 @@ from dash import Dash
 from flask import Flask, jsonify, redirect
 
 import callbacks.shell
-from dashapp import api, auth, guard, health, set_password, timing
+from dashapp import api, auth, db_errors, guard, health, set_password, timing
 from dashapp.config import Config
 from dashapp.views import BUILT
 from layouts import shell
@@ -42,11 +42,14 @@ def create_app(config: Config | None = None) -> Flask:
         database_url=config.database_url,
         redis_url=config.redis_url,
         namespace=config.cache_namespace,
+        statement_timeout_ms=config.db_statement_timeout_ms,
+        lock_timeout_ms=config.db_lock_timeout_ms,
     )
     timing.init_app(server)  # first: the guard's work is part of each request's time
     auth.init_app(server)
     guard.init_app(server)
     set_password.init_app(server)
+    db_errors.init_app(server)
     server.register_blueprint(api.blueprint)
     server.register_blueprint(health.blueprint)
     server.add_url_rule("/favicon.ico", "favicon", lambda: redirect("/_favicon.ico", 301))

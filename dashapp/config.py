@@ -14,8 +14,9 @@ class ConfigError(RuntimeError):
     """The configuration cannot be used; the message says what to set."""
 
 
-def _positive(env, name: str, default, kind=int):
-    """A positive number from the environment, ``default`` when unset."""
+def _positive(env, name: str, default, kind=int, zero_ok: bool = False):
+    """A positive number (or 0 when ``zero_ok``) from the environment, ``default`` when
+    unset."""
     raw = (env.get(name) or "").strip()
     if not raw:
         return default
@@ -23,7 +24,7 @@ def _positive(env, name: str, default, kind=int):
         value = kind(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-    if not 0 < value < 10**9:
+    if not (0 <= value if zero_ok else 0 < value) or not value < 10**9:
         raise ConfigError(f"{name} must be a positive number, not {raw!r}")
     return value
 
@@ -40,6 +41,10 @@ class Config:
     session_idle_minutes: int = 60
     session_max_hours: float = 12
     login_attempts_per_minute: int = 10
+    # PostgreSQL limits for each statement of a web request (0: none); a request that hits
+    # one answers 503 (dashapp/db_errors.py). The CLI and the worker run without them.
+    db_statement_timeout_ms: int = 5000
+    db_lock_timeout_ms: int = 1000
 
     @classmethod
     def from_env(cls, **overrides) -> Config:
@@ -53,6 +58,10 @@ class Config:
             cache_namespace=env.get("CAMPAIGN_DASH_CACHE_NAMESPACE") or "campaign-dash",
             session_idle_minutes=_positive(env, "CAMPAIGN_DASH_SESSION_IDLE_MINUTES", 60, int),
             session_max_hours=_positive(env, "CAMPAIGN_DASH_SESSION_MAX_HOURS", 12, float),
+            db_statement_timeout_ms=_positive(env, "CAMPAIGN_DASH_DB_STATEMENT_TIMEOUT_MS",
+                                              5000, int, zero_ok=True),
+            db_lock_timeout_ms=_positive(env, "CAMPAIGN_DASH_DB_LOCK_TIMEOUT_MS", 1000, int,
+                                         zero_ok=True),
         )
         return replace(config, **overrides)
 

@@ -10,29 +10,45 @@ from contextlib import contextmanager
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
 
-_engines: dict[str, Engine] = {}
-_factories: dict[str, sessionmaker[Session]] = {}
+_engines: dict[tuple, Engine] = {}
+_factories: dict[tuple, sessionmaker[Session]] = {}
 _lock = threading.Lock()
 
 
-def get_engine(database_url: str) -> Engine:
+def _key(database_url: str, statement_timeout_ms: int | None,
+         lock_timeout_ms: int | None) -> tuple:
+    return database_url, statement_timeout_ms or 0, lock_timeout_ms or 0
+
+
+def get_engine(database_url: str, statement_timeout_ms: int | None = None,
+               lock_timeout_ms: int | None = None) -> Engine:
+    """The process's engine for this URL and these timeouts (milliseconds; None or 0: none).
+
+    The timeouts are set for the connection's whole life at connect time (libpq ``options``),
+    so they cost no statement per request; the web app has its own pool with them, while the
+    CLI, the worker and migrations, which run long statements, share one without."""
+    key = _key(database_url, statement_timeout_ms, lock_timeout_ms)
     with _lock:
-        engine = _engines.get(database_url)
+        engine = _engines.get(key)
         if engine is None:
+            options = " ".join(f"-c {name}={value}" for name, value in (
+                ("statement_timeout", key[1]), ("lock_timeout", key[2])) if value)
             # Sized for a 2-core box: a few gunicorn workers x threads, one connection each.
             engine = create_engine(
-                database_url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800
+                database_url, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800,
+                connect_args={"options": options} if options else {},
             )
-            _engines[database_url] = engine
-            _factories[database_url] = sessionmaker(bind=engine, expire_on_commit=False)
+            _engines[key] = engine
+            _factories[key] = sessionmaker(bind=engine, expire_on_commit=False)
         return engine
 
 
 @contextmanager
-def session_scope(database_url: str) -> Iterator[Session]:
+def session_scope(database_url: str, statement_timeout_ms: int | None = None,
+                  lock_timeout_ms: int | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""
-    get_engine(database_url)
-    session = _factories[database_url]()
+    get_engine(database_url, statement_timeout_ms, lock_timeout_ms)
+    session = _factories[_key(database_url, statement_timeout_ms, lock_timeout_ms)]()
     try:
         yield session
         session.commit()

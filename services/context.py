@@ -29,13 +29,18 @@ class ServiceContext:
     database_url: str
     redis_url: str | None
     namespace: str = "campaign-dash"
+    # Per-statement limits of this context's database sessions (ms; None: none). The web app
+    # sets them, so one stuck query or a held lock cannot stall every request.
+    statement_timeout_ms: int | None = None
+    lock_timeout_ms: int | None = None
     _redis: redis.Redis | None = field(default=None, init=False, repr=False)
     _redis_down_until: float = field(default=0.0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with session_scope(self.database_url) as session:
+        with session_scope(self.database_url, self.statement_timeout_ms,
+                           self.lock_timeout_ms) as session:
             yield session
 
     def redis(self) -> redis.Redis | None:
