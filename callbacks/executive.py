@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
@@ -259,13 +260,16 @@ def funnel_figure(funnel: list[dict], note: str | None) -> dict:
         "" if step["rate_pct"] is None else
         f" · {step['rate_pct']:.2f}% of {funnel[i - 1]['stage'].lower()}")
         for i, step in enumerate(funnel)][::-1]
-    layout = _layout(margin={"l": 10, "r": 30, "t": 10, "b": 10},
+    # Where each stage is counted, above the bars, wrapped to the narrowest (phone) width.
+    lines = textwrap.wrap(note or "", 60)
+    layout = _layout(margin={"l": 10, "r": 30, "t": 10 + 15 * len(lines), "b": 10},
                      xaxis={"title": {"text": "People (count, log scale)"}, "type": "log",
                             "range": [0, 1.35 * float(np.log10(max(values[-1], 10)))]},
                      yaxis={"title": {"text": ""}})
-    if note:
-        layout["annotations"] = [{"text": note, "xref": "paper", "yref": "paper", "x": 0,
-                                  "y": 1.08, "showarrow": False, "xanchor": "left",
+    if lines:
+        layout["annotations"] = [{"text": "<br>".join(lines), "xref": "paper", "yref": "paper",
+                                  "x": 0, "y": 1, "yanchor": "bottom", "showarrow": False,
+                                  "xanchor": "left", "align": "left",
                                   "font": {"size": 11, "color": "#6c757d"}}]
     return {"data": [{"type": "bar", "orientation": "h", "y": stages,
                       "x": [max(v, 0.9) for v in values], "text": texts,

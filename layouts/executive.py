@@ -190,8 +190,9 @@ def kpi_card(kpi: dict, previous_days: int) -> dbc.Col:
     good = kpi.get("good", GOOD_DIRECTION.get(kpi["metric"], 0))
     compared = kpi.get("note") if kpi["metric"] in MONTHLY else f"previous {previous_days} days"
     lines = [
-        html.Div([kpi["label"], html.Span(" ⓘ", className="text-muted", **{"aria-hidden": "true"})],
-                 className="cd-kpi-label", title=kpi.get("definition")),
+        # The metric catalogue's definition on hover (dotted underline, help cursor).
+        html.Div(kpi["label"], className="cd-kpi-label cd-defined",
+                 title=kpi.get("definition")),
         html.Div(fmt.by_unit(kpi["value"], kpi["unit"]), className="cd-kpi-value",
                  id=f"executive-kpi-{kpi['metric']}"),
         html.Div([

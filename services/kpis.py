@@ -217,8 +217,8 @@ def _sum(rows: list[dict]) -> dict:
 
 
 # Where each funnel stage is counted (shown under the funnel).
-FUNNEL_SOURCES = ("Visitors: website sessions. Leads, opportunities and won leads: CRM leads "
-                  "whose status changed in the period.")
+FUNNEL_SOURCES = ("Visitors: website sessions · leads, opportunities, won leads: CRM status "
+                  "changes in the period.")
 
 
 @cached()
