@@ -145,7 +145,9 @@ def cmd_import_files(args) -> int:
     for path in args.files:
         try:
             summary = importers.import_file(ctx, path, company=args.company,
-                                            format=args.format, dry_run=args.dry_run)
+                                            format=args.format, dry_run=args.dry_run,
+                                            start=args.start, end=args.end,
+                                            location=args.location)
         except ServiceError as error:
             failed = True
             if args.json:
@@ -476,6 +478,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the file's format, when its header fits several")
     files.add_argument("--dry-run", action="store_true",
                        help="check and count everything, store nothing")
+    files.add_argument("--start", "--date", type=_date, metavar="YYYY-MM-DD",
+                       help="for files without dates: the day their totals are stored on")
+    files.add_argument("--end", type=_date, metavar="YYYY-MM-DD",
+                       help="for files without dates: the campaigns' last day")
+    files.add_argument("--location", help="for files without a location: where their events "
+                                          "are (a known location name)")
     files.add_argument("--json", action="store_true", help="print the summaries as JSON")
     files.add_argument("--show", type=int, default=10, help="rejections to print (default 10)")
     files.set_defaults(handler=cmd_import_files)

@@ -297,3 +297,81 @@ def test_cli_text_summary_says_what_it_recognised(own_ctx, cli, capsys):
 def test_rows_per_second_is_reported(own_ctx, cli, capsys):
     code, [summary] = run_cli(capsys, KAGGLE_2200, "--dry-run")
     assert summary["rows_per_second"] > 0 and np.isfinite(summary["seconds"])
+
+
+FACEBOOK = DATA / "fb_ad_conversions_kag" / "KAG_conversion_data.csv"
+FB_SOURCE = "facebook-ad-conversions"
+
+
+def test_facebook_asks_for_a_date_and_a_location(own_ctx, cli, capsys):
+    code, [summary] = run_cli(capsys, FACEBOOK, "--company", "techcorp")
+    assert code == 1 and "has no dates: pass --start" in summary["error"]
+    code, [summary] = run_cli(capsys, FACEBOOK, "--company", "techcorp", "--start",
+                              "2017-08-17")
+    assert "has no location: pass --location" in summary["error"]
+    code, [summary] = run_cli(capsys, FACEBOOK, "--start", "2017-08-17", "--location",
+                              "Chicago")
+    assert "no company column: pass --company SLUG" in summary["error"]
+
+
+def test_facebook_imports_every_ad_and_matches_pandas(own_ctx, cli, capsys):
+    raw = pd.read_csv(FACEBOOK, encoding="utf-8-sig")
+    args = (FACEBOOK, "--company", "techcorp", "--start", "2017-08-17", "--end",
+            "2017-08-30", "--location", "Chicago")
+    before = counts(own_ctx)
+    code, [summary] = run_cli(capsys, *args)
+    assert code == 0, summary
+    assert summary["format"] == FB_SOURCE and summary["encoding"].startswith("utf-8-sig")
+    assert summary["line_ending"] == "CRLF"
+    assert (summary["imported"], summary["rejected"]) == (len(raw), 0) == (1143, 0)
+    assert summary["ignored_columns"] == ["Approved_Conversion"]
+    assert summary["campaigns_created"] == raw["fb_campaign_id"].nunique()
+    assert counts(own_ctx)["events"] - before["events"] == 1143
+
+    with own_ctx.session() as session:
+        stored = pd.DataFrame(session.execute(text("""
+            SELECT k.source_key, k.project, s.name AS segment, k.target_audience,
+                   k.start_date, k.end_date, SUM(r.impressions) AS impressions,
+                   SUM(r.clicks) AS clicks, SUM(r.conversions) AS conversions,
+                   SUM(r.spend) AS spend
+            FROM campaigns k JOIN companies c ON c.id = k.company_id
+            JOIN segments s ON s.id = k.segment_id
+            JOIN rollup_campaign_daily r ON r.campaign_id = k.id
+            WHERE c.slug = 'techcorp' AND k.source = :s GROUP BY 1, 2, 3, 4, 5, 6"""),
+            {"s": FB_SOURCE}).all()).set_index("source_key")
+    raw["key"] = raw["fb_campaign_id"].astype(str)
+    spent = raw["Spent"].round(4)  # NUMERIC(14, 4), as README.md says
+    want = raw.assign(spent=spent).groupby("key").agg(
+        impressions=("Impressions", "sum"), clicks=("Clicks", "sum"),
+        conversions=("Total_Conversion", "sum"), spend=("spent", "sum"),
+        project=("xyz_campaign_id", "first"), age=("age", "first"),
+        gender=("gender", "first"), interest=("interest", "first"))
+    stored = stored.reindex(want.index)
+    for measure in ("impressions", "clicks", "conversions"):
+        assert (stored[measure].astype("int64") == want[measure]).all(), measure
+    cents = (stored["spend"].astype(float) * 100).round().astype("int64")
+    assert (cents == (want["spend"] * 100).round().astype("int64")).all()
+    assert abs(float(stored["spend"].astype(float).sum()) - raw["Spent"].sum()) < 0.01
+    assert (stored["project"] == "Facebook campaign " + want["project"].astype(str)).all()
+    assert (stored["segment"] == want["age"] + " " + want["gender"]).all()
+    assert (stored["target_audience"] == "interest " + want["interest"].astype(str)).all()
+    assert set(stored["start_date"]) == {dt.date(2017, 8, 17)}
+    assert set(stored["end_date"]) == {dt.date(2017, 8, 30)}
+    # per Facebook campaign (our project) and overall, with DESIGN.md's ratios
+    by_project = stored.groupby("project")[["impressions", "clicks", "conversions"]].sum()
+    want_project = raw.groupby("Facebook campaign " + raw["xyz_campaign_id"].astype(str))[
+        ["Impressions", "Clicks", "Total_Conversion"]].sum()
+    assert by_project.astype("int64").to_numpy().tolist() == \
+        want_project.reindex(by_project.index).to_numpy().tolist()
+    got_ratios = ratios(stored.assign(revenue=0.0, spend=stored["spend"].astype(float)))
+    want_ratios = ratios(pd.DataFrame({"impressions": raw["Impressions"],
+                                       "clicks": raw["Clicks"],
+                                       "conversions": raw["Total_Conversion"],
+                                       "spend": spent, "revenue": 0.0}))
+    assert got_ratios == pytest.approx(want_ratios, rel=1e-12)
+
+    # the same file again changes nothing
+    before = counts(own_ctx)
+    code, [summary] = run_cli(capsys, *args)
+    assert (summary["imported"], summary["replaced"], summary["unchanged"]) == (0, 0, 1143)
+    assert counts(own_ctx) == before

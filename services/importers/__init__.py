@@ -29,10 +29,11 @@ from services.context import ServiceContext
 from services.errors import NotFound, ValidationError
 from services.importers import base
 from services.importers.events import Events
+from services.importers.facebook import FacebookAdConversions
 from services.importers.kaggle import KaggleCampaigns
 from services.importers.reading import Table, normalise, read_table
 
-FORMATS: tuple[base.Format, ...] = (KaggleCampaigns(), Events())
+FORMATS: tuple[base.Format, ...] = (KaggleCampaigns(), FacebookAdConversions(), Events())
 MAX_SHOWN = 1000
 CHANNEL_KINDS = {"google ads": "paid_search", "bing ads": "paid_search", "facebook": "social",
                  "instagram": "social", "linkedin": "social", "twitter": "social",
@@ -89,20 +90,21 @@ def import_files(ctx: ServiceContext, paths, **options) -> list[dict]:
 
 def import_file(ctx: ServiceContext, path, *, company: str | None = None,
                 format: str | None = None, dry_run: bool = False,  # noqa: A002
-                actor: str = "cli") -> dict:
-    """Import one export (see the module docstring); returns its summary."""
+                actor: str = "cli", start=None, end=None, location: str | None = None) -> dict:
+    """Import one export (see the module docstring); returns its summary. ``start`` /
+    ``end`` (dates) and ``location`` (a location name) complete exports without them."""
     started = time.perf_counter()
     table = read_table(path)
     fmt = choose_format(table, format)
     if isinstance(fmt, Events):
         summary = _import_events(ctx, table, fmt, company, dry_run)
     else:
-        mapped = fmt.map(table, {})
+        mapped = fmt.map(table, {"start": start, "end": end, "location": location})
         touched: list[int] = []
         try:
             with ctx.session() as session:
                 summary = _apply(session, fmt, table, mapped, company, dry_run, actor,
-                                 touched)
+                                 touched, location)
                 if dry_run:
                     raise _DryRun(summary)
         except _DryRun as done:
@@ -187,7 +189,8 @@ def _raw_lines(table: Table, numbers: pd.Index) -> dict[int, str]:
 
 
 def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
-           company_slug: str | None, dry_run: bool, actor: str, touched: list[int]) -> dict:
+           company_slug: str | None, dry_run: bool, actor: str, touched: list[int],
+           location_option: str | None = None) -> dict:
     rows, reasons = mapped.rows, mapped.reasons
     scope = None
     if company_slug:
@@ -224,6 +227,9 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
 
     # Locations must exist (every event has one); channels and segments are created.
     locations = catalog_queries.locations(session)
+    if location_option and location_option.strip().lower() not in locations:
+        raise ValidationError(f"unknown location {location_option!r} for --location (known: "
+                              f"{', '.join(sorted(locations)) or 'none yet'})")
     location = rows["location"] if "location" in rows else pd.Series(pd.NA, index=rows.index)
     location_id = location.str.lower().map(locations)
     reasons.add((location.notna() & location_id.isna()).to_numpy(),
