@@ -16,6 +16,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.common import request_scope, service_context
 from layouts import executive as ids
 from layouts import format as fmt
+from layouts.components import metric_header
 from services.errors import ServiceError
 from services.insights.benchmarks import peer_revenue_index
 from services.insights.forecast import metric_forecast
@@ -309,8 +310,11 @@ def campaigns_table(campaigns: list[dict], totals: dict | None = None):
     equals the revenue and spend cards."""
     if not campaigns:
         return html.Div("No campaign activity in this period.", className="text-muted")
-    header = html.Thead(html.Tr([html.Th(h) for h in (
-        "Campaign", "Channel", "Segment", "Spend", "Revenue", "ROAS", "ROI", "Tier")]))
+    header = html.Thead(html.Tr([
+        *(html.Th(h) for h in ("Campaign", "Channel", "Segment")),
+        *(metric_header(m) for m in ("spend", "revenue", "roas", "roi_pct")),
+        html.Th("Tier", title="High ROI from 100 %, Good ROI from 50 %, else Standard",
+                className="cd-defined")]))
 
     def cells(c, tier):
         return [html.Td(fmt.money(c["spend"]), className="text-end"),

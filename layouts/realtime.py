@@ -10,6 +10,7 @@ from dash import dcc, html
 
 from layouts import format as fmt
 from layouts import shell
+from layouts.components import metric_header
 
 # Component ids (DESIGN.md: every id on a view starts with its slug).
 COMPANY = "realtime-company"
@@ -170,9 +171,8 @@ def kpi_cards(live: dict) -> list:
 def geo_table(locations: list[dict]):
     if not locations:
         return html.P("No location activity yet today.", className="text-muted mb-0")
-    header = html.Thead(html.Tr([html.Th("Location"), html.Th("Spend", className="text-end"),
-                                 html.Th("Conversions", className="text-end"),
-                                 html.Th("CPA", className="text-end")]))
+    header = html.Thead(html.Tr([html.Th("Location"), metric_header("spend"),
+                                 metric_header("conversions"), metric_header("cpa")]))
     body = html.Tbody([
         html.Tr([html.Td([loc["name"], html.Span(f" {loc['region']}",
                                                   className="text-muted small")]),
@@ -206,7 +206,7 @@ def campaigns_table(campaigns: list[dict], may_act: bool):
         return html.P("No active campaigns.", className="text-muted mb-0")
     header = html.Thead(html.Tr([
         html.Th("Campaign"), html.Th("Status"), html.Th("Pacing"),
-        html.Th("CPC", className="text-end"), html.Th("Conv. rate", className="text-end"),
+        metric_header("cpc"), metric_header("conversion_rate", "Conv. rate"),
         *([html.Th("")] if may_act else []),
     ]))
     rows = []
