@@ -18,6 +18,7 @@ from services.access import Scope, require
 from services.cache import forget_data_version
 from services.context import ServiceContext
 from services.errors import NotFound, ValidationError
+from services.metrics import metric_value, ratio
 
 SEVERITIES = ("low", "medium", "high")
 ACTIONS = ("notify", "email", "slack", "pause")
@@ -162,17 +163,18 @@ def measure(session, rule: dict, company_id: int, now: dt.datetime, facts: dict)
                 session, company_id, day - dt.timedelta(days=28), day - dt.timedelta(days=1))
         for c in facts["campaigns"]:
             value = None
+            # Ratios are the metric catalogue's (a rule's rate is a fraction, not percent).
             if metric == "cpc" and c["clicks"] >= max(min_volume, 1):
-                value = c["spend"] / c["clicks"]
+                value = metric_value(c, "cpc")
             elif metric == "cvr" and c["clicks"] >= max(min_volume, 1):
-                value = c["conversions"] / c["clicks"]
+                value = ratio(c["conversions"], c["clicks"])
             elif metric == "budget_used" and c["daily_budget"]:
-                value = c["spend"] / c["daily_budget"]
+                value = ratio(c["spend"], c["daily_budget"])
             elif metric == "cvr_vs_history" and c["clicks"] >= max(min_volume, 1):
                 past = facts["history"].get(c["id"])
                 if past and past["clicks"] >= 100 and past["conversions"] > 0:
-                    value = (c["conversions"] / c["clicks"]) / (past["conversions"]
-                                                                / past["clicks"])
+                    value = ratio(ratio(c["conversions"], c["clicks"]),
+                                  ratio(past["conversions"], past["clicks"]))
             result[c["id"]] = (c["id"], c["name"], value)
         return result
     if metric == "traffic_vs_history":
@@ -183,7 +185,7 @@ def measure(session, rule: dict, company_id: int, now: dt.datetime, facts: dict)
         last = queries.clicks_in_hour(session, company_id, hour)
         past = queries.clicks_at_hours(session, company_id,
                                        [hour - dt.timedelta(days=d) for d in range(1, 8)]) / 7.0
-        value = last / past if past >= max(min_volume, 1) else None
+        value = ratio(last, past) if past >= max(min_volume, 1) else None
         result[0] = (None, "All campaigns", value)
         return result
     if metric == "data_age_hours":
