@@ -8,10 +8,31 @@ from pathlib import Path
 
 DEV_SECRET = "dev-only-insecure-secret-key-change-me"
 MIN_SECRET_LENGTH = 32
+MIN_SECRET_GUESSES_LOG10 = 30
 
 
 class ConfigError(RuntimeError):
     """The configuration cannot be used; the message says what to set."""
+
+
+def secret_key_problem(secret: str) -> str | None:
+    """Why ``secret`` is not fit to sign production sessions, or None.
+
+    Length alone lets "a" * 40 or "password" * 4 through, so the secret's guessability is
+    estimated with zxcvbn (repeats, sequences, dictionary words, keyboard patterns): at least
+    10^30 guesses (~100 bits) are needed; 16 random bytes in hex estimate about 10^31.
+    """
+    if not secret or secret == DEV_SECRET:
+        return "SECRET_KEY is unset or the development default"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters"
+    from zxcvbn import zxcvbn  # imported here: only production start-up needs it
+
+    guesses_log10 = zxcvbn(secret[:100])["guesses_log10"]
+    if guesses_log10 < MIN_SECRET_GUESSES_LOG10:
+        return (f"SECRET_KEY is guessable (about 10^{guesses_log10:.0f} guesses, at least "
+                f"10^{MIN_SECRET_GUESSES_LOG10} needed)")
+    return None
 
 
 def _positive(env, name: str, default, kind=int, zero_ok: bool = False):
@@ -75,11 +96,11 @@ class Config:
                 f"CAMPAIGN_DASH_ENV must be 'development' or 'production', not {self.env!r}"
             )
         if self.production:
-            if self.secret_key == DEV_SECRET or len(self.secret_key) < MIN_SECRET_LENGTH:
+            problem = secret_key_problem(self.secret_key)
+            if problem:
                 raise ConfigError(
-                    "production mode needs SECRET_KEY set to a random string of at least "
-                    f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; "
-                    "print(secrets.token_urlsafe(48))')"
+                    f"production mode needs a random SECRET_KEY: {problem}. Make one with "
+                    "python -c 'import secrets; print(secrets.token_hex(32))'"
                 )
             if not self.database_url or not self.redis_url:
                 raise ConfigError("production mode needs DATABASE_URL and REDIS_URL")

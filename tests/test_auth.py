@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 import sys
 
@@ -75,13 +76,25 @@ def test_passwords_are_hashed_with_argon2id():
     assert not verify_password(hashed, PASSWORD + "x")
 
 
-@pytest.mark.parametrize("secret", [None, "short", "dev-only-insecure-secret-key-change-me"])
+@pytest.mark.parametrize("secret", [
+    None, "short", "dev-only-insecure-secret-key-change-me",
+    # Long enough, but guessable (issue #11, finding 8): refused by entropy, not length.
+    "a" * 40, " " * 40, "password" * 4, "0123456789" * 4, "s" * 48,
+])
 def test_production_refuses_a_weak_secret(secret):
     kwargs = {"secret_key": secret} if secret else {}
     config = Config(env="production", database_url="postgresql://x/y", redis_url="redis://x",
                     **kwargs)
-    with pytest.raises(ConfigError, match="SECRET_KEY"):
+    with pytest.raises(ConfigError, match="SECRET_KEY") as refused:
         config.validate()
+    assert "secrets.token_hex(32)" in str(refused.value)  # says how to make a good one
+
+
+@pytest.mark.parametrize("make", [lambda: secrets.token_hex(32), lambda: secrets.token_hex(16),
+                                  lambda: secrets.token_urlsafe(48)])
+def test_production_accepts_a_random_secret(make):
+    Config(env="production", database_url="postgresql://x/y", redis_url="redis://x",
+           secret_key=make()).validate()
 
 
 def test_production_serve_refuses_to_start_without_secret(config, tmp_path):
@@ -137,7 +150,7 @@ def test_production_start_leaves_no_demo_user(config, server):
     assert login(client, executive["email"], executive["password"]).status_code == 302
     assert client.get("/api/v1/kpis").status_code == 200
 
-    production = replace(config, env="production", secret_key="s" * 48)
+    production = replace(config, env="production", secret_key=secrets.token_hex(32))
     prepare(production, seed_scale=None)
 
     assert client.get("/api/v1/kpis").status_code == 401  # the demo session is gone
