@@ -11,7 +11,7 @@ from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 from flask import current_app, request
 
-from callbacks.common import request_scope, service_context
+from callbacks.common import request_scope, require_action, service_context
 from layouts import admin as ids
 from layouts import preferences as prefs_layout
 from services import access, admin, audit_query, preferences, registry, request_metrics
@@ -168,7 +168,7 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
 
 def load_audit(actor, action, start, end, tab):
     """The newest matching audit rows (up to 500) and how many match."""
-    scope = _scope()
+    scope = require_action(_scope(), "read_audit")
     if tab not in (None, "audit"):
         raise PreventUpdate
     try:
@@ -184,7 +184,7 @@ def load_audit(actor, action, start, end, tab):
 
 def export_audit(clicks, actor, action, start, end):
     """The matching rows as a CSV download."""
-    scope = _scope()
+    scope = require_action(_scope(), "read_audit")
     if not clicks:
         raise PreventUpdate
     try:
@@ -217,7 +217,7 @@ def load_preferences(user_id):
 
 
 def save_preferences(clicks, user_id, default_range, kpi_cards, landing):
-    scope = _scope()
+    scope = require_action(_scope(), "manage_preferences")
     if not clicks or not user_id:
         raise PreventUpdate
     try:
@@ -256,7 +256,7 @@ def latency_figure(latency: dict) -> go.Figure:
 
 def load_health(window, _refresh, _tick, tab):
     """Servers, error and cache-hit rates, latency per route, freshness, slow queries."""
-    scope = _scope()
+    scope = require_action(_scope(), "read_system_health")
     if tab != "health":
         raise PreventUpdate
     health = request_metrics.system_health(service_context(),

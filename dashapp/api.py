@@ -110,11 +110,13 @@ def benchmarks():
 # --------------------------------------------------------------------------- admin (issue #5)
 
 
-def _admin():
-    """The acting admin; the guard already refused other roles, this is the second check. An
-    admin with a company administers that company only (``services.admin`` enforces it)."""
-    return access.scope_for(service_context(), current_record(), "admin",
-                            remote_addr=remote_addr(), needs_company=False).user
+def _admin(action: str = "manage_users"):
+    """The acting admin, allowed ``action``; the guard already refused other roles, this is
+    the second check. An admin with a company administers that company only
+    (``services.admin`` enforces it)."""
+    scope = access.scope_for(service_context(), current_record(), "admin",
+                             remote_addr=remote_addr(), needs_company=False)
+    return access.require(service_context(), scope, action).user
 
 
 def _json_body() -> dict:
@@ -198,7 +200,7 @@ def users_reset_password(user_id: int):
 def audit_log():
     """Audit rows, newest first: ?user=&action=&start=YYYY-MM-DD&end=YYYY-MM-DD&limit=&offset=;
     &format=csv exports every match as CSV."""
-    actor = _admin()
+    actor = _admin("read_audit")
     args = request.args
     filters = {"actor": args.get("user"), "action": args.get("action"),
                "start": args.get("start"), "end": args.get("end"),
@@ -220,7 +222,7 @@ def audit_log():
 def system_health():
     """Latency p50/p95/p99 per view and API route, error and cache-hit rates, servers, data
     freshness and recent slow queries: ?window=hour|day."""
-    actor = _admin()
+    actor = _admin("read_system_health")
     window = request.args.get("window", "hour")
     if window not in request_metrics.WINDOWS:
         raise ValidationError("window must be hour or day")

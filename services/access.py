@@ -58,7 +58,8 @@ ACTION_TEXT = {"pause_campaign": "pause campaigns", "acknowledge_alert": "acknow
                "edit_alert_rules": "edit alert rules",
                "edit_alert_settings": "change alert settings", "manage_users": "manage users",
                "manage_preferences": "change other users' preferences",
-               "read_audit": "read the audit log"}
+               "read_audit": "read the audit log",
+               "read_system_health": "read the system health"}
 
 
 def deny(ctx: ServiceContext, scope: Scope, target: str, error: Exception) -> Exception:

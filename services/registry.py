@@ -70,7 +70,8 @@ VIEWS: tuple[View, ...] = (
          built=True, api=("users", "audit", "system-health"),
          actions={"manage_users": frozenset({"admin"}),
                   "manage_preferences": frozenset({"admin"}),
-                  "read_audit": frozenset({"admin"})}),
+                  "read_audit": frozenset({"admin"}),
+                  "read_system_health": frozenset({"admin"})}),
 )
 
 BY_SLUG: dict[str, View] = {view.slug: view for view in VIEWS}

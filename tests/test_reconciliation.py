@@ -90,7 +90,8 @@ def handmade(empty_database_factory, config):
                        "VALUES ('Austin', 'South', 'US', 30.27, -97.74) RETURNING id")
         campaign_sql = ("INSERT INTO campaigns (company_id, channel_id, name, goal, status, "
                         "start_date, budget_allocated, daily_budget, language, tags) VALUES "
-                        "(:c, :ch, :n, 'sales', 'active', :d, 1000, 50, 'English', '{}') RETURNING id")
+                        "(:c, :ch, :n, 'sales', 'active', :d, 1000, 50, 'English', '{}') "
+                        "RETURNING id")
         search = one(campaign_sql, c=company, ch=google, n="Search", d=DAY)
         newsletter = one(campaign_sql, c=company, ch=email, n="Newsletter", d=DAY)
         conn.execute(text(
