@@ -2,13 +2,21 @@
 
 Kept apart from the access check in dashapp/guard.py, which registers it as an after_request
 hook, so header policy and access policy change independently.
+
+- ``Cache-Control: no-store`` on every response except static files: pages, Dash's layout and
+  callbacks, the API and the login forms may hold a user's data or a CSRF token, and must not
+  stay in a shared or back-button cache after logout. Static files (assets, Dash's component
+  bundles) are the same for everyone and stay cacheable.
+- ``Strict-Transport-Security`` in production (served over HTTPS there; the session cookie is
+  Secure): a year, subdomains included.
 """
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, current_app, request
 
-CALLBACK_PATH = "/_dash-update-component"
+STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def set_security_headers(response: Response) -> Response:
@@ -20,6 +28,9 @@ def set_security_headers(response: Response) -> Response:
         "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
         "script-src 'self' 'unsafe-inline' 'unsafe-eval'; frame-ancestors 'none'",
     )
-    if request.path.startswith("/api/") or request.path == CALLBACK_PATH:
-        response.headers.setdefault("Cache-Control", "no-store")
+    if not request.path.startswith(STATIC_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+    config = current_app.config.get("CAMPAIGN_DASH")
+    if config is not None and config.production:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
