@@ -375,3 +375,65 @@ def test_facebook_imports_every_ad_and_matches_pandas(own_ctx, cli, capsys):
     code, [summary] = run_cli(capsys, *args)
     assert (summary["imported"], summary["replaced"], summary["unchanged"]) == (0, 0, 1143)
     assert counts(own_ctx) == before
+
+
+def _kaggle_copy(tmp_path, name: str, prefix: str) -> tuple[Path, list[str]]:
+    """The 900-row file's lines (LF), with campaign ids of their own."""
+    lines = KAGGLE_900.read_text(encoding="utf-8").splitlines()
+    lines = [lines[0]] + [f"{prefix}{line}" for line in lines[1:]]
+    return tmp_path / name, lines
+
+
+@pytest.mark.parametrize("case", ["truncated", "encoding", "numbers", "header", "long_line",
+                                  "extra_field", "empty", "header_only"])
+def test_corrupted_copies_give_clear_messages_and_lose_no_valid_row(own_ctx, cli, capsys,
+                                                                     tmp_path, case):
+    path, lines = _kaggle_copy(tmp_path, f"{case}.csv", f"{case}-")
+    expect_rejected: dict[int, str] = {}
+    encoding = "utf-8"
+    if case == "truncated":
+        lines[-1] = lines[-1][:30]
+        expect_rejected[900] = "missing"
+    elif case == "encoding":
+        lines[1] = lines[1].replace("Innovate Industries", "Café Crème")
+        encoding = "cp1252"
+    elif case == "numbers":
+        lines[1] = lines[1].replace(",506,1922,", ",99999999999,1922,")
+        expect_rejected[1] = "Clicks is above"
+    elif case == "header":
+        lines.insert(401, lines[0])
+        expect_rejected[401] = "a repeated header line"
+    elif case == "long_line":
+        lines[2] = lines[2].replace("NexGen Systems", "N" * 10_000_000)
+        expect_rejected[2] = "Company is longer than 200 characters"
+    elif case == "extra_field":
+        lines[3] = lines[3].replace("Los Angeles", "Los Angeles, CA")
+        expect_rejected[3] = "17 fields where the header has 16"
+    elif case == "empty":
+        lines = []
+    elif case == "header_only":
+        lines = lines[:1]
+    path.write_bytes(("\n".join(lines) + ("\n" if lines else "")).encode(encoding))
+
+    code = main(["import", str(path), "--dry-run", "--json"])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.out + captured.err
+    [summary] = json.loads(captured.out)
+    if case == "empty":
+        assert code == 1 and summary["error"] == "empty.csv is empty: nothing to import"
+        return
+    assert code == 0, summary
+    lost = 0 if case == "header" else len(expect_rejected)  # a header line is no data row
+    valid = 0 if case == "header_only" else 900 - lost
+    assert summary["imported"] == valid  # every valid row would go in
+    assert {r["row"]: r["reason"] for r in summary["rejections"]}.keys() == \
+        expect_rejected.keys()
+    for rejection in summary["rejections"]:
+        assert expect_rejected[rejection["row"]] in rejection["reason"]
+        assert len(rejection["raw"]) <= 2000
+    if case == "encoding":
+        assert summary["encoding"] == "cp1252"
+        assert any("not UTF-8" in note for note in summary["notes"])
+        assert "Café Crème" in {c["name"] for c in summary["companies_created"]}
+    if case in ("header", "extra_field"):
+        assert summary["fixes"], {k: summary[k] for k in ("fixes", "reasons", "rejected")}

@@ -43,6 +43,9 @@ GENERIC_FIXES = (
     ("missing location", "give every row a location the warehouse knows ({locations})"),
     ("row of company", "import without --company to load every company's rows"),
     ("duplicate natural key", "remove the repeated rows (the first of each was imported)"),
+    ("a repeated header line", "remove the header lines inside the file"),
+    ("fields where the header has", "quote values that contain the delimiter, or fix the "
+                                    "rows with missing or extra fields"),
 )
 
 
@@ -121,7 +124,7 @@ def _header(table: Table, fmt: base.Format, dry_run: bool) -> dict:
     return {"file": str(table.path), "format": fmt.name, "format_title": fmt.title,
             "recognised_from": "header", "encoding": table.encoding,
             "delimiter": table.delimiter, "line_ending": table.line_ending,
-            "rows": len(table.frame), "dry_run": dry_run}
+            "rows": len(table.frame) + len(table.unreadable), "dry_run": dry_run}
 
 
 def _import_events(ctx, table: Table, fmt: Events, company: str | None,
@@ -155,7 +158,7 @@ def _import_events(ctx, table: Table, fmt: Events, company: str | None,
 def _fixes(fmt: base.Format, reasons: Counter, context: dict) -> list[str]:
     fixes = []
     for prefix, fix in (*fmt.fixes, *GENERIC_FIXES):
-        if any(reason.startswith(prefix) for reason in reasons):
+        if any(prefix in reason for reason in reasons):
             fixes.append(fix.format(**context) if "{" in fix else fix)
     return fixes
 
@@ -295,7 +298,7 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
     g["row_hash"] = pd.util.hash_pandas_object(g[hashed].astype(str), index=False) \
         .to_numpy().view(np.int64)
 
-    rejections: list[tuple[int, str, str]] = []
+    rejections: list[tuple[int, str, str]] = list(table.unreadable)
     bad_numbers = rows.index[reasons.bad]
     raws = _raw_lines(table, bad_numbers)
     rejections.extend((int(n), raws[n], str(r)) for n, r in

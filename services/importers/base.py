@@ -57,7 +57,7 @@ def column_index(table: Table) -> dict[str, str]:
 
 def text_cells(series: pd.Series) -> pd.Series:
     """Stripped text; empty cells as <NA>."""
-    stripped = series.astype(str).str.strip()
+    stripped = series.fillna("").astype(str).str.strip()
     return stripped.mask(stripped == "")
 
 

@@ -25,7 +25,7 @@ class KaggleCampaigns(base.Format):
     has_company_column = True
     fixes = (
         ("missing Date", "give every row its Date (YYYY-MM-DD): the campaign's start"),
-        ("Date is not a date", "write dates as YYYY-MM-DD"),
+        ("is not a date (YYYY-MM-DD)", "write dates as YYYY-MM-DD"),
         ("Duration must", "write Duration as a number of days, e.g. '30 days'"),
         ("Acquisition_Cost must", "write Acquisition_Cost as an amount, e.g. 16174.00 or "
                                   "\"$16,174.00\""),

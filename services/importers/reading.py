@@ -15,7 +15,7 @@ import pandas as pd
 
 from services.errors import ValidationError
 
-SNIFF_BYTES = 64 * 1024
+SNIFF_BYTES = 1024 * 1024
 DELIMITERS = ",;\t|"
 
 
@@ -28,6 +28,8 @@ class Table:
     delimiter: str
     line_ending: str
     notes: list[str] = field(default_factory=list)
+    # rows that could not be read as rows: (row number, raw text, reason)
+    unreadable: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
@@ -53,11 +55,39 @@ def _line_ending(text: str) -> str:
 
 
 def _delimiter(text: str) -> str:
-    head = "\n".join(text[:SNIFF_BYTES].splitlines()[:50])
+    """The candidate found most often in the header line (ties: the first of DELIMITERS)."""
+    header = text[:SNIFF_BYTES].splitlines()[0] if text.strip() else ""
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _read_rows_one_by_one(text: str, delimiter: str, name: str):
+    """The slow path, for a file pandas refused (a row with more fields than the header):
+    every row read with the csv module, rows of the wrong width kept aside as rejected rows
+    with their own row numbers, so no valid row is lost and none is renumbered."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
     try:
-        return csv.Sniffer().sniff(head, delimiters=DELIMITERS).delimiter
-    except csv.Error:
-        return ","
+        header = next(reader)
+    except StopIteration:
+        raise ValidationError(f"{name} has no header row: nothing to import") from None
+    width = len(header)
+    good, numbers, bad = [], [], []
+    try:
+        for number, fields in enumerate(reader, start=1):
+            if not fields:
+                continue
+            if len(fields) == width:
+                good.append(fields)
+                numbers.append(number)
+            else:
+                raw = delimiter.join(fields)[:2000]
+                bad.append((number, raw, f"{len(fields)} fields where the header has {width}"))
+    except csv.Error as error:
+        raise ValidationError(f"{name} is not a readable CSV file: {error}") from None
+    frame = pd.DataFrame(good, columns=header, index=pd.Index(numbers, dtype="int64"),
+                         dtype=str)
+    return frame, bad
 
 
 def read_table(path: str | Path) -> Table:
@@ -70,17 +100,31 @@ def read_table(path: str | Path) -> Table:
     text, encoding, notes = _decode(data, path.name)
     line_ending = _line_ending(text)
     delimiter = _delimiter(text)
+    unreadable: list[tuple[int, str, str]] = []
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                            skipinitialspace=True, on_bad_lines="error")
-    except (pd.errors.ParserError, csv.Error) as error:
-        raise ValidationError(f"{path.name} is not a readable CSV file: {error}") from None
+                            skipinitialspace=True, on_bad_lines="error").fillna("")
+        frame.index = pd.RangeIndex(1, len(frame) + 1)
+    except (pd.errors.ParserError, csv.Error):
+        frame, unreadable = _read_rows_one_by_one(text, delimiter, path.name)
     except pd.errors.EmptyDataError:
         raise ValidationError(f"{path.name} has no header row: nothing to import") from None
     columns = [str(c).strip() for c in frame.columns]
     frame.columns = columns
-    frame.index = pd.RangeIndex(1, len(frame) + 1)
-    return Table(path, frame, columns, encoding, delimiter, line_ending, notes)
+    # A header line repeated inside the file (exports pasted together) is not a data row.
+    first = frame.iloc[:, 0].str.strip() == columns[0] if len(columns) else None
+    repeated = pd.Series(False, index=frame.index)
+    if first is not None and first.any():
+        candidates = frame[first.fillna(False)]
+        repeated[candidates.index] = (candidates.apply(lambda c: c.str.strip())
+                                      == columns).all(axis=1)
+    if repeated.any():
+        for number in frame.index[repeated].tolist():
+            unreadable.append((int(number), delimiter.join(columns)[:2000],
+                               "a repeated header line"))
+        frame = frame[~repeated]
+    unreadable.sort()
+    return Table(path, frame, columns, encoding, delimiter, line_ending, notes, unreadable)
 
 
 def normalise(column: str) -> str:
