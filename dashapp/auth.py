@@ -135,13 +135,60 @@ def login_submit():
         return _login_page("Wrong email or password.", email, next_url, 401)
     session.clear()  # rotate: nothing from before the login survives it
     session.permanent = True
+    session["csrf_token"] = secrets.token_urlsafe(32)  # the signed-in forms' (sign-out)
     login_user(SessionUser(record, sessions.start_session(ctx, record.id, remote_addr())))
     return redirect(next_url)
 
 
-@blueprint.route("/logout", methods=["GET", "POST"])
+LOGOUT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign out · Campaign Dash</title>
+<link rel="stylesheet" href="/assets/00-bootstrap-flatly-5.3.8.min.css">
+</head><body class="bg-light">
+<main class="container" style="max-width: 420px; margin-top: 12vh">
+  <div class="card shadow-sm"><div class="card-body p-4">
+    <h1 class="h4 mb-3">Sign out of Campaign Dash?</h1>
+    {error}
+    <form method="post" action="/logout">
+      <input type="hidden" name="csrf_token" value="{csrf}">
+      <button class="btn btn-primary" type="submit" id="logout-submit" autofocus>Sign out</button>
+      <a class="btn btn-link" href="/">Stay signed in</a>
+    </form>
+  </div></div>
+</main></body></html>"""
+
+
+def session_csrf_token() -> str:
+    """The session's CSRF token for its forms (sign-out), made when missing."""
+    token = session.get("csrf_token")
+    if not token:
+        token = session["csrf_token"] = secrets.token_urlsafe(32)
+    return token
+
+
+def _logout_page(error: str | None = None, status: int = 200):
+    alert = f'<div class="alert alert-warning" role="alert">{html.escape(error)}</div>' \
+        if error else ""
+    page = LOGOUT_PAGE.format(error=alert, csrf=html.escape(session_csrf_token()))
+    return page, status, {"Content-Type": "text/html; charset=utf-8"}
+
+
+@blueprint.route("/logout", methods=["GET"])
+def logout_form():
+    """A link to /logout (or a foreign site's) only asks: signing out takes a POST."""
+    if not current_user.is_authenticated:
+        return redirect("/login")
+    return _logout_page()
+
+
+@blueprint.route("/logout", methods=["POST"])
 def logout():
     if current_user.is_authenticated:
+        sent_token = request.form.get("csrf_token") or ""
+        expected_token = session.get("csrf_token") or ""
+        if not expected_token or not secrets.compare_digest(sent_token, expected_token):
+            return _logout_page("Your sign-out form expired; press Sign out again.", 400)
         ctx = service_context()
         sessions.end_session(ctx, current_user.session_id)
         users.record_event(ctx, "logout", current_user.record, remote_addr())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from flask import has_request_context, session
 
 from services.registry import View
 
@@ -40,9 +41,19 @@ def user_menu(email: str, role: str) -> list:
     return [
         html.Span([html.Span(email, className="fw-semibold"), " · ",
                    role.replace("_", " ")], className="small"),
-        html.A("Sign out", href="/logout", className="btn btn-sm btn-outline-light",
-               id="app-logout"),
+        # Signing out takes a POST with the session's CSRF token (a GET /logout only asks).
+        html.Form([
+            dcc.Input(type="hidden", name="csrf_token", value=_session_csrf_token()),
+            html.Button("Sign out", type="submit", id="app-logout",
+                        className="btn btn-sm btn-outline-light"),
+        ], method="POST", action="/logout", className="m-0"),
     ]
+
+
+def _session_csrf_token() -> str:
+    """The signed-in session's CSRF token (set at login); empty outside a request, and then
+    the sign-out page asks again with a fresh one."""
+    return (session.get("csrf_token") or "") if has_request_context() else ""
 
 
 def not_found() -> dbc.Alert:

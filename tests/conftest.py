@@ -170,6 +170,13 @@ def login(client, email: str, password: str = PASSWORD):
                                        "csrf_token": _csrf(client), "next": "/"})
 
 
+def logout(client):
+    """Sign out as the browser does: POST /logout with the token of the sign-out form."""
+    page = client.get("/logout").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    return client.post("/logout", data={"csrf_token": token})
+
+
 @pytest.fixture
 def client_for(server, users):
     """client_for(key) -> a test client logged in as that user (None: anonymous)."""

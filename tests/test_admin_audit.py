@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
 
-from conftest import PASSWORD, login
+from conftest import PASSWORD, login, logout
 from services import audit, audit_query
 from services.errors import ValidationError
 
@@ -83,7 +83,7 @@ def test_sign_in_events_write_one_row_each(server, ctx, users):
     login(client, email, "wrong-password-123")
     login(client, email, PASSWORD)
     client.get("/admin")  # analysts may not: denied
-    client.get("/logout")
+    logout(client)
     after = {a: count(a, email) for a in before}
     assert {a: after[a] - before[a] for a in before} == {
         "login": 1, "login_failed": 1, "logout": 1, "denied": 1}

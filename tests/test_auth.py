@@ -9,7 +9,7 @@ import sys
 import pytest
 from sqlalchemy import text
 
-from conftest import PASSWORD, login
+from conftest import PASSWORD, login, logout
 from dashapp.config import Config, ConfigError
 from services.passwords import hash_password, verify_password
 
@@ -48,7 +48,7 @@ def test_logout_ends_the_session_even_for_a_copied_cookie(server, users):
     assert login(client, users["analyst"]).status_code == 302
     cookie = client.get_cookie("campaign_dash_session")
     assert client.get("/api/v1/kpis").status_code == 200
-    client.get("/logout")
+    logout(client)
 
     thief = server.test_client()
     thief.set_cookie("campaign_dash_session", cookie.value)

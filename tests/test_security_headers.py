@@ -1,5 +1,5 @@
-"""Headers (issue #11, finding 8): HSTS in production, no caching of anything a logged-in
-user is shown."""
+"""Headers and logout (issue #11, finding 8): HSTS in production, no caching of anything a
+logged-in user is shown, logout only by POST with the session's CSRF token."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ from dataclasses import replace
 from conftest import callback_payload
 
 NO_STORE = "no-store"
+
+
+def _csrf_of(page: str) -> str:
+    return page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
 
 
 def test_sec001_hsts_only_in_production(config, server):
@@ -39,3 +43,52 @@ def test_sec002_authenticated_responses_are_not_stored(client_for, dash_app):
     # Static files stay cacheable: they are the same for everyone.
     asset = client.get("/assets/10-app.css")
     assert NO_STORE not in asset.headers.get("Cache-Control", "")
+
+
+def test_sec003_get_logout_does_not_log_out(client_for):
+    client = client_for("executive")
+    page = client.get("/logout")
+    assert page.status_code == 200
+    assert 'method="post"' in page.get_data(as_text=True)
+    assert client.get("/api/v1/kpis").status_code == 200  # still logged in
+
+
+def test_sec004_logout_post_needs_the_csrf_token(client_for):
+    client = client_for("executive")
+    refused = client.post("/logout", data={"csrf_token": "forged"})
+    assert refused.status_code == 400
+    assert client.get("/api/v1/kpis").status_code == 200
+
+    token = _csrf_of(client.get("/logout").get_data(as_text=True))
+    done = client.post("/logout", data={"csrf_token": token})
+    assert done.status_code == 302 and done.headers["Location"] == "/login"
+    assert client.get("/api/v1/kpis").status_code == 401
+
+
+def _find(component, type_name: str):
+    """Depth-first search of a Dash JSON component tree for the first of a type."""
+    if isinstance(component, list):
+        for child in component:
+            found = _find(child, type_name)
+            if found:
+                return found
+    elif isinstance(component, dict):
+        if component.get("type") == type_name:
+            return component
+        return _find(component.get("props", {}).get("children"), type_name)
+    return None
+
+
+def test_sec005_user_menu_signs_out_by_post_with_the_token(client_for, dash_app):
+    client = client_for("marketing_manager")
+    body = callback_payload(dash_app, "app-page", {"app-url.pathname": "/executive"})
+    reply = client.post("/_dash-update-component", json=body)
+    assert reply.status_code == 200
+    menu = reply.get_json()["response"]["app-user"]["children"]
+    form = _find(menu, "Form")
+    assert form["props"]["method"] == "POST" and form["props"]["action"] == "/logout"
+    hidden = _find(form["props"]["children"], "Input")
+    assert hidden["props"]["name"] == "csrf_token"
+    done = client.post("/logout", data={"csrf_token": hidden["props"]["value"]})
+    assert done.status_code == 302
+    assert client.get("/api/v1/kpis").status_code == 401
