@@ -453,8 +453,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "[--dry-run] [--json]` (format recognised from the header), or "
                        "`import events FILE`",
         epilog="campaign-dash import FILE... [--company SLUG] [--format NAME] [--dry-run] "
-               "[--json] [--show N]: real exports, the format recognised from the header "
-               f"({', '.join(format_names())}); see README.md, 'Importing real exports'.")
+               "[--json] [--show N] [--start DATE] [--end DATE] [--location NAME]: real "
+               "exports, the format recognised from the header "
+               f"({', '.join(format_names())}); `campaign-dash import FILE --help` explains "
+               "the options, README.md ('Importing real exports') the formats.")
     imp_sub = imp.add_subparsers(dest="import_command", required=True)
     events = imp_sub.add_parser(
         "events", help="ad events from CSV or JSON lines (columns: campaign_id, occurred_at, "

@@ -437,3 +437,15 @@ def test_corrupted_copies_give_clear_messages_and_lose_no_valid_row(own_ctx, cli
         assert "Café Crème" in {c["name"] for c in summary["companies_created"]}
     if case in ("header", "extra_field"):
         assert summary["fixes"], {k: summary[k] for k in ("fixes", "reasons", "rejected")}
+
+
+def test_two_imports_of_one_file_at_once_store_it_once(own_ctx, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path, lines = _kaggle_copy(tmp_path, "twice.csv", "twice-")
+    path.write_text("\n".join(lines[:301]) + "\n")
+    before = counts(own_ctx)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: importers.import_file(own_ctx, path), range(2)))
+    assert sorted((r["imported"], r["unchanged"]) for r in results) == [(0, 300), (300, 0)]
+    assert counts(own_ctx)["events"] - before["events"] == 300

@@ -61,6 +61,18 @@ def upsert_campaigns(session: Session, company_id: int, source: str,
     return ({row.source_key: row.id for row in ids}, sum(flags), len(flags) - sum(flags))
 
 
+_IMPORT_LOCK_KEY = 72_410_012
+
+
+def lock_companies(session: Session, company_ids: list[int]) -> None:
+    """Serialise imports into the same companies until the transaction ends: two imports of
+    one file at once would both find its keys missing and store its rows twice. Taken in id
+    order, so two imports never wait on each other crosswise."""
+    for company_id in sorted(set(company_ids)):
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, :c)"),
+                        {"k": _IMPORT_LOCK_KEY, "c": int(company_id)})
+
+
 def import_keys(session: Session, company_id: int, source: str,
                 keys: list[str]) -> dict[str, tuple[int, int | None]]:
     """natural key -> (row hash, event id) of rows of ``source`` imported before."""

@@ -264,6 +264,7 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
         g["segment_id"] = None
     today = catalog_queries.today(session)
 
+    queries.lock_companies(session, g["company_id"].unique().tolist())
     campaigns_created = campaigns_updated = 0
     g["campaign_id"] = pd.Series(dtype="int64")
     for cid, part in g.groupby("company_id", sort=True):
