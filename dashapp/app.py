@@ -9,7 +9,7 @@ from dash import Dash
 from flask import Flask, jsonify, redirect
 
 import callbacks.shell
-from dashapp import api, auth, db_errors, guard, health, set_password, timing
+from dashapp import api, auth, db_errors, guard, health, public_url, set_password, timing
 from dashapp.config import Config
 from dashapp.views import BUILT
 from layouts import shell
@@ -50,6 +50,7 @@ def create_app(config: Config | None = None) -> Flask:
     guard.init_app(server)
     set_password.init_app(server)
     db_errors.init_app(server)
+    public_url.init_app(server, config.base_url)
     server.register_blueprint(api.blueprint)
     server.register_blueprint(health.blueprint)
     server.add_url_rule("/favicon.ico", "favicon", lambda: redirect("/_favicon.ico", 301))

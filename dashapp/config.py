@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEV_SECRET = "dev-only-insecure-secret-key-change-me"
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_GUESSES_LOG10 = 30
+# Where users reach the app: links handed out (set-password) are built from it, never from a
+# request's Host header. Required in production; this in development.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8050"
 
 
 class ConfigError(RuntimeError):
@@ -62,6 +66,7 @@ class Config:
     session_idle_minutes: int = 60
     session_max_hours: float = 12
     login_attempts_per_minute: int = 10
+    public_url: str | None = None  # CAMPAIGN_DASH_PUBLIC_URL; see base_url
     # PostgreSQL limits for each statement of a web request (0: none); a request that hits
     # one answers 503 (dashapp/db_errors.py). The CLI and the worker run without them.
     db_statement_timeout_ms: int = 5000
@@ -77,6 +82,7 @@ class Config:
             env=env.get("CAMPAIGN_DASH_ENV", "development"),
             data_dir=Path(env.get("CAMPAIGN_DASH_DATA_DIR") or Path.home() / ".campaign-dash"),
             cache_namespace=env.get("CAMPAIGN_DASH_CACHE_NAMESPACE") or "campaign-dash",
+            public_url=env.get("CAMPAIGN_DASH_PUBLIC_URL") or None,
             session_idle_minutes=_positive(env, "CAMPAIGN_DASH_SESSION_IDLE_MINUTES", 60, int),
             session_max_hours=_positive(env, "CAMPAIGN_DASH_SESSION_MAX_HOURS", 12, float),
             db_statement_timeout_ms=_positive(env, "CAMPAIGN_DASH_DB_STATEMENT_TIMEOUT_MS",
@@ -89,6 +95,11 @@ class Config:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL links are built from (no trailing slash)."""
+        return (self.public_url or DEFAULT_PUBLIC_URL).rstrip("/")
 
     def validate(self) -> None:
         if self.env not in ("development", "production"):
@@ -104,3 +115,15 @@ class Config:
                 )
             if not self.database_url or not self.redis_url:
                 raise ConfigError("production mode needs DATABASE_URL and REDIS_URL")
+            if not self.public_url:
+                raise ConfigError(
+                    "production mode needs CAMPAIGN_DASH_PUBLIC_URL, the address users reach "
+                    "the app at (e.g. https://dash.example.com): links in e-mails are built "
+                    "from it, never from a request's Host header")
+        if self.public_url:
+            parsed = urlsplit(self.public_url)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname \
+                    or parsed.path.strip("/") or parsed.query or parsed.fragment:
+                raise ConfigError(
+                    "CAMPAIGN_DASH_PUBLIC_URL must be an http(s) origin such as "
+                    f"https://dash.example.com, not {self.public_url!r}")

@@ -94,7 +94,7 @@ def test_production_refuses_a_weak_secret(secret):
                                   lambda: secrets.token_urlsafe(48)])
 def test_production_accepts_a_random_secret(make):
     Config(env="production", database_url="postgresql://x/y", redis_url="redis://x",
-           secret_key=make()).validate()
+           secret_key=make(), public_url="https://dash.example.com").validate()
 
 
 def test_production_serve_refuses_to_start_without_secret(config, tmp_path):

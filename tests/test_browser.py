@@ -10,6 +10,7 @@ import pytest
 
 from browser import browser_page, log_in, served
 from conftest import PASSWORD
+from dashapp.config import DEFAULT_PUBLIC_URL
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(os.environ.get("CAMPAIGN_DASH_SCREENSHOTS", "/tmp/campaign-dash-screens"))
@@ -65,7 +66,9 @@ def test_admin001_admin_creates_a_specialist_who_lands_on_the_realtime_view(serv
         link.wait_for()
         assert f"Created {email}" in page.locator("#admin-new-result").inner_text()
         url = link.inner_text()
-        assert "/set-password?token=" in url
+        # Built from the configured public URL (not this test server's Host): follow its path.
+        assert url.startswith(f"{DEFAULT_PUBLIC_URL}/set-password?token=")
+        url = base_url + url.removeprefix(DEFAULT_PUBLIC_URL)
         page.screenshot(path=str(SCREENSHOTS / "admin001-users-1440.png"), full_page=True)
         page.set_viewport_size({"width": 1024, "height": 768})
         page.screenshot(path=str(SCREENSHOTS / "admin001-users-1024.png"), full_page=True)

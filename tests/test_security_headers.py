@@ -20,6 +20,7 @@ def test_sec001_hsts_only_in_production(config, server):
     from dashapp.app import create_app
 
     production = create_app(replace(config, env="production", secret_key=secrets.token_hex(32),
+                                    public_url="https://dash.example.com",
                                     cache_namespace=f"{config.cache_namespace}-{uuid.uuid4().hex[:6]}"))
     hsts = production.test_client().get("/login").headers.get("Strict-Transport-Security")
     assert hsts and "max-age=31536000" in hsts and "includeSubDomains" in hsts
