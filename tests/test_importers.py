@@ -449,3 +449,38 @@ def test_two_imports_of_one_file_at_once_store_it_once(own_ctx, tmp_path):
         results = list(pool.map(lambda _: importers.import_file(own_ctx, path), range(2)))
     assert sorted((r["imported"], r["unchanged"]) for r in results) == [(0, 300), (300, 0)]
     assert counts(own_ctx)["events"] - before["events"] == 300
+
+
+def test_a_header_two_formats_fit_asks_for_format(own_ctx, cli, capsys, tmp_path):
+    raw = pd.read_csv(KAGGLE_900, dtype=str).head(20)
+    raw["Campaign_ID"] = "both-" + raw["Campaign_ID"]
+    for extra in ("cost", "revenue", "conversions", "device", "occurred_at", "location_id",
+                  "event_time"):
+        raw[extra] = ""
+    path = tmp_path / "both.csv"
+    raw.to_csv(path, index=False)
+    code, [summary] = run_cli(capsys, path, "--dry-run")
+    assert code == 1
+    assert summary["error"].endswith("its header fits several formats: pass --format "
+                                     "kaggle-campaign-performance or --format events")
+    code, [summary] = run_cli(capsys, path, "--dry-run", "--format",
+                              "kaggle-campaign-performance")
+    assert code == 0 and summary["imported"] == 20
+    assert summary["ignored_columns"] == ["cost", "revenue", "conversions", "device",
+                                          "occurred_at", "location_id", "event_time"]
+
+
+def test_our_own_events_format_is_recognised(own_ctx, cli, capsys, tmp_path):
+    with own_ctx.session() as session:
+        slug, campaign = session.execute(text("""
+            SELECT c.slug, k.id FROM companies c JOIN campaigns k ON k.company_id = c.id
+            WHERE k.source IS NULL ORDER BY k.id LIMIT 1""")).one()
+    path = tmp_path / "events.csv"
+    path.write_text("campaign_id,occurred_at,impressions,clicks,cost,location,device,note\n"
+                    f"{campaign},2026-01-05T10:00:00Z,100,3,1.25,Boston,mobile,x\n"
+                    f"{campaign},not a time,100,3,1.25,Boston,mobile,y\n")
+    code, [summary] = run_cli(capsys, path, "--company", slug)
+    assert code == 0
+    assert summary["format"] == "events"
+    assert (summary["imported"], summary["rejected"]) == (1, 1)
+    assert summary["ignored_columns"] == ["note"]
