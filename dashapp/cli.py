@@ -191,6 +191,23 @@ def cmd_company(args) -> int:
     return 0
 
 
+def cmd_location(args) -> int:
+    from services import catalog
+
+    ctx = _context()
+    if args.location_command == "add":
+        made = catalog.add_location(ctx, args.name, region=args.region, country=args.country,
+                                    latitude=args.latitude, longitude=args.longitude)
+        print(f"created location {made['id']} {made['name']!r} ({made['region']}, "
+              f"{made['country']})")
+        return 0
+    print(f"{'id':>5}  {'name':<28} {'region':<16} country")
+    for row in catalog.list_locations(ctx):
+        print(f"{row['id']:>5}  {row['name'][:28]:<28} {row['region'][:16]:<16} "
+              f"{row['country']}")
+    return 0
+
+
 def cmd_campaign(args) -> int:
     from services import catalog
 
@@ -498,6 +515,17 @@ def build_parser() -> argparse.ArgumentParser:
     company_add.add_argument("--industry", default="unspecified")
     company_sub.add_parser("list", help="list companies")
     company.set_defaults(handler=cmd_company)
+
+    location = sub.add_parser("location", help="add or list locations (every event has one)")
+    location_sub = location.add_subparsers(dest="location_command", required=True)
+    location_add = location_sub.add_parser("add", help="create a location")
+    location_add.add_argument("name")
+    location_add.add_argument("--region", required=True, help="e.g. East, Central, West")
+    location_add.add_argument("--country", required=True, help="two-letter code, e.g. US")
+    location_add.add_argument("--latitude", required=True)
+    location_add.add_argument("--longitude", required=True)
+    location_sub.add_parser("list", help="list locations")
+    location.set_defaults(handler=cmd_location)
 
     campaign = sub.add_parser("campaign", help="add or list a company's campaigns")
     campaign_sub = campaign.add_subparsers(dest="campaign_command", required=True)

@@ -58,6 +58,44 @@ def add_company(ctx: ServiceContext, name: str, *, slug: str | None = None,
     return {"id": company_id, "slug": slug, "name": name, "industry": industry}
 
 
+def add_location(ctx: ServiceContext, name: str, *, region: str, country: str,
+                 latitude, longitude, actor: str = "cli") -> dict:
+    """A location events and campaigns can point at (imports need every location of a file
+    to exist: a location has coordinates, which an export does not give)."""
+    name, region, country = (name or "").strip(), (region or "").strip(), (country or "").strip()
+    problems = []
+    if not name or len(name) > 100:
+        problems.append("the name must be 1 to 100 characters")
+    if not region or len(region) > 32:
+        problems.append("the region must be 1 to 32 characters")
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        problems.append(f"country {country!r} must be a two-letter code such as US")
+    coordinates = {}
+    for label, value, limit in (("latitude", latitude, 90), ("longitude", longitude, 180)):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            problems.append(f"{label} must be a number, got {value!r}")
+            continue
+        if not -limit <= number <= limit:
+            problems.append(f"{label} must be between -{limit} and {limit}")
+        coordinates[label] = number
+    with ctx.session() as session:
+        if name and name.lower() in queries.locations(session):
+            problems.append(f"a location named {name!r} exists")
+        _raise(problems)
+        values = {"name": name, "region": region, "country": country, **coordinates}
+        location_id = queries.insert_location(session, values)
+        audit.record(session, "location_add", actor_email=actor,
+                     target=f"location:{location_id}", after=values)
+    return {"id": location_id, **values}
+
+
+def list_locations(ctx: ServiceContext) -> list[dict]:
+    with ctx.session() as session:
+        return queries.location_rows(session)
+
+
 def list_companies(ctx: ServiceContext) -> list[dict]:
     with ctx.session() as session:
         return queries.companies(session)

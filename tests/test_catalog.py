@@ -101,3 +101,18 @@ def test_campaign_validation_reports_every_problem(own_ctx):
         assert part in message
     with pytest.raises(NotFound):
         catalog.list_campaigns(own_ctx, "no-such-company")
+
+
+def test_location_add_and_list(cli_env, own_ctx, capsys):
+    code = main(["location", "add", "Toronto", "--region", "Canada", "--country", "CA",
+                 "--latitude", "43.65", "--longitude", "-79.38"])
+    assert code == 0, capsys.readouterr()
+    assert main(["location", "list"]) == 0
+    assert "Toronto" in capsys.readouterr().out
+    with pytest.raises(ValidationError) as error:
+        catalog.add_location(own_ctx, "toronto", region="", country="Canada", latitude="x",
+                             longitude=200)
+    message = str(error.value)
+    for part in ("region must be", "country 'Canada'", "latitude must be a number",
+                 "longitude must be between", "named 'toronto' exists"):
+        assert part in message

@@ -64,6 +64,19 @@ def locations(session: Session) -> dict[str, int]:
             for row in session.execute(text("SELECT id, name FROM locations"))}
 
 
+def location_rows(session: Session) -> list[dict]:
+    rows = session.execute(text("""
+        SELECT id, name, region, country, latitude, longitude FROM locations ORDER BY name"""))
+    return [dict(row._mapping) for row in rows]
+
+
+def insert_location(session: Session, values: dict) -> int:
+    return int(session.execute(text("""
+        INSERT INTO locations (name, region, country, latitude, longitude)
+        VALUES (:name, :region, :country, :latitude, :longitude) RETURNING id"""),
+        values).scalar())
+
+
 def campaigns(session: Session, company_id: int) -> list[dict]:
     rows = session.execute(text("""
         SELECT k.id, k.name, ch.name AS channel, k.goal, k.status, k.start_date, k.end_date,

@@ -39,7 +39,9 @@ CHANNEL_KINDS = {"google ads": "paid_search", "bing ads": "paid_search", "facebo
                  "instagram": "social", "linkedin": "social", "twitter": "social",
                  "tiktok": "social", "youtube": "video", "email": "email", "website": "web"}
 GENERIC_FIXES = (
-    ("unknown location", "use a location the warehouse knows ({locations})"),
+    ("unknown location", "use a location the warehouse knows ({locations}), or add it: "
+                         "campaign-dash location add NAME --region R --country US "
+                         "--latitude LAT --longitude LON"),
     ("missing location", "give every row a location the warehouse knows ({locations})"),
     ("row of company", "import without --company to load every company's rows"),
     ("duplicate natural key", "remove the repeated rows (the first of each was imported)"),
