@@ -690,6 +690,7 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = _now_column()
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # None: never
 
 
 class AlertSettings(Base):

@@ -16,6 +16,7 @@ from services.users import UserRecord
 TOKEN_PREFIX = "cdk_"
 # last_used_at is written at most this often per token (not on every request).
 TOUCH_EVERY = dt.timedelta(minutes=1)
+MAX_EXPIRY_DAYS = 3650
 
 
 def hash_token(token: str) -> str:
@@ -28,27 +29,37 @@ def _require_admin(actor: UserRecord | None) -> None:
 
 
 def create_token(ctx: ServiceContext, actor: UserRecord | None, company_id: int,
-                 name: str) -> dict:
+                 name: str, expires_in_days: int | None = None) -> dict:
     """A new token for the company: {"id", "name", "prefix", "token"} (the token only now).
-    ``actor`` None is the command line (an operator)."""
+    ``actor`` None is the command line (an operator). ``expires_in_days``: the token stops
+    working that many days from now (None: it works until revoked)."""
     _require_admin(actor)
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise ValidationError("a token needs a name of 1 to 100 characters")
+    if expires_in_days is not None and (
+            isinstance(expires_in_days, bool) or not isinstance(expires_in_days, int)
+            or not 1 <= expires_in_days <= MAX_EXPIRY_DAYS):
+        raise ValidationError(
+            f"expires_in_days must be a whole number of days from 1 to {MAX_EXPIRY_DAYS}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with ctx.session() as session:
         if not queries.company_exists(session, company_id):
             raise NotFound(f"no company {company_id}")
         token_id = queries.insert_token(session, company_id, name, hash_token(token),
-                                        token[:12], actor.id if actor else None)
+                                        token[:12], actor.id if actor else None,
+                                        expires_in_days)
         audit.record(session, "api_token_create", user_id=actor.id if actor else None,
                      actor_email=actor.email if actor else "cli",
                      target=f"api_token:{token_id}",
-                     after={"company_id": company_id, "name": name, "prefix": token[:12]})
+                     after={"company_id": company_id, "name": name, "prefix": token[:12],
+                            "expires_in_days": expires_in_days})
     return {"id": token_id, "name": name, "prefix": token[:12], "token": token}
 
 
 def list_tokens(ctx: ServiceContext, company_id: int) -> list[dict]:
+    """Each token's id, name, prefix, created_at, last_used_at, expires_at, revoked_at and
+    state (active, expired, revoked), newest first."""
     with ctx.session() as session:
         return queries.tokens_of(session, company_id)
 

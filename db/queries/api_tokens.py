@@ -13,18 +13,23 @@ def company_exists(session: Session, company_id: int) -> bool:
 
 
 def insert_token(session: Session, company_id: int, name: str, token_hash: str, prefix: str,
-                 created_by: int | None) -> int:
+                 created_by: int | None, expires_in_days: int | None = None) -> int:
     return int(session.execute(text("""
-        INSERT INTO api_tokens (company_id, name, token_hash, prefix, created_by)
-        VALUES (:c, :name, :hash, :prefix, :by) RETURNING id"""),
+        INSERT INTO api_tokens (company_id, name, token_hash, prefix, created_by, expires_at)
+        VALUES (:c, :name, :hash, :prefix, :by, now() + make_interval(days => :days))
+        RETURNING id"""),
         {"c": company_id, "name": name, "hash": token_hash, "prefix": prefix,
-         "by": created_by}).scalar())
+         "by": created_by, "days": expires_in_days}).scalar())
 
 
 def tokens_of(session: Session, company_id: int) -> list[dict]:
+    """The company's tokens, newest first, with their state: active, expired or revoked."""
     rows = session.execute(text("""
-        SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_tokens
-        WHERE company_id = :c ORDER BY created_at DESC"""), {"c": company_id})
+        SELECT id, name, prefix, created_at, last_used_at, expires_at, revoked_at,
+               CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
+                    WHEN expires_at <= now() THEN 'expired'
+                    ELSE 'active' END AS state
+        FROM api_tokens WHERE company_id = :c ORDER BY created_at DESC"""), {"c": company_id})
     return [dict(row._mapping) for row in rows]
 
 
@@ -36,10 +41,12 @@ def revoke(session: Session, company_id: int, token_id: int) -> bool:
 
 
 def live_token(session: Session, token_hash: str):
-    """(id, company_id, last_used_at) of an unrevoked token with this hash, or None."""
+    """(id, company_id, last_used_at) of an unrevoked, unexpired token with this hash, or
+    None."""
     row = session.execute(text("""
         SELECT id, company_id, last_used_at FROM api_tokens
-        WHERE token_hash = :hash AND revoked_at IS NULL"""), {"hash": token_hash}).first()
+        WHERE token_hash = :hash AND revoked_at IS NULL
+          AND (expires_at IS NULL OR expires_at > now())"""), {"hash": token_hash}).first()
     return tuple(row) if row else None
 
 

@@ -1,0 +1,57 @@
+"""API tokens with an optional expiry and a last-used time (issue #11, finding 9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import text
+
+from services import api_tokens
+from services.errors import ValidationError
+
+
+@pytest.fixture
+def company_id(live_ctx):
+    with live_ctx.session() as session:
+        return session.execute(text("SELECT id FROM companies ORDER BY id LIMIT 1")).scalar()
+
+
+def _listed(ctx, company_id, token_id) -> dict:
+    return next(t for t in api_tokens.list_tokens(ctx, company_id) if t["id"] == token_id)
+
+
+def _authorized(server, token: str) -> bool:
+    """Whether POST /api/v1/events gets past the token check (an empty batch stores nothing)."""
+    response = server.test_client().post("/api/v1/events", json=[],
+                                         headers={"Authorization": f"Bearer {token}"})
+    return response.status_code != 401
+
+
+def test_tok001_expired_token_is_refused(live_server, live_ctx, live_users, company_id):
+    made = api_tokens.create_token(live_ctx, live_users["admin"], company_id, "expiring",
+                                   expires_in_days=30)
+    listed = _listed(live_ctx, company_id, made["id"])
+    left = listed["expires_at"] - dt.datetime.now(dt.timezone.utc)
+    assert dt.timedelta(days=29) < left <= dt.timedelta(days=30)
+    assert listed["last_used_at"] is None and listed["state"] == "active"
+
+    assert _authorized(live_server, made["token"])
+    listed = _listed(live_ctx, company_id, made["id"])
+    assert listed["last_used_at"] is not None  # admins see when it was last used
+
+    with live_ctx.session() as session:
+        session.execute(text("UPDATE api_tokens SET expires_at = now() - interval '1 minute' "
+                             "WHERE id = :id"), {"id": made["id"]})
+    assert not _authorized(live_server, made["token"])
+    assert _listed(live_ctx, company_id, made["id"])["state"] == "expired"
+
+
+def test_tok002_expiry_is_optional_and_checked(live_server, live_ctx, live_users, company_id):
+    made = api_tokens.create_token(live_ctx, live_users["admin"], company_id, "forever")
+    assert _listed(live_ctx, company_id, made["id"])["expires_at"] is None
+    assert _authorized(live_server, made["token"])
+    for days in (0, -1, 100_000, 1.5, "30"):
+        with pytest.raises(ValidationError, match="expires_in_days"):
+            api_tokens.create_token(live_ctx, live_users["admin"], company_id, "bad",
+                                    expires_in_days=days)
