@@ -17,5 +17,5 @@ RUN pip install --no-cache-dir . && useradd --system --home /app campaign \
 USER campaign
 EXPOSE 8050
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8050/healthz')"
-# DATABASE_URL, REDIS_URL and SECRET_KEY must be provided at run time.
+# DATABASE_URL, REDIS_URL, SECRET_KEY and CAMPAIGN_DASH_PUBLIC_URL must be provided at run time.
 CMD ["campaign-dash", "serve", "--host", "0.0.0.0", "--port", "8050"]
