@@ -52,6 +52,12 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
            "cost.", "spend", "impressions", 1000.0),
     Metric("cpa", "CPA", "USD", -1, "Spend / conversions: what one conversion cost.",
            "spend", "conversions"),
+    # Benchmarks compare ad activity with ad activity (other companies' CRM is not
+    # comparable): their CPA and ROAS are the ads' own, named so beside the cards'.
+    Metric("ad_cpa", "Ad CPA", "USD", -1, "Spend / ad conversions: what one conversion "
+           "reported by the ad platforms cost.", "spend", "ad_conversions"),
+    Metric("ad_roas", "Ad ROAS", "x", 1, "Ad revenue / spend: revenue reported by the ad "
+           "platforms per dollar of spend.", "ad_revenue", "spend"),
     Metric("cpl", "CPL", "USD", -1, "Spend / leads: what one lead cost.", "spend", "leads"),
     Metric("roas", "ROAS", "x", 1, "Revenue / spend: revenue per dollar of ad spend.",
            "revenue", "spend"),

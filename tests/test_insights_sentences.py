@@ -107,8 +107,8 @@ def test_benchmarks_never_reveal_a_single_other_company(ctx, config, company_ids
         singles = {
             "ctr": frame.clicks / frame.impressions * 100,
             "conversion_rate": frame.conversions / frame.clicks * 100,
-            "cpc": frame.spend / frame.clicks, "cpa": frame.spend / frame.conversions,
-            "roas": frame.revenue / frame.spend,
+            "cpc": frame.spend / frame.clicks, "ad_cpa": frame.spend / frame.conversions,
+            "ad_roas": frame.revenue / frame.spend,
         }
         for row in bench["metrics"]:
             for scope in ("industry", "global"):

@@ -17,8 +17,8 @@ _RATIOS = """
     AVG(clicks::float8 / NULLIF(impressions, 0)) * 100 AS ctr,
     AVG(conversions::float8 / NULLIF(clicks, 0)) * 100 AS conversion_rate,
     AVG(spend / NULLIF(clicks, 0)) AS cpc,
-    AVG(spend / NULLIF(conversions, 0)) AS cpa,
-    AVG(revenue / NULLIF(spend, 0)) AS roas
+    AVG(spend / NULLIF(conversions, 0)) AS ad_cpa,
+    AVG(revenue / NULLIF(spend, 0)) AS ad_roas
 """
 _SUMS = """SUM(r.impressions)::bigint AS impressions, SUM(r.clicks)::bigint AS clicks,
            SUM(r.conversions)::bigint AS conversions, SUM(r.spend)::float8 AS spend,

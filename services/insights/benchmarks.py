@@ -20,14 +20,15 @@ from services.periods import resolve_period
 from services.series import clean
 
 MIN_PEERS = 3
-AD_METRICS = ("ctr", "conversion_rate", "cpc", "cpa", "roas")
+AD_METRICS = ("ctr", "conversion_rate", "cpc", "ad_cpa", "ad_roas")
 NOT_ENOUGH = "not enough peers"
 
 
 def _own_metric(totals: dict, metric: str) -> float | None:
     # Benchmarks compare ad activity with ad activity: conversion rate and CPA use ad
     # conversions (other companies' CRM revenue is not comparable).
-    totals = {**totals, "ad_conversions": totals["conversions"]}
+    totals = {**totals, "ad_conversions": totals["conversions"],
+              "ad_revenue": totals["revenue"]}
     return clean(metric_value(totals, metric))
 
 

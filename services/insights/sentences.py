@@ -47,7 +47,7 @@ def fmt_date(day: str) -> str:
     return dt.date.fromisoformat(day).strftime("%d %b %Y").lstrip("0")
 
 
-ACRONYMS = ("CTR", "CPC", "CPA", "ROAS", "MRR", "NPS")
+ACRONYMS = ("CTR", "CPC", "CPA", "ROAS", "Ad CPA", "Ad ROAS", "MRR", "NPS")
 
 
 def _subject(label: str, channel: str | None) -> str:
