@@ -128,6 +128,25 @@ def assert_matches_pandas(ctx, path: Path) -> None:
         assert (by_company.astype("int64").sort_index() == want_company.sort_index()).all().all()
 
 
+def assert_rollups_agree(ctx) -> None:
+    """The three rollups hold exactly the imported campaigns' events (after replacements)."""
+    sums = "SUM(impressions), SUM(clicks), SUM(conversions), SUM({money}), SUM(revenue)"
+    with ctx.session() as session:
+        per_table = {}
+        for table, money in (("ad_events", "cost"), ("rollup_campaign_daily", "spend"),
+                             ("rollup_campaign_hourly", "spend"), ("ad_stats_daily", "spend")):
+            per_table[table] = sorted(session.execute(text(f"""
+                SELECT t.campaign_id, {sums.format(money=money)} FROM {table} t
+                JOIN campaigns k ON k.id = t.campaign_id WHERE k.source IS NOT NULL
+                GROUP BY 1""")).all())
+        empty = session.execute(text("""
+            SELECT (SELECT COUNT(*) FROM rollup_campaign_daily WHERE events <= 0)
+                 + (SELECT COUNT(*) FROM rollup_campaign_hourly WHERE events <= 0)""")).scalar()
+    first = per_table.pop("ad_events")
+    assert first and all(rows == first for rows in per_table.values())
+    assert empty == 0
+
+
 def counts(ctx) -> dict:
     with ctx.session() as session:
         return dict(session.execute(text("""
@@ -197,6 +216,7 @@ def test_kaggle_2200_restates_the_900_and_matches_pandas(own_ctx, cli, capsys):
     assert (summary["replaced"], summary["unchanged"]) == (changed, 900 - changed)
     assert counts(own_ctx)["events"] - before["events"] == 1300
     assert_matches_pandas(own_ctx, KAGGLE_2200)
+    assert_rollups_agree(own_ctx)
 
 
 def test_a_restated_file_replaces_the_rows_it_restates(own_ctx, cli, capsys, tmp_path):
@@ -228,6 +248,7 @@ def test_a_restated_file_replaces_the_rows_it_restates(own_ctx, cli, capsys, tmp
     code, [summary] = run_cli(capsys, KAGGLE_2200)
     assert (summary["replaced"], summary["unchanged"]) == (4, 2196)
     assert_matches_pandas(own_ctx, KAGGLE_2200)
+    assert_rollups_agree(own_ctx)
 
 
 def test_bad_rows_are_kept_with_reasons_and_the_fix_is_named(own_ctx, cli, capsys,
