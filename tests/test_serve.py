@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-WORKERS = int(os.environ.get("T_WORKERS", 5))
+WORKERS = 5  # as `serve` picks on 2 cores: 2 x cores + 1
 REQUESTS = 100
 START_TIMEOUT_S = 90
 REQUEST_TIMEOUT_S = 20
