@@ -406,7 +406,7 @@ def _kaggle_copy(tmp_path, name: str, prefix: str) -> tuple[Path, list[str]]:
 
 
 @pytest.mark.parametrize("case", ["truncated", "encoding", "numbers", "header", "long_line",
-                                  "extra_field", "empty", "header_only"])
+                                  "extra_field", "empty", "header_only", "multiline_cell"])
 def test_corrupted_copies_give_clear_messages_and_lose_no_valid_row(own_ctx, cli, capsys,
                                                                      tmp_path, case):
     path, lines = _kaggle_copy(tmp_path, f"{case}.csv", f"{case}-")
@@ -430,6 +430,10 @@ def test_corrupted_copies_give_clear_messages_and_lose_no_valid_row(own_ctx, cli
     elif case == "extra_field":
         lines[3] = lines[3].replace("Los Angeles", "Los Angeles, CA")
         expect_rejected[3] = "17 fields where the header has 16"
+    elif case == "multiline_cell":
+        lines[4] = lines[4].replace("DataTech Solutions", '"DataTech\nSolutions"')
+        lines[4] = lines[4].replace(",217,1820,", ",x,1820,")
+        expect_rejected[4] = "Clicks must be a number"
     elif case == "empty":
         lines = []
     elif case == "header_only":
@@ -456,6 +460,9 @@ def test_corrupted_copies_give_clear_messages_and_lose_no_valid_row(own_ctx, cli
         assert summary["encoding"] == "cp1252"
         assert any("not UTF-8" in note for note in summary["notes"])
         assert "Café Crème" in {c["name"] for c in summary["companies_created"]}
+    if case == "multiline_cell":  # the rejected row kept whole, its line break quoted
+        assert summary["rejections"][0]["raw"].startswith(
+            'multiline_cell-4,"DataTech\nSolutions",Display,')
     if case in ("header", "extra_field"):
         assert summary["fixes"], {k: summary[k] for k in ("fixes", "reasons", "rejected")}
 

@@ -12,6 +12,8 @@ named in the summary, and the summary names the fix for each kind of rejection."
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from collections import Counter
 
@@ -185,12 +187,19 @@ def _unique_slug(name: str, taken: set[str]) -> str:
 
 
 def _raw_lines(table: Table, numbers: pd.Index) -> dict[int, str]:
-    """The rejected rows as CSV lines (as read; what the rejected-rows download gives back)."""
-    if not len(numbers):
-        return {}
-    text = table.frame.loc[numbers].to_csv(header=False, index=False, lineterminator="\n")
-    return dict(zip(numbers.tolist(), (line[:ingest.RAW_LIMIT] for line in
-                                      text.split("\n")[:len(numbers)]), strict=True))
+    """The rejected rows as CSV lines (as read; what the rejected-rows download gives back).
+    One writer per row: a quoted cell may hold a line break, so the lines of one CSV text
+    cannot be split apart again."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")  # so a cell's line break is quoted
+    lines = {}
+    for number, values in zip(numbers.tolist(), table.frame.loc[numbers].itertuples(
+            index=False, name=None), strict=True):
+        out.seek(0)
+        out.truncate()
+        writer.writerow(values)
+        lines[number] = out.getvalue()[:-1][:ingest.RAW_LIMIT]
+    return lines
 
 
 def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
@@ -202,6 +211,27 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
         scope = company_by_slug(session, company_slug)
         if scope is None:
             raise NotFound(f"no company {company_slug!r} (see `campaign-dash company list`)")
+    if scope is None and not fmt.has_company_column:
+        raise ValidationError(f"{table.path.name} ({fmt.title}) has no company column: "
+                              "pass --company SLUG")
+
+    # Locations must exist (every event has one); channels and segments are created.
+    locations = catalog_queries.locations(session)
+    if location_option and location_option.strip().lower() not in locations:
+        raise ValidationError(f"unknown location {location_option!r} for --location (known: "
+                              f"{', '.join(sorted(locations)) or 'none yet'})")
+    location = rows["location"] if "location" in rows else pd.Series(pd.NA, index=rows.index)
+    location_id = location.str.lower().map(locations)
+    reasons.add((location.notna() & location_id.isna()).to_numpy(),
+                "unknown location " + location.astype(str).map(repr))
+    reasons.add(location.isna().to_numpy(), "missing location (every event needs one)")
+
+    owner = (rows[base.COMPANY].str.lower() if fmt.has_company_column
+             else pd.Series("", index=rows.index))
+    key = owner.astype(str) + "|" + rows["natural_key"].astype(str)
+    duplicate = (key.duplicated(keep="first") & rows["natural_key"].notna()).to_numpy()
+    reasons.add(duplicate, "duplicate natural key " + rows["natural_key"].astype(str).map(repr)
+                + " (an earlier row has it)")
 
     # Companies: from the file's column (created when missing) or --company.
     created_companies: list[dict] = []
@@ -225,26 +255,7 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
         company_id = lower.map(lambda n: known.get(n, (None,))[0] if isinstance(n, str)
                                else None)
     else:
-        if scope is None:
-            raise ValidationError(f"{table.path.name} ({fmt.title}) has no company column: "
-                                  "pass --company SLUG")
         company_id = pd.Series(scope.id, index=rows.index)
-
-    # Locations must exist (every event has one); channels and segments are created.
-    locations = catalog_queries.locations(session)
-    if location_option and location_option.strip().lower() not in locations:
-        raise ValidationError(f"unknown location {location_option!r} for --location (known: "
-                              f"{', '.join(sorted(locations)) or 'none yet'})")
-    location = rows["location"] if "location" in rows else pd.Series(pd.NA, index=rows.index)
-    location_id = location.str.lower().map(locations)
-    reasons.add((location.notna() & location_id.isna()).to_numpy(),
-                "unknown location " + location.astype(str).map(repr))
-    reasons.add(location.isna().to_numpy(), "missing location (every event needs one)")
-
-    key = company_id.astype(str) + "|" + rows["natural_key"].astype(str)
-    duplicate = (key.duplicated(keep="first") & rows["natural_key"].notna()).to_numpy()
-    reasons.add(duplicate, "duplicate natural key " + rows["natural_key"].astype(str).map(repr)
-                + " (an earlier row has it)")
 
     good = ~reasons.bad
     g = rows[good].copy()
