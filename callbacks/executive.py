@@ -47,7 +47,7 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
     try:
         scope = request_scope("executive", company_slug)
         tenant = scope.company
-        summary = executive_kpis(ctx, tenant.id, range_name, start, end, segment)
+        summary = executive_kpis(ctx, scope, range_name, start, end, segment)
     except ServiceError as error:
         return [], ids.error_message(str(error)), fmt.DASH, fmt.DASH, no_update, not custom
     period = summary["period"]
@@ -104,10 +104,10 @@ def revenue_figure(forecast: dict, insights: list[dict], benchmark: dict,
     if benchmark.get("weeks"):
         by_week = {w["week"]: w["index"] for w in benchmark["weeks"]}
         xs = [w for w in weeks if w in by_week]
-        scope = "Industry" if benchmark["scope"] == "industry" else "All companies"
+        peers = "Industry" if benchmark["scope"] == "industry" else "All companies"
         data.append({"type": "scatter", "x": xs, "y": [values[0] * by_week[w] for w in xs],
                      "mode": "lines",
-                     "name": f"{scope} trend ({benchmark['peers']} peers, indexed)",
+                     "name": f"{peers} trend ({benchmark['peers']} peers, indexed)",
                      "line": {"color": GREY, "width": 1.5, "dash": "dot"},
                      "hovertemplate": "Peers' trend at your level<br>$%{y:,.0f}<extra></extra>"})
     # Insights that point at a date: anomalies and trend turns, on the revenue line.
@@ -164,12 +164,12 @@ def update_revenue_chart(range_name, start, end, company_slug, segment, _refresh
     ctx = service_context()
     range_name, start, end = _inputs(range_name, start, end)
     try:
-        tenant = request_scope("executive", company_slug).company
-        forecast = metric_forecast(ctx, tenant.id, "revenue", horizon or "3")
-        insights = company_insights(ctx, tenant.id, range_name, start, end, segment)
+        scope = request_scope("executive", company_slug)
+        forecast = metric_forecast(ctx, scope, "revenue", horizon or "3")
+        insights = company_insights(ctx, scope, range_name, start, end, segment)
         benchmark = {}
         if forecast["history"]:
-            benchmark = peer_revenue_index(ctx, tenant.id, forecast["history"][0]["week"],
+            benchmark = peer_revenue_index(ctx, scope, forecast["history"][0]["week"],
                                            (dt.date.fromisoformat(forecast["history"][-1]
                                                                   ["week"])
                                             + dt.timedelta(days=6)).isoformat())
@@ -201,8 +201,8 @@ def update_insights(range_name, start, end, company_slug, segment, _refresh):
     range_name, start, end = _inputs(range_name, start, end)
     hidden = {"display": "none"}
     try:
-        tenant = request_scope("executive", company_slug).company
-        result = company_insights(ctx, tenant.id, range_name, start, end, segment)
+        scope = request_scope("executive", company_slug)
+        result = company_insights(ctx, scope, range_name, start, end, segment)
     except ServiceError as error:
         empty = [[] for _ in range(ids.MAX_INSIGHTS)]
         return (*empty, *[hidden] * ids.MAX_INSIGHTS, [html.Li(str(error))], None)
@@ -342,8 +342,8 @@ def update_breakdowns(range_name, start, end, company_slug, segment, _refresh):
     ctx = service_context()
     range_name, start, end = _inputs(range_name, start, end)
     try:
-        tenant = request_scope("executive", company_slug).company
-        result = executive_breakdowns(ctx, tenant.id, range_name, start, end, segment)
+        scope = request_scope("executive", company_slug)
+        result = executive_breakdowns(ctx, scope, range_name, start, end, segment)
     except ServiceError as error:
         empty = ids.empty_figure(str(error))
         return empty, empty, html.Div(str(error), className="text-danger")

@@ -53,8 +53,8 @@ def refresh(_n_intervals, _refresh_clicks, _changed, company_slug, state):
     version = data_version(service, company_id)
     if ctx.triggered_id == ids.INTERVAL and _unchanged(state, company_id, version):
         raise PreventUpdate
-    snapshot = current_snapshot(service, company_id)
-    feed = alerts.open_alerts(service, company_id)
+    snapshot = current_snapshot(service, scope)
+    feed = alerts.open_alerts(service, scope)
     may_act = can_act(scope.role)
     new_state = {"company_id": company_id, "version": version, "rendered_at": time.time(),
                  "newest_event_at": snapshot["newest_event_at"]}

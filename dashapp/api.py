@@ -37,19 +37,15 @@ def _scope() -> access.Scope:
                             request.args.get("company"), remote_addr=remote_addr())
 
 
-def _tenant():
-    return _scope().company
-
-
 @blueprint.get("/kpis")
 def kpis():
     """Every executive KPI card, exactly as the view shows it (the same service function):
     ?range=7d|30d|quarter|year or ?range=custom&start=YYYY-MM-DD&end=YYYY-MM-DD,
     &segment=all|new|returning|mobile|desktop."""
-    tenant = _tenant()
-    summary = executive_kpis(service_context(), tenant.id, *_period_args(),
+    scope = _scope()
+    summary = executive_kpis(service_context(), scope, *_period_args(),
                              request.args.get("segment"))
-    return jsonify(company=_company(tenant), **summary)
+    return jsonify(company=_company(scope.company), **summary)
 
 
 # --------------------------------------------------------------------------- insights (issue #3)
@@ -70,9 +66,9 @@ def timeseries():
     ?segment=all|new|returning|mobile|desktop; plus anomalies and trend changes."""
     from services.insights import api as insights_api
 
-    tenant = _tenant()
-    return jsonify(company=_company(tenant), **insights_api.timeseries(
-        service_context(), tenant.id, *_period_args(), request.args.get("segment")))
+    scope = _scope()
+    return jsonify(company=_company(scope.company), **insights_api.timeseries(
+        service_context(), scope, *_period_args(), request.args.get("segment")))
 
 
 @blueprint.get("/insights")
@@ -80,9 +76,9 @@ def insights():
     """Ranked plain-language insights with their evidence, and action items."""
     from services.insights.sentences import company_insights
 
-    tenant = _tenant()
-    return jsonify(company=_company(tenant), **company_insights(
-        service_context(), tenant.id, *_period_args(), request.args.get("segment")))
+    scope = _scope()
+    return jsonify(company=_company(scope.company), **company_insights(
+        service_context(), scope, *_period_args(), request.args.get("segment")))
 
 
 @blueprint.get("/forecast")
@@ -91,9 +87,9 @@ def forecast():
     (months, 1-12)."""
     from services.insights.forecast import metric_forecast
 
-    tenant = _tenant()
-    return jsonify(company=_company(tenant), **metric_forecast(
-        service_context(), tenant.id, request.args.get("metric", "revenue"),
+    scope = _scope()
+    return jsonify(company=_company(scope.company), **metric_forecast(
+        service_context(), scope, request.args.get("metric", "revenue"),
         request.args.get("horizon", "3")))
 
 
@@ -102,9 +98,9 @@ def benchmarks():
     """The company against its industry and all other companies (at least 3 peers)."""
     from services.insights.benchmarks import company_benchmarks
 
-    tenant = _tenant()
-    return jsonify(company=_company(tenant), **company_benchmarks(
-        service_context(), tenant.id, *_period_args()))
+    scope = _scope()
+    return jsonify(company=_company(scope.company), **company_benchmarks(
+        service_context(), scope, *_period_args()))
 
 
 # --------------------------------------------------------------------------- admin (issue #5)
@@ -280,9 +276,9 @@ def realtime_snapshot():
     freshness of the newest event (the real-time view's numbers)."""
     from services.realtime import current_snapshot
 
-    tenant = _tenant()
-    return jsonify(company={"slug": tenant.slug, "name": tenant.name},
-                   **current_snapshot(service_context(), tenant.id))
+    scope = _scope()
+    return jsonify(company=_company(scope.company),
+                   **current_snapshot(service_context(), scope))
 
 
 @blueprint.get("/alerts")
@@ -290,11 +286,11 @@ def alerts_feed():
     """Firing alerts (newest first) and the company's alert rules."""
     from services import alerts
 
-    tenant = _tenant()
+    scope = _scope()
     ctx = service_context()
-    return jsonify(company={"slug": tenant.slug, "name": tenant.name},
-                   alerts=alerts.open_alerts(ctx, tenant.id),
-                   rules=alerts.list_rules(ctx, tenant.id))
+    return jsonify(company=_company(scope.company),
+                   alerts=alerts.open_alerts(ctx, scope),
+                   rules=alerts.list_rules(ctx, scope.company_id))
 
 
 @blueprint.patch("/alerts/rules/<rule_key>")

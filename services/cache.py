@@ -5,8 +5,11 @@ the normalized arguments and the tenant's data version. Ingest bumps the version
 answer is never served after its data changed; values are JSON, never pickle. When Redis is
 unreachable the function simply runs uncached.
 
-A cached function's signature is ``fn(ctx: ServiceContext, company_id: int, ...)``; the result
-is always returned after a JSON round trip, so callers see the same types cached or not.
+A cached function is a read service: ``fn(ctx: ServiceContext, scope: Scope, ...)``. It takes
+the request's scope (``services.access``), never a bare company id, so a caller cannot read a
+tenant it did not resolve; the key holds the scope's company, not the user, so everyone of a
+company shares an entry. The result is always returned after a JSON round trip, so callers see
+the same types cached or not.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import redis
 from sqlalchemy import text
 
 from services import request_metrics
+from services.access import Scope
 from services.context import ServiceContext
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -98,11 +102,13 @@ def cache_key(ctx: ServiceContext, fn: Callable, company_id: int, version: int,
     return ctx.key("cache", f"{fn.__module__}.{fn.__qualname__}", company_id, version, digest)
 
 
-def call_arguments(signature: inspect.Signature, ctx, company_id, args, kwargs) -> dict:
-    """A cached function's arguments other than the context and tenant, defaults filled in."""
-    bound = signature.bind(ctx, company_id, *args, **kwargs)
+def call_arguments(signature: inspect.Signature, ctx, tenant, args, kwargs) -> dict:
+    """A cached function's arguments other than the context and tenant (a company id or a
+    scope), defaults filled in."""
+    bound = signature.bind(ctx, tenant, *args, **kwargs)
     bound.apply_defaults()
-    return {k: v for k, v in bound.arguments.items() if k not in ("ctx", "company_id")}
+    return {k: v for k, v in bound.arguments.items()
+            if k not in ("ctx", "company_id", "scope")}
 
 
 def read_cached(ctx: ServiceContext, key: str) -> bytes | None:
@@ -134,15 +140,19 @@ def cached(ttl: int = DEFAULT_TTL_S) -> Callable[[F], F]:
         signature = inspect.signature(fn)
 
         @functools.wraps(fn)
-        def wrapper(ctx: ServiceContext, company_id: int, *args, **kwargs):
-            arguments = call_arguments(signature, ctx, company_id, args, kwargs)
+        def wrapper(ctx: ServiceContext, scope: Scope, *args, **kwargs):
+            if not isinstance(scope, Scope) or scope.company_id is None:
+                raise TypeError(f"{fn.__qualname__} reads one company: pass the request's "
+                                "Scope (services.access), not a company id")
+            company_id = scope.company_id
+            arguments = call_arguments(signature, ctx, scope, args, kwargs)
             key = None
             if ctx.redis() is not None:  # the version costs a lookup: only when it is used
                 key = cache_key(ctx, fn, company_id, data_version(ctx, company_id), arguments)
                 hit = read_cached(ctx, key)
                 if hit is not None:
                     return json.loads(hit)
-            payload = dumps(fn(ctx, company_id, *args, **kwargs))
+            payload = dumps(fn(ctx, scope, *args, **kwargs))
             if key is not None:
                 write_cached(ctx, key, payload, ttl)
             return json.loads(payload)

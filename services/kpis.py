@@ -14,6 +14,7 @@ import pandas as pd
 
 from db.queries import kpis as queries
 from db.queries import timeseries as ts_queries
+from services.access import Scope
 from services.cache import cached
 from services.context import ServiceContext
 from services.errors import ValidationError
@@ -117,12 +118,13 @@ def _sparkline(values) -> list:
 
 
 @cached()
-def executive_kpis(ctx: ServiceContext, company_id: int, range_name: str | None = None,
+def executive_kpis(ctx: ServiceContext, scope: Scope, range_name: str | None = None,
                    start: str | None = None, end: str | None = None,
                    segment: str | None = None) -> dict:
     """Every KPI card of the executive view: value, previous equal period, change, target and
     its green/amber/red status, and a sparkline over the period. Ad metrics follow a device
     segment (mobile, desktop); CRM, e-commerce and business metrics are company-wide."""
+    company_id = scope.company_id
     segment = normalize_segment(segment)
     device = segment if segment in DEVICE_SEGMENTS else None
     with ctx.session() as session:
@@ -222,7 +224,7 @@ FUNNEL_SOURCES = ("Visitors: website sessions · leads, opportunities, won leads
 
 
 @cached()
-def executive_breakdowns(ctx: ServiceContext, company_id: int, range_name: str | None = None,
+def executive_breakdowns(ctx: ServiceContext, scope: Scope, range_name: str | None = None,
                          start: str | None = None, end: str | None = None,
                          segment: str | None = None, top: int = 10) -> dict:
     """The acquisition funnel (visitors, leads, opportunities, won leads and each step's
@@ -232,6 +234,7 @@ def executive_breakdowns(ctx: ServiceContext, company_id: int, range_name: str |
     "other campaigns" row and an "unattributed" row (CRM and e-commerce revenue with no
     campaign), so the table adds up to the revenue, spend and conversions cards. With a device
     segment, CRM and e-commerce (not split by device) are left out, as on the cards."""
+    company_id = scope.company_id
     segment = normalize_segment(segment)
     device = segment if segment in DEVICE_SEGMENTS else None
     visitor = segment if segment in VISITOR_SEGMENTS else None

@@ -184,9 +184,10 @@ def freshness(newest: dt.datetime | str | None, now: dt.datetime | None = None) 
 
 
 @cached(ttl=900)
-def snapshot(ctx: ServiceContext, company_id: int, as_of: str) -> dict:
+def snapshot(ctx: ServiceContext, scope: Scope, as_of: str) -> dict:
     """Everything the view shows at ``as_of`` (an ISO time, rounded to the minute by callers
     so viewers share cache entries)."""
+    company_id = scope.company_id
     now = _aware(dt.datetime.fromisoformat(as_of))
     with ctx.session() as session:
         newest = queries.newest_event_at(session, company_id, now + FUTURE_TOLERANCE)
@@ -206,11 +207,11 @@ def minute(now: dt.datetime | None = None) -> str:
     return _aware(now).astimezone(dt.timezone.utc).replace(second=0, microsecond=0).isoformat()
 
 
-def current_snapshot(ctx: ServiceContext, company_id: int,
+def current_snapshot(ctx: ServiceContext, scope: Scope,
                      now: dt.datetime | None = None) -> dict:
     """The snapshot for now, with its freshness computed at the exact time."""
     now = _aware(now)
-    data = snapshot(ctx, company_id, minute(now))
+    data = snapshot(ctx, scope, minute(now))
     # The minute-rounded snapshot may miss events from the last seconds: newest is a floor.
     return {**data, "freshness": freshness(data["newest_event_at"], now)}
 

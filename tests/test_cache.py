@@ -10,6 +10,7 @@ from sqlalchemy import text
 from conftest import login
 from db.engine import get_engine
 from db.rollups import bump_data_version
+from services.access import system_scope
 from services.cache import forget_data_version
 from services.context import ServiceContext
 from services.kpis import executive_kpis
@@ -23,17 +24,17 @@ def _company_id(ctx, slug):
 
 def test_results_are_cached_as_json_under_tenant_and_version(ctx, companies):
     company_id = _company_id(ctx, companies[0])
-    first = executive_kpis(ctx, company_id, "30d")
+    first = executive_kpis(ctx, system_scope(ctx, company_id), "30d")
     keys = ctx.redis().keys(ctx.key("cache", "services.kpis.executive_kpis", company_id, "*"))
     assert keys
     stored = ctx.redis().get(keys[0])
     assert json.loads(stored)["company_id"] == company_id  # plain JSON, not pickle
-    assert executive_kpis(ctx, company_id, "30d") == first
+    assert executive_kpis(ctx, system_scope(ctx, company_id), "30d") == first
 
 
 def test_ingest_bump_invalidates_the_cache(ctx, companies):
     company_id = _company_id(ctx, companies[0])
-    executive_kpis(ctx, company_id, "7d")
+    executive_kpis(ctx, system_scope(ctx, company_id), "7d")
     with ctx.session() as session:
         version = session.execute(text("SELECT version FROM data_versions WHERE company_id = :c"),
                                   {"c": company_id}).scalar()
@@ -49,8 +50,8 @@ def test_ingest_bump_invalidates_the_cache(ctx, companies):
         bump_data_version(conn, [company_id])
     forget_data_version(ctx, [company_id])
     try:
-        after = executive_kpis(ctx, company_id, "7d")
-        before = executive_kpis.uncached(ctx, company_id, "7d")
+        after = executive_kpis(ctx, system_scope(ctx, company_id), "7d")
+        before = executive_kpis.uncached(ctx, system_scope(ctx, company_id), "7d")
         assert after == json.loads(json.dumps(before, default=str))
         with ctx.session() as session:
             new_version = session.execute(text(
@@ -67,9 +68,10 @@ def test_ingest_bump_invalidates_the_cache(ctx, companies):
 
 def test_tenants_never_share_a_cache_entry(ctx, companies):
     a, b = _company_id(ctx, companies[0]), _company_id(ctx, companies[1])
-    assert executive_kpis(ctx, a, "year") != executive_kpis(ctx, b, "year")
-    assert executive_kpis(ctx, a, "year")["company_id"] == a
-    assert executive_kpis(ctx, b, "year")["company_id"] == b
+    first, second = system_scope(ctx, a), system_scope(ctx, b)
+    assert executive_kpis(ctx, first, "year") != executive_kpis(ctx, second, "year")
+    assert executive_kpis(ctx, system_scope(ctx, a), "year")["company_id"] == a
+    assert executive_kpis(ctx, system_scope(ctx, b), "year")["company_id"] == b
 
 
 def test_the_executive_view_answers_with_redis_stopped(config, users, tmp_path):
@@ -105,7 +107,7 @@ def test_the_executive_view_answers_with_redis_stopped(config, users, tmp_path):
 def test_context_without_redis_url_runs_uncached(config, companies):
     ctx = ServiceContext(config.database_url, None)
     company_id = _company_id(ctx, companies[0])
-    assert executive_kpis(ctx, company_id, "30d")["company_id"] == company_id
+    assert executive_kpis(ctx, system_scope(ctx, company_id), "30d")["company_id"] == company_id
 
 
 def test_cache_lookups_are_counted_for_system_health(ctx, companies):
@@ -113,8 +115,9 @@ def test_cache_lookups_are_counted_for_system_health(ctx, companies):
 
     company_id = _company_id(ctx, companies[0])
     before = latency_summary(ctx, "hour")["cache"]
-    executive_kpis(ctx, company_id, "custom", "2026-02-01", "2026-02-14")  # miss, then stored
-    executive_kpis(ctx, company_id, "custom", "2026-02-01", "2026-02-14")  # hit
+    scope = system_scope(ctx, company_id)
+    executive_kpis(ctx, scope, "custom", "2026-02-01", "2026-02-14")  # miss, then stored
+    executive_kpis(ctx, scope, "custom", "2026-02-01", "2026-02-14")  # hit
     after = latency_summary(ctx, "hour")["cache"]
     assert after["hits"] >= before["hits"] + 1
     assert after["misses"] >= before["misses"] + 1

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conftest import callback_payload
-from services.access import CLI_USER, choose_company
+from services.access import CLI_USER, choose_company, system_scope
 from services.insights.sentences import company_insights
 from services.kpis import executive_breakdowns
 from services.registry import ROLES, can_open
@@ -43,7 +43,7 @@ def test_every_callback_answers_by_role(client_for, dash_app, role):
 def test_insights_follow_the_users_company_whatever_is_asked(client_for, dash_app, ctx,
                                                              companies):
     own = resolve_tenant(ctx, None, companies[0])
-    expected = company_insights(ctx, own.id, "year")["insights"]
+    expected = company_insights(ctx, system_scope(ctx, own.id), "year")["insights"]
     assert expected
     client = client_for("executive")
     body = _post(client, dash_app, "executive-insight-1", _values(None)).json["response"]
@@ -52,7 +52,7 @@ def test_insights_follow_the_users_company_whatever_is_asked(client_for, dash_ap
     assert expected[0]["text"] in json.dumps(body["executive-insight-1"]["children"])
     # A user with a company cannot pick another one: refused, with nothing of the other's.
     other = resolve_tenant(ctx, None, companies[1])
-    theirs = company_insights(ctx, other.id, "year")["insights"]
+    theirs = company_insights(ctx, system_scope(ctx, other.id), "year")["insights"]
     body = _post(client, dash_app, "executive-insight-1", _values(companies[1])).json
     assert body["response"]["executive-insight-store"]["data"] is None
     assert not any(i["text"] in json.dumps(body) for i in theirs)
@@ -64,7 +64,7 @@ def test_insights_follow_the_users_company_whatever_is_asked(client_for, dash_ap
 
 def test_a_user_without_company_picks_one(client_for, dash_app, ctx, companies):
     other = resolve_tenant(ctx, None, companies[1])
-    expected = executive_breakdowns(ctx, other.id, "year")
+    expected = executive_breakdowns(ctx, system_scope(ctx, other.id), "year")
     body = _post(client_for("analyst_free"), dash_app, "executive-funnel",
                  _values(companies[1])).json["response"]
     funnel = body["executive-funnel"]["figure"]["data"][0]["x"][::-1]  # drawn bottom-up
@@ -86,7 +86,7 @@ def test_the_chart_marks_insights_and_the_forecast(client_for, dash_app):
 
 def test_clicking_an_insight_selects_its_evidence(client_for, dash_app, ctx, companies):
     own = resolve_tenant(ctx, None, companies[0])
-    insights = company_insights(ctx, own.id, "year")["insights"]
+    insights = company_insights(ctx, system_scope(ctx, own.id), "year")["insights"]
     store = [{"rank": i["rank"], "kind": i["kind"], "evidence": i["evidence"]} for i in insights]
     payload = callback_payload(dash_app, "executive-selected",
                                {"executive-insight-store.data": store,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from services.access import system_scope
 from services.errors import ValidationError
 from services.insights import forecast
 
@@ -20,7 +21,7 @@ def test_intervals_cover_the_held_out_truth_at_about_the_nominal_rate(ctx, compa
     inside = total = 0
     model = seasonal = 0.0
     for company_id in company_ids:
-        result = forecast.metric_forecast(ctx, company_id, "revenue", 3)
+        result = forecast.metric_forecast(ctx, system_scope(ctx, company_id), "revenue", 3)
         test = result["backtest"]
         assert test is not None and test["held_out_weeks"] > 0
         inside += round(test["coverage"] * test["held_out_weeks"])
@@ -42,7 +43,7 @@ def test_backtest_beats_seasonal_naive_on_revenue_or_the_view_says_so(ctx, compa
     from callbacks.executive import backtest_text
 
     for company_id in company_ids:
-        result = forecast.metric_forecast(ctx, company_id, "revenue", 3)
+        result = forecast.metric_forecast(ctx, system_scope(ctx, company_id), "revenue", 3)
         words = str(backtest_text(result))
         if result["backtest"]["beats_seasonal_naive"]:
             assert "beats" in words and "NOT" not in words
@@ -53,9 +54,9 @@ def test_backtest_beats_seasonal_naive_on_revenue_or_the_view_says_so(ctx, compa
 
 
 def test_horizon_is_at_most_twelve_months(ctx, company_ids):
-    result = forecast.metric_forecast(ctx, company_ids[0], "revenue", 12)
+    result = forecast.metric_forecast(ctx, system_scope(ctx, company_ids[0]), "revenue", 12)
     assert len(result["forecast"]) == 52
     with pytest.raises(ValidationError):
-        forecast.metric_forecast(ctx, company_ids[0], "revenue", 13)
+        forecast.metric_forecast(ctx, system_scope(ctx, company_ids[0]), "revenue", 13)
     with pytest.raises(ValidationError):
-        forecast.metric_forecast(ctx, company_ids[0], "roas", 3)
+        forecast.metric_forecast(ctx, system_scope(ctx, company_ids[0]), "roas", 3)

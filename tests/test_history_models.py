@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from db.rollups import bump_data_version
 from services import request_metrics
+from services.access import system_scope
 from services.cache import data_version, forget_data_version
 from services.ingest import ingest_events
 from services.insights import precompute
@@ -126,7 +127,7 @@ def test_the_forecast_is_fitted_once_and_cut_to_each_horizon(ctx):
     with ctx.session() as session:
         values = weekly_series(session, company_id, "revenue").fillna(0.0)
     for months, weeks in ((1, 4), (3, 13), (12, 52)):
-        result = metric_forecast(ctx, company_id, "revenue", months)
+        result = metric_forecast(ctx, system_scope(ctx, company_id), "revenue", months)
         direct = forecast_weekly(values, weeks)
         assert result["horizon_weeks"] == weeks
         assert [f["week"] for f in result["forecast"]] == \

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
+from services.access import system_scope
 from services.insights.anomalies import company_anomalies
 from services.insights.benchmarks import MIN_PEERS, NOT_ENOUGH, company_benchmarks
 from services.insights.sentences import company_insights, fmt_pct, fmt_value
@@ -42,7 +43,7 @@ def _check(insight, ctx, company_id, range_name):
         assert f"{match['slope_after_pct']:+.1f}% a week" in words
         assert f"After {round(match['weeks_before'] / (52 / 12))} months" in words
     elif insight["kind"] == "benchmark":
-        bench = company_benchmarks(ctx, company_id, range_name)
+        bench = company_benchmarks(ctx, system_scope(ctx, company_id), range_name)
         (row,) = [m for m in bench["metrics"] if m["metric"] == evidence["metric"]]
         comparison = row[evidence["benchmark_scope"]]
         assert evidence["value"] == row["value"]
@@ -52,14 +53,14 @@ def _check(insight, ctx, company_id, range_name):
         assert fmt_value(comparison["average"], unit) in words
         assert fmt_pct(comparison["difference_pct"]) in words
     elif insight["kind"] == "change":
-        cards = executive_kpis(ctx, company_id, range_name)["cards"]
+        cards = executive_kpis(ctx, system_scope(ctx, company_id), range_name)["cards"]
         (card,) = [c for c in cards if c["metric"] == evidence["metric"]]
         assert (evidence["value"], evidence["expected"]) == (card["value"], card["previous"])
         assert fmt_value(card["value"], unit) in words
         assert fmt_value(card["previous"], unit) in words
         assert fmt_pct(card["change_pct"]) in words
     elif insight["kind"] == "segment":
-        bench = company_benchmarks(ctx, company_id, range_name)
+        bench = company_benchmarks(ctx, system_scope(ctx, company_id), range_name)
         (segment,) = [s for s in bench["segments"] if s["name"] == evidence["segment"]]
         rate = next(m for m in segment["metrics"] if m["metric"] == "conversion_rate")
         assert evidence["value"] == rate["value"]
@@ -71,14 +72,14 @@ def _check(insight, ctx, company_id, range_name):
 def test_sentence_numbers_equal_the_service_values(ctx, company_ids, range_name):
     kinds = set()
     for company_id in company_ids:
-        result = company_insights(ctx, company_id, range_name)
+        result = company_insights(ctx, system_scope(ctx, company_id), range_name)
         importance = [i["importance"] for i in result["insights"]]
         assert importance == sorted(importance, reverse=True)
         for insight in result["insights"]:
             kinds.add(insight["kind"])
             _check(insight, ctx, company_id, range_name)
             assert insight["evidence"]["metric"] and insight["evidence"]["period"]
-        channels = executive_breakdowns(ctx, company_id, range_name)["channels"]
+        channels = executive_breakdowns(ctx, system_scope(ctx, company_id), range_name)["channels"]
         roas = {c["channel"]: c["roas"] for c in channels}
         for action in result["actions"]:
             if action["text"].startswith("Shift budget"):
@@ -95,7 +96,7 @@ def test_benchmarks_never_reveal_a_single_other_company(ctx, config, company_ids
     """No average equals one other company's own ratio; small groups show no number."""
     engine = create_engine(config.database_url)
     for company_id in company_ids[:3]:
-        bench = company_benchmarks(ctx, company_id, "quarter")
+        bench = company_benchmarks(ctx, system_scope(ctx, company_id), "quarter")
         start, end = bench["period"]["start"], bench["period"]["end"]
         frame = pd.read_sql(
             "SELECT company_id, SUM(clicks)::float8 AS clicks, "
@@ -124,5 +125,5 @@ def test_benchmarks_never_reveal_a_single_other_company(ctx, config, company_ids
                     singles[row["metric"]].mean(), rel=1e-9)
     engine.dispose()
     # Industries of the demo hold two companies or fewer: never enough peers.
-    bench = company_benchmarks(ctx, company_ids[0], "quarter")
+    bench = company_benchmarks(ctx, system_scope(ctx, company_ids[0]), "quarter")
     assert all(m["industry"]["status"] == NOT_ENOUGH for m in bench["metrics"])

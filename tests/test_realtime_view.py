@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from conftest import callback_payload
 from services import realtime
+from services.access import system_scope
 from services.ingest import ingest_events
 from services.simulator import Simulator
 
@@ -66,7 +67,7 @@ def test_live_metrics_match_pandas(live_ctx):
             SELECT occurred_at, impressions, clicks, conversions, cost::float8 AS cost
             FROM ad_events WHERE company_id = :c AND occurred_at >= :start"""),
             session.connection(), params={"c": company_id, "start": day - dt.timedelta(days=1)})
-    snapshot = realtime.current_snapshot(live_ctx, company_id, now)
+    snapshot = realtime.current_snapshot(live_ctx, system_scope(live_ctx, company_id), now)
     values = {m["metric"]: m for m in snapshot["live"]["metrics"]}
     today = raw[raw["occurred_at"] >= day]
     assert values["spend"]["value"] == pytest.approx(today["cost"].sum())
@@ -114,7 +115,7 @@ def test_an_ingested_event_shows_on_the_next_refresh(live_server, live_ctx, live
     assert "Seattle" in body
     new_state = _output(fresh, "realtime-state", "data")
     assert new_state["version"] > state["version"]
-    snapshot = realtime.current_snapshot(live_ctx, company_id)
+    snapshot = realtime.current_snapshot(live_ctx, system_scope(live_ctx, company_id))
     spend = next(m for m in snapshot["live"]["metrics"] if m["metric"] == "spend")["value"]
     assert f"${spend:,.0f}" in body
 
@@ -124,7 +125,7 @@ def test_freshness_goes_stale_when_the_simulator_stops(live_ctx, first_company):
     simulator = Simulator(live_ctx, rate=400, company_ids=[company_id], seed=3)
     assert simulator.tick(seconds=5) > 0
     now = dt.datetime.now(dt.timezone.utc)
-    snapshot = realtime.current_snapshot(live_ctx, company_id, now)
+    snapshot = realtime.current_snapshot(live_ctx, system_scope(live_ctx, company_id), now)
     assert snapshot["freshness"]["level"] == "live"
     newest = snapshot["newest_event_at"]
     later = now + dt.timedelta(seconds=realtime.STALE_AFTER_S + 60)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from conftest import callback_payload, login
 from db import rollups
-from services.access import CLI_USER, choose_company
+from services.access import CLI_USER, choose_company, system_scope
 from services.kpis import executive_breakdowns, executive_kpis
 
 
@@ -29,8 +29,8 @@ def _sum(rows: list[dict], key: str) -> float:
 def test_every_split_adds_up_to_its_card_on_the_demo_data(ctx, companies, range_name):
     for slug in companies:
         company_id = choose_company(ctx, CLI_USER, slug).id
-        cards = _cards(executive_kpis(ctx, company_id, range_name))
-        parts = executive_breakdowns(ctx, company_id, range_name)
+        cards = _cards(executive_kpis(ctx, system_scope(ctx, company_id), range_name))
+        parts = executive_breakdowns(ctx, system_scope(ctx, company_id), range_name)
         unattributed = parts["unattributed"]
         for key in ("revenue", "spend", "conversions"):
             card = cards[key]["value"]
@@ -44,13 +44,13 @@ def test_every_split_adds_up_to_its_card_on_the_demo_data(ctx, companies, range_
 def test_the_api_returns_exactly_the_cards(client_for, ctx, companies):
     api = client_for("executive").get("/api/v1/kpis?range=quarter&segment=mobile").json
     company_id = choose_company(ctx, CLI_USER, companies[0]).id
-    assert api["cards"] == executive_kpis(ctx, company_id, "quarter", None, None, "mobile")[
-        "cards"]
+    scope = system_scope(ctx, company_id)
+    assert api["cards"] == executive_kpis(ctx, scope, "quarter", None, None, "mobile")["cards"]
 
 
 def test_rates_change_in_points_and_amounts_in_percent(ctx, companies):
     company_id = choose_company(ctx, CLI_USER, companies[0]).id
-    cards = _cards(executive_kpis(ctx, company_id, "30d"))
+    cards = _cards(executive_kpis(ctx, system_scope(ctx, company_id), "30d"))
     ctr, revenue = cards["ctr"], cards["revenue"]
     assert ctr["change_unit"] == "pp"
     assert ctr["change"] == pytest.approx(ctr["value"] - ctr["previous"])
@@ -121,8 +121,8 @@ def handmade(empty_database_factory, config):
 def test_a_campaigns_crm_and_order_revenue_is_its_revenue_everywhere(handmade):
     config, ctx, company = handmade
     period = ("custom", DAY.isoformat(), DAY.isoformat())
-    cards = _cards(executive_kpis(ctx, company, *period))
-    parts = executive_breakdowns(ctx, company, *period)
+    cards = _cards(executive_kpis(ctx, system_scope(ctx, company), *period))
+    parts = executive_breakdowns(ctx, system_scope(ctx, company), *period)
     search_revenue = AD_REVENUE + CRM_VALUE + ORDER_VALUE  # the pending order does not count
     total = search_revenue + 10.0 + NO_CAMPAIGN
     assert cards["revenue"]["value"] == pytest.approx(total)

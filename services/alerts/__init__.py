@@ -34,8 +34,9 @@ EVALUATION_RETENTION = dt.timedelta(days=7)
 
 
 @cached(ttl=900)
-def open_alerts(ctx: ServiceContext, company_id: int, limit: int = 50) -> list[dict]:
+def open_alerts(ctx: ServiceContext, scope: Scope, limit: int = 50) -> list[dict]:
     """Firing alerts, newest first."""
+    company_id = scope.company_id
     with ctx.session() as session:
         return queries.firing_alerts(session, company_id, limit)
 

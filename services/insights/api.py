@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from db.queries import kpis as kpi_queries
+from services.access import Scope
 from services.cache import cached
 from services.context import ServiceContext
 from services.insights.anomalies import company_anomalies
@@ -18,9 +19,10 @@ from services.series import clean, daily_frames
 
 
 @cached()
-def timeseries(ctx: ServiceContext, company_id: int, range_name: str | None = None,
+def timeseries(ctx: ServiceContext, scope: Scope, range_name: str | None = None,
                start: str | None = None, end: str | None = None,
                segment: str | None = None) -> dict:
+    company_id = scope.company_id
     segment = normalize_segment(segment)
     device = segment if segment in DEVICE_SEGMENTS else None
     with ctx.session() as session:

@@ -13,6 +13,7 @@ import datetime as dt
 from db.queries import benchmarks as queries
 from db.queries import kpis as kpi_queries
 from db.queries import timeseries as ts_queries
+from services.access import Scope
 from services.cache import cached
 from services.context import ServiceContext
 from services.metrics import METRICS, metric_value
@@ -69,10 +70,11 @@ def _group_rows(session, company_id, period, group) -> list[dict]:
 
 
 @cached()
-def company_benchmarks(ctx: ServiceContext, company_id: int, range_name: str | None = None,
+def company_benchmarks(ctx: ServiceContext, scope: Scope, range_name: str | None = None,
                        start: str | None = None, end: str | None = None) -> dict:
     """The company's ad ratios against its industry and all companies (overall, per channel,
     per segment) and its business metrics against peers, for the period."""
+    company_id = scope.company_id
     with ctx.session() as session:
         anchor = kpi_queries.latest_day(session, company_id) or dt.date.today()
         period = resolve_period(range_name, anchor, start, end)
@@ -135,10 +137,11 @@ def _business_comparison(value, peer: dict, metric: str, good: int) -> dict:
 
 
 @cached()
-def peer_revenue_index(ctx: ServiceContext, company_id: int, start: str, end: str) -> dict:
+def peer_revenue_index(ctx: ServiceContext, scope: Scope, start: str, end: str) -> dict:
     """The peers' weekly ad revenue as an index (first week = 1): the industry's when it has
     at least ``MIN_PEERS`` other companies every week, else all other companies'. A chart
     multiplies it by the company's own first week to draw "what the market did"."""
+    company_id = scope.company_id
     first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     with ctx.session() as session:
         for scope, industry_only in (("industry", True), ("global", False)):

@@ -20,6 +20,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from services.access import Scope
 from services.cache import cached
 from services.context import ServiceContext
 from services.errors import ValidationError
@@ -110,10 +111,11 @@ def weekly_series(session, company_id: int, metric: str) -> pd.Series | None:
 
 
 @cached()
-def metric_forecast(ctx: ServiceContext, company_id: int, metric: str = "revenue",
+def metric_forecast(ctx: ServiceContext, scope: Scope, metric: str = "revenue",
                     horizon_months: int | str | None = 3) -> dict:
     """History (the last 52 complete weeks), forecast with its 95 % band for the horizon, and
     the backtest."""
+    company_id = scope.company_id
     if metric not in METRICS or METRICS[metric].unit not in ("USD", "count"):
         raise ValidationError(f"cannot forecast {metric!r}; use revenue, spend, clicks, "
                               "impressions or conversions")

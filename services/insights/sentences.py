@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from services.access import Scope
 from services.cache import cached
 from services.context import ServiceContext
 from services.insights.actions import action_items
@@ -259,16 +260,17 @@ def _segment_insights(bench: dict) -> list[dict]:
 
 
 @cached()
-def company_insights(ctx: ServiceContext, company_id: int, range_name: str | None = None,
+def company_insights(ctx: ServiceContext, scope: Scope, range_name: str | None = None,
                      start: str | None = None, end: str | None = None,
                      segment: str | None = None) -> dict:
     """The top insights for the period, most important first, and the action items."""
-    kpis = executive_kpis(ctx, company_id, range_name, start, end, segment)
+    company_id = scope.company_id
+    kpis = executive_kpis(ctx, scope, range_name, start, end, segment)
     period = kpis["period"]
     anomalies = company_anomalies(ctx, company_id)["anomalies"]
     turns = company_trend_changes(ctx, company_id)["trend_changes"]
-    bench = company_benchmarks(ctx, company_id, range_name, start, end)
-    breakdowns = executive_breakdowns(ctx, company_id, range_name, start, end, segment)
+    bench = company_benchmarks(ctx, scope, range_name, start, end)
+    breakdowns = executive_breakdowns(ctx, scope, range_name, start, end, segment)
     insights = (_anomaly_insights(anomalies, period) + _trend_insights(turns, period)
                 + _benchmark_insights(bench) + _segment_insights(bench)
                 + _change_insights(kpis))
