@@ -3,6 +3,8 @@ only shared dimensions); the caller's session owns the transaction."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 from sqlalchemy import text
@@ -49,8 +51,8 @@ def record_import_run(session: Session, company_id: int | None, kind: str, sourc
                       summary: dict | None = None) -> int:
     """An import_runs row and one rejected_rows row per rejection; returns the run id.
 
-    The rejected rows go in as three arrays in one statement (unnest): one INSERT per row
-    cost ~0.4 ms each, 30 s for a file of 70,000 rejected rows."""
+    The rejected rows go in with one COPY (quoted CSV, so an empty raw text stays text): one
+    INSERT per row cost ~0.4 ms each, 30 s for a file of 70,000 rejected rows."""
     status = "ok" if not rejected else "partial" if accepted else "rejected"
     run_id = session.execute(text("""
         INSERT INTO import_runs (company_id, kind, source, started_at, finished_at,
@@ -63,12 +65,12 @@ def record_import_run(session: Session, company_id: int | None, kind: str, sourc
                            "summary": None if summary is None else json.dumps(
                                summary, default=str)}).scalar()
     if rejections:
-        numbers, raws, reasons = zip(*rejections, strict=True)
-        session.execute(text("""
-            INSERT INTO rejected_rows (import_run_id, row_number, raw, reason)
-            SELECT :run, r.n, r.raw, r.reason
-            FROM unnest(CAST(:rows AS int[]), CAST(:raws AS text[]), CAST(:reasons AS text[]))
-                 AS r(n, raw, reason)"""),
-            {"run": run_id, "rows": list(numbers), "raws": [s.replace("\x00", "") for s in raws],
-             "reasons": list(reasons)})
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerows((run_id, number, raw.replace("\x00", ""), reason.replace("\x00", ""))
+                         for number, raw, reason in rejections)
+        buffer.seek(0)
+        cursor = session.connection().connection.driver_connection.cursor()
+        cursor.copy_expert("COPY rejected_rows (import_run_id, row_number, raw, reason) "
+                           "FROM STDIN WITH (FORMAT csv)", buffer, size=1 << 20)
     return int(run_id)

@@ -193,8 +193,8 @@ def _raw_lines(table: Table, numbers: pd.Index) -> dict[int, str]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")  # so a cell's line break is quoted
     lines = {}
-    for number, values in zip(numbers.tolist(), table.frame.loc[numbers].itertuples(
-            index=False, name=None), strict=True):
+    rows = table.frame.loc[numbers].to_numpy(dtype=object).tolist()
+    for number, values in zip(numbers.tolist(), rows, strict=True):
         out.seek(0)
         out.truncate()
         writer.writerow(values)
