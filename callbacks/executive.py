@@ -7,7 +7,6 @@ import textwrap
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-import numpy as np
 import plotly.io as pio
 from dash import Dash, Input, Output, State, html, no_update
 from dash import ctx as dash_ctx
@@ -31,8 +30,30 @@ BLUE, GREEN, AMBER, RED, GREY = "#2c3e50", "#18bc9c", "#f39c12", "#e74c3c", "#95
 
 
 def _inputs(range_name, start, end):
-    custom = range_name == "custom"
-    return range_name, (start if custom else None), (end if custom else None)
+    """(range, start, end) for the services. A custom range still being picked (one date
+    missing, or the start after the end) leaves every panel as it is (PreventUpdate); the
+    KPI callback says what is missing, once (``custom_range_problem``)."""
+    if range_name != "custom":
+        return range_name, None, None
+    if custom_range_problem(start, end):
+        raise PreventUpdate
+    return range_name, start, end
+
+
+def custom_range_problem(start, end) -> str | None:
+    if not start or not end:
+        return "Pick both a start and an end date for the custom range."
+    if str(start) > str(end):
+        return "The start date is after the end date: pick them the other way round."
+    return None
+
+
+def pick_dates(start, end):
+    """Picking dates selects the custom range (the date picker is always usable)."""
+    request_scope("executive")
+    if not start or not end:
+        raise PreventUpdate
+    return "custom"
 
 
 # --------------------------------------------------------------------------- KPI cards
@@ -42,6 +63,9 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
                 current_search, preferred=None):
     """KPI cards, header texts and the shareable URL for the chosen company and period."""
     ctx = service_context()
+    if range_name == "custom" and custom_range_problem(start, end):
+        return (no_update, ids.notice(custom_range_problem(start, end)), no_update, no_update,
+                no_update)
     range_name, start, end = _inputs(range_name, start, end)
     custom = range_name == "custom"
     try:
@@ -49,7 +73,7 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
         tenant = scope.company
         summary = executive_kpis(ctx, scope, range_name, start, end, segment)
     except ServiceError as error:
-        return [], ids.error_message(str(error)), fmt.DASH, fmt.DASH, no_update, not custom
+        return [], ids.error_message(str(error)), fmt.DASH, fmt.DASH, no_update
     period = summary["period"]
     as_of = f"{period['start']} to {period['end']} · data through {summary['as_of']}"
     params = {"range": range_name or "30d"}
@@ -61,7 +85,7 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
         params["company"] = tenant.slug
     search = "?" + urlencode(params)
     return (ids.kpi_cards(summary, preferred), None, tenant.name, as_of,
-            search if search != current_search else no_update, not custom)
+            search if search != current_search else no_update)
 
 
 # --------------------------------------------------------------------------- revenue chart
@@ -251,41 +275,57 @@ def select_insight(*args):
 
 
 def funnel_figure(funnel: list[dict], note: str | None) -> dict:
-    """Horizontal bars on a log scale: visitors outnumber customers by 10,000 to one, so a
-    linear funnel would hide every step after the first."""
+    """A linear funnel: each stage's bar is in proportion to the people in it (a log scale
+    made 71 leads look like a third of 384,964 visitors); the counts and each step's rate are
+    written beside the bars, so stages too small to see still read."""
     if not funnel or not funnel[0]["value"]:
         return ids.empty_figure("No visitors in this period")
-    stages = [step["stage"] for step in funnel][::-1]
-    values = [step["value"] for step in funnel][::-1]
+    stages = [step["stage"] for step in funnel]
+    values = [step["value"] for step in funnel]
     texts = [f"{step['value']:,.0f}" + (
         "" if step["rate_pct"] is None else
         f" · {step['rate_pct']:.2f}% of {funnel[i - 1]['stage'].lower()}")
-        for i, step in enumerate(funnel)][::-1]
+        for i, step in enumerate(funnel)]
     # Where each stage is counted, above the bars, wrapped to the narrowest (phone) width.
     lines = textwrap.wrap(note or "", 60)
-    layout = _layout(margin={"l": 10, "r": 30, "t": 10 + 15 * len(lines), "b": 10},
-                     xaxis={"title": {"text": "People (count, log scale)"}, "type": "log",
-                            "range": [0, 1.35 * float(np.log10(max(values[-1], 10)))]},
-                     yaxis={"title": {"text": ""}})
+    layout = _layout(margin={"l": 10, "r": 10, "t": 10 + 15 * len(lines), "b": 10},
+                     funnelmode="stack", showlegend=False,
+                     yaxis={"title": {"text": ""}, "categoryorder": "array",
+                            "categoryarray": stages[::-1]},
+                     xaxis={"title": {"text": "People (count)"}, "tickformat": ","})
     if lines:
         layout["annotations"] = [{"text": "<br>".join(lines), "xref": "paper", "yref": "paper",
                                   "x": 0, "y": 1, "yanchor": "bottom", "showarrow": False,
                                   "xanchor": "left", "align": "left",
                                   "font": {"size": 11, "color": "#6c757d"}}]
-    return {"data": [{"type": "bar", "orientation": "h", "y": stages,
-                      "x": [max(v, 0.9) for v in values], "text": texts,
-                      "textposition": "outside", "cliponaxis": False,
-                      "marker": {"color": ["#27ae60", GREEN, "#3498db", BLUE]},
+    return {"data": [{"type": "funnel", "y": stages, "x": values, "text": texts,
+                      "textinfo": "text", "textposition": "outside", "cliponaxis": False,
+                      "constraintext": "none",
+                      "marker": {"color": [BLUE, "#3498db", GREEN, "#27ae60"]},
+                      "connector": {"line": {"color": "#dee2e6"}},
                       "hovertemplate": "%{y}: %{text}<extra></extra>"}],
             "layout": layout}
 
 
+def _zero_aligned(low: float, high: float, zero_at: float) -> list[float]:
+    """An axis range from ``low`` to ``high`` (low <= 0 <= high) stretched so that zero sits
+    at the fraction ``zero_at`` of its height."""
+    if zero_at <= 0:
+        return [0.0, high]
+    return [min(low, -zero_at * high / (1 - zero_at)), high]
+
+
 def channels_figure(channels: list[dict]) -> dict:
+    """ROAS (left axis) and ROI % (right axis) per channel; both axes put zero at the same
+    height, so a negative ROI reads as below zero against both scales."""
     rows = [c for c in channels if c["roas"] is not None]
     if not rows:
         return ids.empty_figure("No ad spend in this period")
     names = [c["channel"] for c in rows]
     roi = [c["roi_pct"] for c in rows]
+    roas_high = 1.2 * max(max(c["roas"] for c in rows), 0.1)
+    roi_low, roi_high = min(0.0, 1.25 * min(roi)), 1.2 * max(max(roi), 1.0)
+    zero_at = -roi_low / (roi_high - roi_low)
     return {"data": [
         {"type": "bar", "x": names, "y": [c["roas"] for c in rows], "name": "ROAS (x)",
          "marker": {"color": BLUE}, "yaxis": "y", "offsetgroup": "roas",
@@ -297,11 +337,12 @@ def channels_figure(channels: list[dict]) -> dict:
          "hovertemplate": "%{x}<br>ROI %{y:,.0f}%<extra></extra>"},
     ], "layout": _layout(
         barmode="group", legend={"orientation": "h", "y": 1.12, "x": 0},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
         yaxis={"title": {"text": "ROAS (revenue / spend, x)"},
-               "range": [0, 1.2 * max(c["roas"] for c in rows)]},
+               "range": _zero_aligned(0.0, roas_high, zero_at), "zeroline": True},
         yaxis2={"title": {"text": "ROI (%)"}, "overlaying": "y", "side": "right",
-                "showgrid": False,
-                "range": [min(0, 1.2 * min(roi)), 1.2 * max(max(roi), 1)]},
+                "showgrid": False, "range": [roi_low, roi_high], "zeroline": True,
+                "ticksuffix": "%"},
         xaxis={"title": {"text": "Channel"}})}
 
 
@@ -366,11 +407,16 @@ def register(app: Dash) -> None:
         Output(ids.COMPANY_NAME, "children"),
         Output(ids.AS_OF, "children"),
         Output(ids.URL, "search"),
-        Output(ids.DATES, "disabled"),
         *FILTERS,
         State(ids.URL, "search"),
         State(ids.KPI_PREFERENCE, "data"),
     )(update_kpis)
+    app.callback(
+        Output(ids.RANGE, "value"),
+        Input(ids.DATES, "start_date"),
+        Input(ids.DATES, "end_date"),
+        prevent_initial_call=True,
+    )(pick_dates)
     app.callback(
         Output(ids.REVENUE_CHART, "figure"),
         Output(ids.BACKTEST, "children"),

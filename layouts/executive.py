@@ -73,7 +73,9 @@ def layout(user, companies, query: dict) -> html.Div:
                     ),
                     dcc.DatePickerRange(id=DATES, start_date=query.get("start"),
                                         end_date=query.get("end"), display_format="YYYY-MM-DD",
-                                        disabled=range_value != "custom"),
+                                        start_date_placeholder_text="Custom: from",
+                                        end_date_placeholder_text="to",
+                                        clearable=True),
                     dcc.Dropdown(
                         id=SEGMENT, clearable=False, value=segment_value,
                         style={"minWidth": "11rem"},
@@ -188,20 +190,27 @@ def kpi_card(kpi: dict, previous_days: int) -> dbc.Col:
     change = kpi["change"]
     status = kpi.get("status", "neutral")
     good = kpi.get("good", GOOD_DIRECTION.get(kpi["metric"], 0))
-    compared = kpi.get("note") if kpi["metric"] in MONTHLY else f"previous {previous_days} days"
+    monthly = kpi["metric"] in MONTHLY
+    if kpi["previous"] is None:
+        # No equal earlier period (before the history, or no earlier month): say so.
+        comparison = [html.Span("no earlier period to compare", className="text-muted")]
+    elif monthly:
+        comparison = [html.Span(fmt.signed_change(change, kpi.get("change_unit", "%")),
+                                className=_change_class(good, change)),
+                      html.Span(f" {kpi.get('note') or ''}", className="text-muted")]
+    else:
+        comparison = [html.Span(fmt.signed_change(change, kpi.get("change_unit", "%")),
+                                className=_change_class(good, change)),
+                      html.Span(f" vs previous {previous_days} days "
+                                f"({fmt.by_unit(kpi['previous'], kpi['unit'])})",
+                                className="text-muted")]
     lines = [
         # The metric catalogue's definition on hover (dotted underline, help cursor).
         html.Div(kpi["label"], className="cd-kpi-label cd-defined",
                  title=kpi.get("definition")),
         html.Div(fmt.by_unit(kpi["value"], kpi["unit"]), className="cd-kpi-value",
                  id=f"executive-kpi-{kpi['metric']}"),
-        html.Div([
-            html.Span(fmt.signed_change(change, kpi.get("change_unit", "%")),
-                      className=_change_class(good, change)),
-            html.Span(f" vs {compared} ({fmt.by_unit(kpi['previous'], kpi['unit'])})"
-                      if kpi["metric"] not in MONTHLY or not compared else f" {compared}",
-                      className="text-muted"),
-        ], className="cd-kpi-change"),
+        html.Div(comparison, className="cd-kpi-change"),
     ]
     if kpi.get("target") is not None:
         lines.append(html.Div([
@@ -209,7 +218,7 @@ def kpi_card(kpi: dict, previous_days: int) -> dbc.Col:
             html.Span(STATUS_TEXT.get(status, ""), style={"color": STATUS_COLOUR[status],
                                                           "fontWeight": 600}),
         ], className="small text-muted"))
-    elif kpi.get("note") and kpi["metric"] not in MONTHLY:
+    elif kpi.get("note") and not monthly:
         lines.append(html.Div(kpi["note"], className="small text-muted"))
     graph = sparkline(kpi.get("sparkline") or [], STATUS_COLOUR[status]
                       if status != "neutral" else "#2c3e50")
@@ -235,6 +244,11 @@ def kpi_cards(summary: dict, preferred: list[str] | None = None) -> list:
     pinned = [metric for metric in preferred or [] if metric in KPI_ORDER]
     order = [*pinned, *(metric for metric in KPI_ORDER if metric not in pinned)]
     return [kpi_card(by_metric[metric], days) for metric in order if metric in by_metric]
+
+
+def notice(text: str) -> dbc.Alert:
+    """A hint about the filters (not an error): shown once, above the cards."""
+    return dbc.Alert(text, color="info", className="mb-3 py-2")
 
 
 def error_message(text: str) -> dbc.Alert:

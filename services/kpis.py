@@ -19,7 +19,7 @@ from services.cache import cached
 from services.context import ServiceContext
 from services.errors import ValidationError
 from services.metrics import METRICS, change, change_pct, metric_value, metric_values, ratio
-from services.periods import Period, resolve_period
+from services.periods import Period, resolve_period, utc_today
 from services.series import daily_frames, to_weekly
 
 # The headline cards a user may pin first (preferences).
@@ -149,8 +149,15 @@ def executive_kpis(ctx: ServiceContext, scope: Scope, range_name: str | None = N
     now = total[total.index >= pd.Timestamp(period.start)]
     before = total[total.index < pd.Timestamp(period.start)]
     sums_now, sums_before = now.sum().to_dict(), before.sum().to_dict()
-    daily = now if period.days <= 92 else to_weekly(now)
+    # Today is a partial day: counted in the totals, left out of the sparklines (a trend
+    # would end in a cliff). Weekly sparklines keep complete weeks only.
+    partial_day = period.end >= utc_today()
+    complete = now[now.index < pd.Timestamp(utc_today())] if partial_day else now
+    daily = complete if period.days <= 92 else to_weekly(complete)
     previous_complete = first is not None and prev.start >= first
+    # A period with no history in it (before the first day of data, or after the newest)
+    # has no ad numbers: dashes, not zeros, and no target to be off.
+    covered = first is not None and period.end >= first and period.start <= anchor
 
     def spark(metric):
         return _sparkline(metric_values(daily, metric).tolist())
@@ -167,16 +174,17 @@ def executive_kpis(ctx: ServiceContext, scope: Scope, range_name: str | None = N
     for metric, additive in (("revenue", True), ("spend", True), ("roas", False),
                              ("conversions", True), ("conversion_rate", False),
                              ("ctr", False)):
-        value_now = metric_value(sums_now, metric)
+        value_now = metric_value(sums_now, metric) if covered else None
         # A previous period reaching before the history is not an equal period: no change.
         value_before = metric_value(sums_before, metric) if previous_complete else None
         goal, direction = target(metric, METRICS[metric].scale, additive)
+        goal = goal if covered else None
         cards.append(_card(metric, value_now, value_before, target=goal,
                            direction=direction, sparkline=spark(metric), note=seg_note))
     active_now = sum(1 for c in campaigns_now if c["spend"] > 0)
     active_before = sum(1 for c in campaigns_before if c["spend"] > 0)
-    cards.append(_card("campaigns", active_now, active_before if previous_complete else None,
-                       note=seg_note))
+    cards.append(_card("campaigns", active_now if covered else None,
+                       active_before if previous_complete else None, note=seg_note))
 
     spend_now = spend_by_month.get(month_now["month"]) if month_now else None
     spend_before = spend_by_month.get(month_before["month"]) if month_before else None
@@ -195,7 +203,8 @@ def executive_kpis(ctx: ServiceContext, scope: Scope, range_name: str | None = N
                            sparkline=_sparkline([h[metric] for h in history_values])))
     return {"company_id": company_id, "as_of": anchor, "segment": segment,
             "period": period.as_dict(), "previous_period": prev.as_dict(),
-            "previous_complete": previous_complete,
+            "previous_complete": previous_complete, "covered": covered,
+            "partial_day": partial_day,
             "month": month_now["month"].isoformat() if month_now else None,
             "cards": cards}
 
@@ -264,11 +273,14 @@ def executive_breakdowns(ctx: ServiceContext, scope: Scope, range_name: str | No
                     for name, rows in by_channel.items()]
     channel_rows.sort(key=lambda r: (r["roas"] is None, -(r["roas"] or 0)))
 
+    # The top campaigns by revenue; campaigns without revenue are no "top performers": they
+    # are counted in the "other campaigns" row.
     ranked = sorted(campaigns, key=lambda r: (-r["revenue"], -r["spend"], r["campaign_id"]))
+    leaders = [row for row in ranked if row["revenue"] > 0][:top]
     campaign_rows = [{**_split_row(row["campaign"], row), "campaign": row["campaign"],
                       "channel": row["channel"], "segment": row["segment"],
-                      "status": row["status"]} for row in ranked[:top]]
-    others = ranked[top:]
+                      "status": row["status"]} for row in leaders]
+    others = ranked[len(leaders):]
     if others:
         campaign_rows.append({**_split_row("other", _sum(others)), "row": "other",
                               "campaign": f"Other campaigns ({len(others):,})",

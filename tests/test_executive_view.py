@@ -67,8 +67,9 @@ def test_a_user_without_company_picks_one(client_for, dash_app, ctx, companies):
     expected = executive_breakdowns(ctx, system_scope(ctx, other.id), "year")
     body = _post(client_for("analyst_free"), dash_app, "executive-funnel",
                  _values(companies[1])).json["response"]
-    funnel = body["executive-funnel"]["figure"]["data"][0]["x"][::-1]  # drawn bottom-up
-    assert funnel == [max(step["value"], 0.9) for step in expected["funnel"]]
+    funnel = body["executive-funnel"]["figure"]["data"][0]
+    assert funnel["type"] == "funnel"  # linear: bars in proportion to the people in them
+    assert funnel["x"] == [step["value"] for step in expected["funnel"]]
     names = body["executive-channels"]["figure"]["data"][0]["x"]
     assert sorted(names) == sorted(c["channel"] for c in expected["channels"]
                                    if c["roas"] is not None)
