@@ -88,12 +88,18 @@ def _get(url: str) -> str | None:
         return f"{type(error).__name__}: {error}"
 
 
-@pytest.fixture
-def served(empty_database_factory, redis_url, tmp_path):
-    """A production `serve` with several workers on a fresh migrated database."""
+@pytest.fixture(params=["default", "0"], ids=["db_timeouts", "no_db_timeouts"])
+def served(request, empty_database_factory, redis_url, tmp_path):
+    """A production `serve` with several workers on a fresh migrated database. Without
+    database timeouts the web app's engine is the very one the master's start-up work used
+    (with them it has a pool of its own), so that case is the one a shared pool would break."""
     port = _free_port()
     log_path = tmp_path / "serve.log"
-    env = {**os.environ, "CAMPAIGN_DASH_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
+    timeouts = {} if request.param == "default" else {
+        "CAMPAIGN_DASH_DB_STATEMENT_TIMEOUT_MS": request.param,
+        "CAMPAIGN_DASH_DB_LOCK_TIMEOUT_MS": request.param}
+    env = {**os.environ, **timeouts,
+           "CAMPAIGN_DASH_ENV": "production", "SECRET_KEY": secrets.token_hex(32),
            "DATABASE_URL": empty_database_factory("serve"), "REDIS_URL": redis_url,
            "CAMPAIGN_DASH_DATA_DIR": str(tmp_path),
            "CAMPAIGN_DASH_CACHE_NAMESPACE": f"cd-test-serve-{secrets.token_hex(4)}",
