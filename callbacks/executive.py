@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import textwrap
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.common import request_scope, service_context
 from layouts import executive as ids
 from layouts import format as fmt
-from layouts.components import metric_header
+from layouts.components import ALWAYS, FROM_LG, FROM_MD, FROM_SM, metric_header
 from services.errors import ServiceError
 from services.insights.benchmarks import peer_revenue_index
 from services.insights.forecast import metric_forecast
@@ -277,7 +278,7 @@ def select_insight(*args):
 def funnel_figure(funnel: list[dict], note: str | None) -> dict:
     """A linear funnel: each stage's bar is in proportion to the people in it (a log scale
     made 71 leads look like a third of 384,964 visitors); the counts and each step's rate are
-    written beside the bars, so stages too small to see still read."""
+    written beside the bars, so stages too small to see still read. Visitors on top."""
     if not funnel or not funnel[0]["value"]:
         return ids.empty_figure("No visitors in this period")
     stages = [step["stage"] for step in funnel]
@@ -287,32 +288,43 @@ def funnel_figure(funnel: list[dict], note: str | None) -> dict:
         f" · {step['rate_pct']:.2f}% of {funnel[i - 1]['stage'].lower()}")
         for i, step in enumerate(funnel)]
     # Where each stage is counted, above the bars, wrapped to the narrowest (phone) width.
-    lines = textwrap.wrap(note or "", 60)
+    lines = textwrap.wrap(note or "", 42)
     layout = _layout(margin={"l": 10, "r": 10, "t": 10 + 15 * len(lines), "b": 10},
-                     funnelmode="stack", showlegend=False,
-                     yaxis={"title": {"text": ""}, "categoryorder": "array",
-                            "categoryarray": stages[::-1]},
-                     xaxis={"title": {"text": "People (count)"}, "tickformat": ","})
+                     showlegend=False, bargap=0.25,
+                     yaxis={"title": {"text": ""}, "autorange": "reversed"},
+                     # Room on the right for the labels of the longest bar.
+                     xaxis={"title": {"text": "People (count)"}, "tickformat": ",",
+                            "rangemode": "tozero", "range": [0, 1.6 * max(values)]})
     if lines:
         layout["annotations"] = [{"text": "<br>".join(lines), "xref": "paper", "yref": "paper",
                                   "x": 0, "y": 1, "yanchor": "bottom", "showarrow": False,
                                   "xanchor": "left", "align": "left",
                                   "font": {"size": 11, "color": "#6c757d"}}]
-    return {"data": [{"type": "funnel", "y": stages, "x": values, "text": texts,
-                      "textinfo": "text", "textposition": "outside", "cliponaxis": False,
-                      "constraintext": "none",
+    return {"data": [{"type": "bar", "orientation": "h", "y": stages, "x": values,
+                      "text": texts, "textposition": "outside", "cliponaxis": False,
                       "marker": {"color": [BLUE, "#3498db", GREEN, "#27ae60"]},
-                      "connector": {"line": {"color": "#dee2e6"}},
                       "hovertemplate": "%{y}: %{text}<extra></extra>"}],
             "layout": layout}
 
 
-def _zero_aligned(low: float, high: float, zero_at: float) -> list[float]:
-    """An axis range from ``low`` to ``high`` (low <= 0 <= high) stretched so that zero sits
-    at the fraction ``zero_at`` of its height."""
-    if zero_at <= 0:
-        return [0.0, high]
-    return [min(low, -zero_at * high / (1 - zero_at)), high]
+def _nice_step(span: float, ticks: int) -> float:
+    """A round tick step (1, 2, 2.5 or 5 x 10^n) covering ``span`` in ``ticks`` steps."""
+    raw = max(span, 1e-9) / max(ticks, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    return next(power * m for m in (1, 2, 2.5, 5, 10) if power * m >= raw)
+
+
+def _shared_zero_axes(left_high: float, right_low: float, right_high: float,
+                      ticks: int = 5) -> tuple[dict, dict]:
+    """Two axes with round ticks whose zeros sit at the same height: the right one (which may
+    go below zero) is cut into round steps, and the left one gets as many steps above and
+    below zero, each of its own round size."""
+    right = _nice_step(right_high - right_low, ticks)
+    below = math.ceil(-right_low / right - 1e-9) if right_low < 0 else 0
+    above = max(1, math.ceil(right_high / right - 1e-9))
+    left = _nice_step(left_high, above)
+    return ({"range": [-below * left, above * left], "dtick": left, "tick0": 0},
+            {"range": [-below * right, above * right], "dtick": right, "tick0": 0})
 
 
 def channels_figure(channels: list[dict]) -> dict:
@@ -323,9 +335,9 @@ def channels_figure(channels: list[dict]) -> dict:
         return ids.empty_figure("No ad spend in this period")
     names = [c["channel"] for c in rows]
     roi = [c["roi_pct"] for c in rows]
-    roas_high = 1.2 * max(max(c["roas"] for c in rows), 0.1)
-    roi_low, roi_high = min(0.0, 1.25 * min(roi)), 1.2 * max(max(roi), 1.0)
-    zero_at = -roi_low / (roi_high - roi_low)
+    roas_axis, roi_axis = _shared_zero_axes(1.15 * max(max(c["roas"] for c in rows), 0.1),
+                                            min(0.0, 1.15 * min(roi)),
+                                            1.15 * max(max(roi), 1.0))
     return {"data": [
         {"type": "bar", "x": names, "y": [c["roas"] for c in rows], "name": "ROAS (x)",
          "marker": {"color": BLUE}, "yaxis": "y", "offsetgroup": "roas",
@@ -338,11 +350,10 @@ def channels_figure(channels: list[dict]) -> dict:
     ], "layout": _layout(
         barmode="group", legend={"orientation": "h", "y": 1.12, "x": 0},
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        yaxis={"title": {"text": "ROAS (revenue / spend, x)"},
-               "range": _zero_aligned(0.0, roas_high, zero_at), "zeroline": True},
+        yaxis={"title": {"text": "ROAS (revenue / spend, x)"}, "zeroline": True, **roas_axis},
         yaxis2={"title": {"text": "ROI (%)"}, "overlaying": "y", "side": "right",
-                "showgrid": False, "range": [roi_low, roi_high], "zeroline": True,
-                "ticksuffix": "%"},
+                "showgrid": False, "zeroline": True, "ticksuffix": "%",
+                "tickformat": ",", **roi_axis},
         xaxis={"title": {"text": "Channel"}})}
 
 
@@ -351,29 +362,37 @@ def campaigns_table(campaigns: list[dict], totals: dict | None = None):
     equals the revenue and spend cards."""
     if not campaigns:
         return html.Div("No campaign activity in this period.", className="text-muted")
+    # On a phone: campaign, revenue and ROAS; spend and ROI from sm, tier from md, channel
+    # and segment from lg.
     header = html.Thead(html.Tr([
-        *(html.Th(h) for h in ("Campaign", "Channel", "Segment")),
-        *(metric_header(m) for m in ("spend", "revenue", "roas", "roi_pct")),
+        html.Th("Campaign"), html.Th("Channel", className=FROM_LG),
+        html.Th("Segment", className=FROM_LG),
+        metric_header("spend", shown=FROM_SM), metric_header("revenue"),
+        metric_header("roas"), metric_header("roi_pct", shown=FROM_SM),
         html.Th("Tier", title="High ROI from 100 %, Good ROI from 50 %, else Standard",
-                className="cd-defined")]))
+                className=f"cd-defined {FROM_MD}")]))
 
     def cells(c, tier):
-        return [html.Td(fmt.money(c["spend"]), className="text-end"),
-                html.Td(fmt.money(c["revenue"]), className="text-end"),
+        return [html.Td(fmt.money(c["spend"]), className=f"text-end {FROM_SM}"),
+                html.Td(fmt.money(c["revenue"]), className=f"text-end {ALWAYS}"),
                 html.Td(fmt.multiple(c["roas"]), className="text-end"),
-                html.Td(fmt.percent(c.get("roi_pct"), 0), className="text-end"), tier]
+                html.Td(fmt.percent(c.get("roi_pct"), 0), className=f"text-end {FROM_SM}"),
+                html.Td(tier, className=FROM_MD)]
 
     rows = []
     for c in campaigns:
         part = c.get("row")  # "other" / "unattributed": not a campaign, no tier
-        tier = html.Td(fmt.DASH if part else dbc.Badge(c["tier"], color=TIER_COLOUR[c["tier"]]))
-        rows.append(html.Tr([html.Td(c["campaign"]), html.Td(c["channel"] or fmt.DASH),
-                             html.Td(c["segment"] or fmt.DASH), *cells(c, tier)],
+        tier = fmt.DASH if part or not c["tier"] else \
+            dbc.Badge(c["tier"], color=TIER_COLOUR[c["tier"]])
+        rows.append(html.Tr([html.Td(c["campaign"]),
+                             html.Td(c["channel"] or fmt.DASH, className=FROM_LG),
+                             html.Td(c["segment"] or fmt.DASH, className=FROM_LG),
+                             *cells(c, tier)],
                             className="text-muted fst-italic" if part else None))
     table = [header, html.Tbody(rows)]
     if totals:
-        table.append(html.Tfoot(html.Tr([html.Th("Total", colSpan=3),
-                                         *cells(totals, html.Td())],
+        table.append(html.Tfoot(html.Tr([html.Th("Total"), html.Td(className=FROM_LG),
+                                         html.Td(className=FROM_LG), *cells(totals, "")],
                                         className="fw-semibold")))
     return dbc.Table(table, hover=True, responsive=True, size="sm",
                      className="mb-0 align-middle")

@@ -48,3 +48,10 @@ def register(app: Dash) -> None:
         State(shell.URL, "search"),
     )(render_page)
     callbacks.preferences.register(app)
+    # Opening the phone menu is a browser-only change: no request, nothing to authorize.
+    app.clientside_callback(
+        "function(clicks, open) { return clicks ? !open : open; }",
+        Output(shell.COLLAPSE, "is_open"),
+        Input(shell.TOGGLER, "n_clicks"),
+        State(shell.COLLAPSE, "is_open"),
+    )

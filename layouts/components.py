@@ -7,10 +7,16 @@ from dash import html
 
 from services.metrics import METRICS
 
+# Priority columns: which table columns a narrow screen shows (Bootstrap display classes).
+ALWAYS, FROM_SM, FROM_MD, FROM_LG = "", "d-none d-sm-table-cell", "d-none d-md-table-cell", \
+    "d-none d-lg-table-cell"
 
-def metric_header(metric: str, label: str | None = None, *, numeric: bool = True) -> html.Th:
+
+def metric_header(metric: str, label: str | None = None, *, numeric: bool = True,
+                  shown: str = ALWAYS) -> html.Th:
     """A table header for a catalogue metric: its label (or ``label``), its definition on
-    hover, right-aligned over numbers."""
+    hover, right-aligned over numbers; ``shown`` is its priority class."""
     spec = METRICS[metric]
     return html.Th(label or spec.label, title=spec.definition,
-                   className="cd-defined" + (" text-end" if numeric else ""))
+                   className=" ".join(c for c in ("cd-defined", "text-end" if numeric else "",
+                                                  shown) if c))

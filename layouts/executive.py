@@ -32,6 +32,8 @@ FUNNEL = "executive-funnel"
 CHANNELS = "executive-channels"
 CAMPAIGNS = "executive-campaigns"
 MAX_INSIGHTS = 8
+# No mode bar: on a phone it covered the top of every chart, and nobody pans a KPI chart.
+GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
 
 def insight_id(rank: int) -> str:
@@ -100,12 +102,12 @@ def layout(user, companies, query: dict) -> html.Div:
                                            "value": str(m)} for m in (1, 3, 6, 12)]),
                 ], className="d-flex justify-content-between align-items-center gap-2")),
                 dbc.CardBody([
-                    dcc.Loading(dcc.Graph(id=REVENUE_CHART, config={"displaylogo": False},
+                    dcc.Loading(dcc.Graph(id=REVENUE_CHART, config=GRAPH_CONFIG,
                                           style={"height": "360px"}, figure=empty_figure()),
                                 type="dot", delay_show=300),
                     html.Div(id=BACKTEST, className="small text-muted"),
                 ]),
-            ], className="shadow-sm h-100"), lg=8),
+            ], className="shadow-sm"), lg=8),
             dbc.Col(dbc.Card([
                 dbc.CardHeader("What changed and what to do", className="fw-semibold"),
                 dbc.CardBody([
@@ -122,18 +124,18 @@ def layout(user, companies, query: dict) -> html.Div:
                     html.Ul(id=ACTIONS, className="small ps-3 mb-0"),
                 ], className="cd-insights-body"),
             ], className="shadow-sm h-100"), lg=4),
-        ], className="g-3 mt-1"),
+        ], className="g-3 mt-1 align-items-start"),
         dbc.Row([
             dbc.Col(dbc.Card([
                 dbc.CardHeader("Customer acquisition funnel", className="fw-semibold"),
-                dbc.CardBody(dcc.Loading(dcc.Graph(id=FUNNEL, config={"displaylogo": False},
+                dbc.CardBody(dcc.Loading(dcc.Graph(id=FUNNEL, config=GRAPH_CONFIG,
                                                    style={"height": "300px"},
                                                    figure=empty_figure()),
                                          type="dot", delay_show=300)),
             ], className="shadow-sm h-100"), lg=5),
             dbc.Col(dbc.Card([
                 dbc.CardHeader("Marketing ROI by channel", className="fw-semibold"),
-                dbc.CardBody(dcc.Loading(dcc.Graph(id=CHANNELS, config={"displaylogo": False},
+                dbc.CardBody(dcc.Loading(dcc.Graph(id=CHANNELS, config=GRAPH_CONFIG,
                                                    style={"height": "300px"},
                                                    figure=empty_figure()),
                                          type="dot", delay_show=300)),

@@ -12,18 +12,26 @@ URL = "app-url"
 NAV = "app-nav"
 PAGE = "app-page"
 USER_MENU = "app-user"
+TOGGLER = "app-navbar-toggler"
+COLLAPSE = "app-navbar-collapse"
 
 
 def layout() -> html.Div:
     return html.Div([
         dcc.Location(id=URL, refresh=False),
+        # Below the lg breakpoint the views and the user menu fold behind a toggler (a
+        # phone's navbar took 355 px otherwise).
         dbc.Navbar(
             dbc.Container([
                 dbc.NavbarBrand("Campaign Dash", href="/"),
-                dbc.Nav(id=NAV, navbar=True, className="me-auto"),
-                html.Div(id=USER_MENU, className="d-flex align-items-center gap-3 text-white"),
+                dbc.NavbarToggler(id=TOGGLER, n_clicks=0),
+                dbc.Collapse([
+                    dbc.Nav(id=NAV, navbar=True, className="me-auto"),
+                    html.Div(id=USER_MENU, className="d-flex flex-wrap align-items-center "
+                                                     "gap-2 gap-lg-3 text-white py-2 py-lg-0"),
+                ], id=COLLAPSE, is_open=False, navbar=True),
             ], fluid=True),
-            color="primary", dark=True, className="mb-0",
+            color="primary", dark=True, expand="lg", className="mb-0",
         ),
         dbc.Container(id=PAGE, fluid=True, className="cd-page"),
     ])

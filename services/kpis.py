@@ -60,10 +60,11 @@ def target_status(value: float | None, target: float | None, direction: str) -> 
     return "amber" if score >= AMBER_BAND else "red"
 
 
-def roi_tier(roi_pct: float | None) -> str:
-    """DESIGN.md: High ROI >= 100, Good ROI >= 50, else Standard."""
+def roi_tier(roi_pct: float | None) -> str | None:
+    """DESIGN.md: High ROI >= 100, Good ROI >= 50, else Standard; None (a dash) where ROI is
+    undefined (no spend: an e-mail campaign's revenue is not a return on nothing)."""
     if roi_pct is None:
-        return "Standard"
+        return None
     return "High ROI" if roi_pct >= 100 else "Good ROI" if roi_pct >= 50 else "Standard"
 
 

@@ -67,8 +67,9 @@ def test_a_user_without_company_picks_one(client_for, dash_app, ctx, companies):
     expected = executive_breakdowns(ctx, system_scope(ctx, other.id), "year")
     body = _post(client_for("analyst_free"), dash_app, "executive-funnel",
                  _values(companies[1])).json["response"]
-    funnel = body["executive-funnel"]["figure"]["data"][0]
-    assert funnel["type"] == "funnel"  # linear: bars in proportion to the people in them
+    figure = body["executive-funnel"]["figure"]
+    funnel = figure["data"][0]
+    assert funnel["type"] == "bar" and "type" not in figure["layout"]["xaxis"]  # linear
     assert funnel["x"] == [step["value"] for step in expected["funnel"]]
     names = body["executive-channels"]["figure"]["data"][0]["x"]
     assert sorted(names) == sorted(c["channel"] for c in expected["channels"]
@@ -120,3 +121,19 @@ def test_bad_parameters_get_a_clear_400(client_for, query, message):
     response = client_for("executive").get(f"/api/v1/{query}")
     assert response.status_code == 400
     assert message in response.json["message"]
+
+
+@pytest.mark.parametrize("left_high,right_low,right_high", [
+    (9.9, 0.0, 871.0), (2.5, -60.0, 150.0), (0.5, -85.0, 1.0), (1.0, -0.4, 0.3)])
+def test_the_roi_chart_axes_share_zero(left_high, right_low, right_high):
+    """ROAS and ROI % bars stand on one zero line: both axes put zero at the same height,
+    with round steps, and cover their data."""
+    from callbacks.executive import _shared_zero_axes
+
+    left, right = _shared_zero_axes(left_high, right_low, right_high)
+    (l_low, l_high), (r_low, r_high) = left["range"], right["range"]
+    assert l_low / (l_high - l_low) == pytest.approx(r_low / (r_high - r_low))
+    assert l_high >= left_high and r_low <= right_low and r_high >= right_high
+    for axis in (left, right):
+        steps = (axis["range"][1] - axis["range"][0]) / axis["dtick"]
+        assert steps == pytest.approx(round(steps))
