@@ -9,6 +9,7 @@ resolves only once the value is back past the threshold by the ``hysteresis`` fr
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from db import rollups
 from db.queries import alerts as queries
@@ -59,8 +60,44 @@ DEFAULT_RULES = [
          hysteresis=0.25, min_volume=0),
 ]
 
-EDITABLE = {"threshold": float, "severity": str, "actions": list, "enabled": bool,
-            "pending_s": int, "hysteresis": float, "min_volume": int, "name": str}
+def _boolean(value) -> bool:
+    # bool("false") is True: only JSON true / false are accepted.
+    if not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _number(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a number")
+    value = float(value)
+    if not math.isfinite(value) or abs(value) > 1e12:
+        raise ValueError("must be a finite number below 10^12")
+    return value
+
+
+def _whole(value) -> int:
+    number = _number(value)
+    if number != int(number):
+        raise ValueError("must be a whole number")
+    return int(number)
+
+
+def _text(value) -> str:
+    if not isinstance(value, str) or "\x00" in value:
+        raise ValueError("must be text")
+    return value
+
+
+def _texts(value) -> list:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError("must be a list of names")
+    return value
+
+
+# Each editable field and its explicit parser (finite numbers, real booleans, plain text).
+EDITABLE = {"threshold": _number, "severity": _text, "actions": _texts, "enabled": _boolean,
+            "pending_s": _whole, "hysteresis": _number, "min_volume": _whole, "name": _text}
 
 
 def ensure_default_rules(ctx: ServiceContext, company_id: int) -> int:
@@ -82,8 +119,8 @@ def _check_changes(changes: dict) -> dict:
             raise ValidationError(f"{key!r} cannot be changed; editable: {', '.join(EDITABLE)}")
         try:
             value = EDITABLE[key](value)
-        except (TypeError, ValueError):
-            raise ValidationError(f"{key} has the wrong type") from None
+        except ValueError as error:
+            raise ValidationError(f"{key} {error}, not {str(value)[:40]!r}") from None
         clean[key] = value
     if "severity" in clean and clean["severity"] not in SEVERITIES:
         raise ValidationError(f"severity must be one of {', '.join(SEVERITIES)}")
@@ -92,8 +129,6 @@ def _check_changes(changes: dict) -> dict:
         if unknown:
             raise ValidationError(f"unknown actions {unknown}; use {', '.join(ACTIONS)}")
         clean["actions"] = sorted(set(clean["actions"]) | {"notify"}, key=ACTIONS.index)
-    if "threshold" in clean and not (clean["threshold"] == clean["threshold"]):
-        raise ValidationError("threshold must be a number")
     if "pending_s" in clean and not 0 <= clean["pending_s"] <= 86400:
         raise ValidationError("pending_s must be between 0 and 86400 seconds")
     if "hysteresis" in clean and not 0 <= clean["hysteresis"] < 1:
