@@ -11,6 +11,7 @@ or unknown id is a NotFound with an audit row, never data.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 
 from db.queries import companies as company_queries
@@ -71,32 +72,49 @@ def deny(ctx: ServiceContext, scope: Scope, target: str, error: Exception) -> Ex
     return error
 
 
+# Company rows change rarely (a rename): each callback resolves its tenant from this small
+# in-process cache instead of a database round trip. Keyed by database, since one process
+# may serve several (the tests); only companies that exist are kept.
+COMPANY_TTL_S = 30.0
+_companies: dict[tuple, tuple[float, Tenant]] = {}
+
+
+def _company(ctx: ServiceContext, *, company_id: int | None = None,
+             slug: str | None = None) -> Tenant | None:
+    key = (ctx.database_url, company_id, slug)
+    hit = _companies.get(key)
+    if hit is not None and time.monotonic() - hit[0] < COMPANY_TTL_S:
+        return hit[1]
+    with ctx.session() as session:
+        row = (company_queries.company_by_id(session, company_id) if company_id is not None
+               else company_queries.company_by_slug(session, slug))
+        tenant = tenant_of(row) if row is not None else None
+    if tenant is not None:
+        _companies[key] = (time.monotonic(), tenant)
+    return tenant
+
+
 def choose_company(ctx: ServiceContext, user: UserRecord, requested_slug: str | None,
                    remote_addr: str | None = None) -> Tenant:
     """The company a request acts on: the user's own, or the one staff picked (validated),
     or the first company for staff who picked none. A user with a company who asks for
     another one is refused and audited (the page never offers it: it is a forged request)."""
-    requested_slug = requested_slug or None
-    forged = False
-    with ctx.session() as session:
-        if user.company_id is not None:
-            company = company_queries.company_by_id(session, user.company_id)
-            if company is not None and requested_slug not in (None, company.slug):
-                company = None
-                forged = True
-        elif requested_slug is not None:
-            company = company_queries.company_by_slug(session, str(requested_slug))
-            if company is None:
-                raise NotFound(f"no company {requested_slug!r}")
-        else:
+    requested_slug = str(requested_slug) if requested_slug else None
+    if user.company_id is not None:
+        tenant = _company(ctx, company_id=user.company_id)
+        if tenant is not None and requested_slug not in (None, tenant.slug):
+            raise deny(ctx, Scope(user, None, remote_addr), f"company:{requested_slug}",
+                       NotFound(f"no company {requested_slug[:60]!r}"))
+    elif requested_slug is not None:
+        tenant = _company(ctx, slug=requested_slug)
+        if tenant is None:
+            raise NotFound(f"no company {requested_slug[:60]!r}")
+    else:
+        with ctx.session() as session:
             companies = company_queries.all_companies(session)
-            company = companies[0] if companies else None
-        if company is None and not forged:
-            raise NotFound("no company data yet: run `campaign-dash seed` or import data")
-        tenant = tenant_of(company) if company is not None else None
-    if tenant is None:  # audited outside the lookup's transaction, which rolls back
-        raise deny(ctx, Scope(user, None, remote_addr), f"company:{requested_slug}",
-                   NotFound(f"no company {str(requested_slug)[:60]!r}"))
+            tenant = tenant_of(companies[0]) if companies else None
+    if tenant is None:
+        raise NotFound("no company data yet: run `campaign-dash seed` or import data")
     return tenant
 
 

@@ -135,10 +135,12 @@ def executive_kpis(ctx: ServiceContext, scope: Scope, range_name: str | None = N
         frames = daily_frames(session, company_id, prev.start, period.end, device=device)
         targets = {(t["metric"], t["period"]): t for t in ts_queries.kpi_targets(session,
                                                                                 company_id)}
+        # Active campaigns are counted by spend: the ads' rollup alone answers that.
         campaigns_now = ts_queries.campaign_totals(session, company_id, period.start,
-                                                   period.end, device=device)
+                                                   period.end, device=device, with_sales=False)
         campaigns_before = ts_queries.campaign_totals(session, company_id, prev.start,
-                                                      prev.end, device=device)
+                                                      prev.end, device=device,
+                                                      with_sales=False)
         months = ts_queries.business_monthly(session, company_id)
         month_now, month_before = _month_pair(months, period)
         first = ts_queries.first_day(session, company_id)

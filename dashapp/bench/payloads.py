@@ -74,6 +74,8 @@ def discover(dash_app, dependencies: list[dict] | None = None) -> list[CallbackS
         outputs = [{"id": _plain_id(o.component_id), "property": o.component_property}
                    for o in raw]
         fn = spec.get("callback")
+        if fn is None:  # a clientside callback: it never reaches the server
+            continue
         name = getattr(fn, "__name__", None) or key
         first = outputs[0]
         specs.append(CallbackSpec(

@@ -123,16 +123,17 @@ def lead_flow(session: Session, company_id: int, start: dt.date, end: dt.date) -
 
 
 def campaign_totals(session: Session, company_id: int, start: dt.date, end: dt.date, *,
-                    device: str | None = None) -> list[dict]:
+                    device: str | None = None, with_sales: bool = True) -> list[dict]:
     """Totals per campaign over [start, end], with its channel and target segment. Revenue
     and conversions are the campaign's ad revenue plus its CRM conversions and completed
     e-commerce orders (DESIGN.md), each source summed on its own rollup before the union, so
     nothing fans out; ``ad_conversions`` and ``ad_revenue`` keep the ads' part. With a device
-    only ads count (CRM and e-commerce are not split by device). Campaigns with sales but no
-    ad activity in the period are included."""
+    only ads count (CRM and e-commerce are not split by device), and without ``with_sales``
+    (callers that need ad figures only). Campaigns with sales but no ad activity in the
+    period are included."""
     table, params = _ad_source(device)
     device_filter = "AND r.device = :device" if device else ""
-    sales = "" if device else """
+    sales = "" if device or not with_sales else """
                   UNION ALL
                   SELECT campaign_id, 0, 0, 0, SUM(conversions), 0, 0, SUM(revenue)
                   FROM rollup_sales_daily
