@@ -240,7 +240,7 @@ def post_events():
     reasons: 200 all stored, 207 some stored, 422 none stored."""
     from flask import g
 
-    from services.ingest import ingest_events, parse_json_lines
+    from services.ingest import ingest_events, loads, parse_json_lines
 
     company_id = g.get("api_company_id")
     if company_id is None:
@@ -250,7 +250,10 @@ def post_events():
     if request.mimetype in ("application/x-ndjson", "application/jsonl", "text/plain"):
         rows = parse_json_lines(request.get_data().splitlines())
     else:
-        body = request.get_json(silent=True)
+        try:
+            body = loads(request.get_data())
+        except ValueError as error:  # JSONDecodeError included
+            raise ValidationError(f"the body is not JSON: {error}") from None
         if isinstance(body, dict) and isinstance(body.get("events"), list):
             rows = body["events"]
         elif isinstance(body, list):

@@ -36,8 +36,12 @@ DEVICES = ("desktop", "mobile", "tablet", "unknown")
 COUNTS = ("impressions", "clicks", "conversions")
 MONEY = ("cost", "revenue")
 LIMITS = {**dict.fromkeys(COUNTS, 2**31 - 1), **dict.fromkeys(MONEY, 9_999_999_999.9999)}
-# Events may be stamped a little ahead of the server's clock, not more.
+# Events may be stamped a little ahead of the server's clock, not more, and not before this
+# day (a year-1 or 1970 stamp is a broken clock or a missing value, not marketing history).
 FUTURE_TOLERANCE_S = 300
+EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
+# Record ids are INTEGER columns.
+MAX_ID = 2**31 - 1
 MAX_RETURNED_REJECTIONS = 1000
 RAW_LIMIT = 2000
 
@@ -93,11 +97,24 @@ def _normalise_columns(frame: pd.DataFrame, year: int | None) -> pd.DataFrame:
     return frame
 
 
+def _number(value) -> float:
+    """One value as a float, NaN when it is none (booleans, lists, objects, text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return np.nan
+    try:
+        return float(value)
+    except (ValueError, OverflowError):
+        return np.nan
+
+
 def _numbers(series: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return series.astype("float64")
-    return pd.to_numeric(series.map(lambda v: v if not isinstance(v, bool) else None),
-                         errors="coerce")
+    try:
+        return pd.to_numeric(series.map(lambda v: v if not isinstance(v, bool) else None),
+                             errors="coerce").astype("float64")
+    except (TypeError, ValueError, OverflowError):  # lists, objects, ints past 2**64
+        return series.map(_number).astype("float64")
 
 
 def _timestamps(series: pd.Series) -> pd.Series:
@@ -134,9 +151,10 @@ class _Reasons:
 
 
 def _int_keys(series: pd.Series) -> pd.Series:
-    """Whole numbers as Int64 (nullable), anything else <NA>."""
+    """Whole numbers from 0 to MAX_ID as Int64 (nullable), anything else <NA> (an id past
+    the column's range is no id: it used to fail the whole batch with an overflow)."""
     number = _numbers(series)
-    whole = number.where(number % 1 == 0)
+    whole = number.where((number % 1 == 0) & (number >= 0) & (number <= MAX_ID))
     return whole.astype("Int64")
 
 
@@ -179,7 +197,7 @@ def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
     missing = blank(raw_campaign)
     reasons.add(missing, "missing campaign_id")
     not_int = ~missing & campaign.isna().to_numpy(dtype=bool)
-    reasons.add(not_int, "campaign_id must be a whole number")
+    reasons.add(not_int, f"campaign_id must be a whole number from 0 to {MAX_ID:,}")
     channel_of = pd.Series({cid: ch for cid, (ch, _) in campaigns.items()}, dtype="Int64")
     location_of = pd.Series({cid: loc for cid, (_, loc) in campaigns.items()}, dtype="Int64")
     channel = campaign.map(channel_of) if len(channel_of) else campaign.where(False)
@@ -198,6 +216,9 @@ def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
                     + raw_time.astype(str).str.slice(0, 40).map(repr))
     future = (occurred > now + pd.Timedelta(seconds=FUTURE_TOLERANCE_S)).fillna(False)
     reasons.add(future.to_numpy(dtype=bool), "timestamp is in the future")
+    ancient = (occurred < EARLIEST).fillna(False)
+    reasons.add(ancient.to_numpy(dtype=bool), "timestamp before 2000-01-01 (the earliest "
+                                               "accepted)")
 
     values = {}
     for name in COUNTS + MONEY:
@@ -464,6 +485,21 @@ def ingest_events(ctx: ServiceContext, company_id: int, rows, *, source: str = "
 # --------------------------------------------------------------------------- files
 
 
+def _not_a_number(constant: str) -> str:
+    # NaN and Infinity are not JSON numbers: kept as text, so the row is rejected as "must
+    # be a number" instead of its NaN being read as a missing (zero) count.
+    return f"{constant} (not a number)"
+
+
+def loads(text: str | bytes):
+    """JSON as events are sent: NaN and Infinity refused; deep nesting is a ValueError, not
+    a RecursionError."""
+    try:
+        return json.loads(text, parse_constant=_not_a_number)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def parse_json_lines(lines) -> list:
     """One event object per line; a line that is not valid JSON becomes a RowError."""
     rows = []
@@ -474,10 +510,12 @@ def parse_json_lines(lines) -> list:
         if not stripped:
             continue
         try:
-            rows.append(json.loads(stripped))
+            rows.append(loads(stripped))
         except json.JSONDecodeError as error:
             rows.append(RowError(stripped[:RAW_LIMIT], f"malformed JSON: {error.msg} "
                                                        f"(column {error.colno})"))
+        except ValueError as error:
+            rows.append(RowError(stripped[:RAW_LIMIT], f"malformed JSON: {error}"))
     return rows
 
 
