@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Flask, Response, g, jsonify, redirect, request
+from flask import Flask, Response, current_app, g, jsonify, redirect, request
 from flask_login import current_user
 
 from dashapp.auth import current_record, remote_addr, service_context
@@ -53,6 +53,36 @@ def view_of_component(component_id: str) -> str | None:
     if component_id.split("-", 1)[0] == SHELL_PREFIX:
         return SHELL_PREFIX
     return registry.view_of_component(component_id)
+
+
+def _output_matches(registered, sent) -> bool:
+    """Whether one sent output is the registered one (a pattern output: any ids of its type,
+    one dict or, for ALL, a list of them)."""
+    pattern = isinstance(registered.component_id, dict)
+    if pattern and isinstance(sent, list):
+        return all(_output_matches(registered, one) for one in sent)
+    if not isinstance(sent, dict) or sent.get("property") != registered.component_property:
+        return False
+    sent_id = sent.get("id")
+    if pattern:
+        return isinstance(sent_id, dict) and \
+            sent_id.get("type") == registered.component_id.get("type")
+    return sent_id == registered.component_id
+
+
+def callback_well_formed(body: dict, callback_map: dict) -> bool:
+    """Whether the request names a registered callback (``output``) and sends exactly its
+    outputs. Dash runs the callback ``output`` names while the guard reads ``outputs``: a
+    request must not pass the check with one view's ids and run another view's callback."""
+    spec = callback_map.get(body.get("output")) if isinstance(body.get("output"), str) \
+        else None
+    if spec is None:
+        return False
+    registered, sent = spec["output"], body.get("outputs")
+    if isinstance(registered, list):
+        return isinstance(sent, list) and len(sent) == len(registered) and all(
+            _output_matches(r, s) for r, s in zip(registered, sent, strict=True))
+    return _output_matches(registered, sent)
 
 
 def callback_allowed(role: str, body: dict) -> bool:
@@ -125,7 +155,11 @@ def check_request():
         if not logged_in:
             return jsonify(error="unauthorized", message="log in first"), 401
         body = request.get_json(silent=True)
-        if isinstance(body, dict) and callback_allowed(role, body):
+        if not isinstance(body, dict) or not callback_well_formed(
+                body, current_app.extensions["dash_app"].callback_map):
+            return jsonify(error="bad_request",
+                           message="not a callback of this app, or not its outputs"), 400
+        if callback_allowed(role, body):
             return None
         return _deny("callback")
 

@@ -63,7 +63,7 @@ def test_api_matrix(client_for, role, resource):
 def test_unknown_callback_output_is_refused(client_for):
     payload = {"output": "sneaky.children", "outputs": {"id": "sneaky", "property": "children"},
                "inputs": [], "changedPropIds": []}
-    assert client_for("admin").post("/_dash-update-component", json=payload).status_code == 403
+    assert client_for("admin").post("/_dash-update-component", json=payload).status_code == 400
 
 
 def test_router_does_not_hand_over_a_forbidden_layout(client_for, dash_app):
