@@ -65,7 +65,7 @@ def load_options(_version, _tab):
 def load_users(search, role, company, active, _version):
     """The users table for the filters."""
     scope = _scope()
-    active_flag = {"yes": True, "no": False}.get(active)
+    active_flag = {"yes": True, "no": False}.get(active) if isinstance(active, str) else None
     try:
         users = admin.list_users(service_context(), search, role, _company_filter(company),
                                  active_flag, actor=scope.user)
@@ -74,14 +74,22 @@ def load_users(search, role, company, active, _version):
     return ids.user_rows(users), f"{len(users):,} user{'s' if len(users) != 1 else ''}"
 
 
+def _first_row(selected_rows) -> dict | None:
+    """The grid's first selected row, if the browser sent one (a list of dicts)."""
+    if isinstance(selected_rows, list) and selected_rows and isinstance(selected_rows[0], dict):
+        return selected_rows[0]
+    return None
+
+
 def show_selected(selected_rows, _row_data):
     """The selected user's summary, read again on the server (the grid's row is browser data:
     only its id is used, resolved inside the admin's scope)."""
     scope = _scope()
-    if not selected_rows or not isinstance(selected_rows[0], dict):
+    row = _first_row(selected_rows)
+    if row is None:
         return ids.selected_summary_empty()
     try:
-        user = _managed_user(scope, selected_rows[0].get("id"))
+        user = _managed_user(scope, row.get("id"))
     except ServiceError:
         user = None
     if user is None:
@@ -118,13 +126,13 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
         text = f"Created {result.user.email} ({result.user.role.replace('_', ' ')})."
         return ids.message(text, "success", extra), no_update, bump, "", no_update
 
-    if not selected_rows:
+    if _first_row(selected_rows) is None:
         return no_update, ids.message("Select a user in the table first."), no_update, \
             no_update, no_update
     link = None
     try:
         # The selected row comes from the browser: resolved inside the admin's scope.
-        user_id = access.user_in_scope(ctx, scope, selected_rows[0].get("id"))
+        user_id = access.user_in_scope(ctx, scope, _first_row(selected_rows).get("id"))
         if trigger == ids.EDIT_ROLE_SUBMIT:
             if not edit_role:
                 raise ServiceError("choose the new role")

@@ -200,6 +200,7 @@ def update_revenue_chart(range_name, start, end, company_slug, segment, _refresh
                                             + dt.timedelta(days=6)).isoformat())
     except ServiceError as error:
         return ids.empty_figure(str(error)), str(error)
+    selected = selected if isinstance(selected, dict) else None  # a browser store
     return (revenue_figure(forecast, insights["insights"], benchmark, selected),
             backtest_text(forecast))
 
@@ -257,10 +258,10 @@ def select_insight(*args):
     request_scope("executive")
     store = args[-1]
     triggered = dash_ctx.triggered_id if dash_ctx.triggered else None
-    if not store or not isinstance(triggered, str) or not triggered.startswith(
-            "executive-insight-"):
+    ranks = {ids.insight_id(rank): rank for rank in range(1, ids.MAX_INSIGHTS + 1)}
+    if not store or triggered not in ranks:
         raise PreventUpdate
-    rank = int(triggered.rsplit("-", 1)[1])
+    rank = ranks[triggered]
     for insight in store if isinstance(store, list) else []:
         if isinstance(insight, dict) and insight.get("rank") == rank:
             # Only the date goes back: the store is browser data, echoed nowhere else.

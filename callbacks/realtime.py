@@ -74,7 +74,7 @@ def refresh(_n_intervals, _refresh_clicks, _changed, company_slug, state):
 def toggle_pause(n_clicks):
     """Pause or resume the 30-second refresh."""
     request_scope("realtime")
-    paused = bool(n_clicks) and n_clicks % 2 == 1
+    paused = isinstance(n_clicks, int) and n_clicks % 2 == 1
     return paused, "Resume updates" if paused else "Pause updates", \
         "warning" if paused else "secondary"
 

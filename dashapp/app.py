@@ -9,7 +9,17 @@ from dash import Dash
 from flask import Flask, jsonify, redirect
 
 import callbacks.shell
-from dashapp import api, auth, db_errors, guard, health, public_url, set_password, timing
+from dashapp import (
+    api,
+    auth,
+    db_errors,
+    guard,
+    health,
+    public_url,
+    request_limits,
+    set_password,
+    timing,
+)
 from dashapp.config import Config
 from dashapp.views import BUILT
 from layouts import shell
@@ -48,6 +58,7 @@ def create_app(config: Config | None = None) -> Flask:
     timing.init_app(server)  # first: the guard's work is part of each request's time
     auth.init_app(server)
     guard.init_app(server)
+    request_limits.init_app(server)
     set_password.init_app(server)
     db_errors.init_app(server)
     public_url.init_app(server, config.base_url)

@@ -243,7 +243,9 @@ def kpi_cards(summary: dict, preferred: list[str] | None = None) -> list:
     items = summary.get("cards") or []
     by_metric = {kpi["metric"]: kpi for kpi in items}
     days = summary["previous_period"]["days"]
-    pinned = [metric for metric in preferred or [] if metric in KPI_ORDER]
+    # ``preferred`` comes from a browser store: only known card names count.
+    pinned = [metric for metric in (preferred if isinstance(preferred, list) else [])
+              if isinstance(metric, str) and metric in KPI_ORDER]
     order = [*pinned, *(metric for metric in KPI_ORDER if metric not in pinned)]
     return [kpi_card(by_metric[metric], days) for metric in order if metric in by_metric]
 

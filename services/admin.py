@@ -281,6 +281,9 @@ def list_users(ctx: ServiceContext, search: str | None = None, role: str | None 
                actor: UserRecord | None = None) -> list[dict]:
     """Users for the table: ``company`` is a slug, "none" (no company) or None (any). An
     admin with a company lists that company's users only, whatever was asked."""
+    for name, value in (("search", search), ("role", role), ("company", company)):
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"{name} must be text")
     if role:
         validate_role(role)
     _check_actor(actor)

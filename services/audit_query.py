@@ -60,6 +60,9 @@ def filters(actor: str | None = None, action: str | None = None, start=None,
             end=None, company_id: int | None = None) -> dict:
     """Validated query filters; ``start`` and ``end`` are inclusive days (UTC); ``company_id``
     (an admin with a company) keeps that company's users' rows only."""
+    for name, value in (("user", actor), ("action", action)):
+        if value is not None and not isinstance(value, str):
+            raise ValidationError(f"{name} must be text")
     first, last = _date(start, "start"), _date(end, "end")
     if first and last and first > last:
         raise ValidationError("the start date must be on or before the end date")

@@ -45,8 +45,9 @@ AMBER_BAND = 0.9  # within 10 % of target: amber; further: red
 
 def normalize_segment(segment: str | None) -> str:
     segment = segment or "all"
-    if segment not in SEGMENTS:
-        raise ValidationError(f"unknown segment {segment!r}; use one of: {', '.join(SEGMENTS)}")
+    if not isinstance(segment, str) or segment not in SEGMENTS:
+        raise ValidationError(f"unknown segment {str(segment)[:40]!r}; use one of: "
+                              f"{', '.join(SEGMENTS)}")
     return segment
 
 

@@ -47,13 +47,17 @@ def _parse_date(value: str, name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a date as YYYY-MM-DD, not {value!r}") from None
+        raise ValidationError(f"{name} must be a date as YYYY-MM-DD, not {str(value)[:40]!r}") \
+            from None
 
 
 def resolve_period(range_name: str | None, anchor: dt.date, start: str | None = None,
                    end: str | None = None) -> Period:
     """A named range ending on ``anchor``, or a custom ``start``..``end`` (ISO dates)."""
     range_name = range_name or DEFAULT_RANGE
+    if not isinstance(range_name, str):
+        raise ValidationError(f"unknown range {str(range_name)[:40]!r}; use one of: "
+                              f"{', '.join([*RANGES, 'custom'])}")
     if range_name == "custom" or (start and end and range_name not in RANGES):
         if not start or not end:
             raise ValidationError("a custom range needs both start and end dates")
@@ -65,7 +69,7 @@ def resolve_period(range_name: str | None, anchor: dt.date, start: str | None = 
         return Period(first, last)
     if range_name not in RANGES:
         raise ValidationError(
-            f"unknown range {range_name!r}; use one of: {', '.join([*RANGES, 'custom'])}"
+            f"unknown range {range_name[:40]!r}; use one of: {', '.join([*RANGES, 'custom'])}"
         )
     days = RANGES[range_name]
     return Period(anchor - dt.timedelta(days=days - 1), anchor)
