@@ -37,6 +37,14 @@ def _scope() -> access.Scope:
                             request.args.get("company"), remote_addr=remote_addr())
 
 
+@blueprint.get("/openapi.json")
+def openapi_json():
+    """The API's OpenAPI 3 description (no login: it holds no data)."""
+    from dashapp.openapi import openapi
+
+    return jsonify(openapi())
+
+
 @blueprint.get("/kpis")
 def kpis():
     """Every executive KPI card, exactly as the view shows it (the same service function):

@@ -21,7 +21,7 @@ from services.preferences import preferred_landing
 # /favicon.ico too: a browser fetches it beside the login page, and sending it through the
 # login redirect would race the page for the session's CSRF token.
 PUBLIC_PATHS = ("/login", "/logout", "/healthz", "/_favicon.ico", "/favicon.ico",
-                "/set-password")
+                "/set-password", "/api/v1/openapi.json")
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 # Dash's own endpoints that return no data but the app shell; login required.
 DASH_SHELL_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash")

@@ -233,7 +233,8 @@ def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
             reasons.add(finite & (number % 1 != 0).to_numpy(dtype=bool),
                         f"{name} must be a whole number")
         else:
-            number = number.round(4)  # NUMERIC(14, 4)
+            with np.errstate(over="ignore"):  # values past the limit are rejected below
+                number = number.round(4)  # NUMERIC(14, 4)
         # The columns' limits (INTEGER, NUMERIC(14, 4)): one value past them used to fail the
         # whole batch's COPY.
         reasons.add(finite & (number > LIMITS[name]).to_numpy(dtype=bool),

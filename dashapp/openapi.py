@@ -1,0 +1,130 @@
+"""The JSON API's OpenAPI 3 description, served at ``/api/v1/openapi.json`` (no login: it
+holds no data). Each route's parameters and bodies are declared here as the handlers read
+them; the tests fuzz the API from it (schemathesis) as every role."""
+
+from __future__ import annotations
+
+from services.kpis import SEGMENTS
+from services.periods import RANGES
+from services.registry import ROLES
+
+_TEXT = {"type": "string", "maxLength": 200}
+_DATE = {"type": "string", "format": "date"}
+_RANGE = {"type": "string", "enum": [*RANGES, "custom"]}
+
+
+def _query(name: str, schema: dict, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+_COMPANY = _query("company", _TEXT, "a company slug; only users with no company may pick one")
+_PERIOD = [_query("range", _RANGE, "a named range, or custom with start and end"),
+           _query("start", _DATE, "first day of a custom range"),
+           _query("end", _DATE, "last day of a custom range")]
+_SEGMENT = _query("segment", {"type": "string", "enum": list(SEGMENTS)}, "visitor segment")
+
+
+def _json_body(properties: dict, required: list[str] | None = None) -> dict:
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _operation(summary: str, parameters: list | None = None, body: dict | None = None,
+               security: list | None = None) -> dict:
+    operation = {"summary": summary, "parameters": parameters or [],
+                 "responses": {"200": {"description": "the resource"},
+                               "400": {"description": "a parameter is wrong (message names it)"},
+                               "401": {"description": "not logged in"},
+                               "403": {"description": "the role may not do this"},
+                               "404": {"description": "not found in the user's scope"}}}
+    if body is not None:
+        operation["requestBody"] = body
+    if security is not None:
+        operation["security"] = security
+    return operation
+
+
+_USER_ID = {"name": "user_id", "in": "path", "required": True,
+            "schema": {"type": "integer", "minimum": 1}}
+_EVENT = {"type": "object", "properties": {
+    "campaign_id": {"type": "integer"}, "occurred_at": {"type": "string", "format": "date-time"},
+    "impressions": {"type": "integer"}, "clicks": {"type": "integer"},
+    "conversions": {"type": "integer"}, "cost": {"type": "number"},
+    "revenue": {"type": "number"}, "device": {"type": "string"},
+    "location_id": {"type": "integer"}, "location_name": {"type": "string"}}}
+
+
+def openapi() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Campaign Dash API", "version": "1",
+                 "description": "The same service functions, roles and tenancy as the "
+                                "views. Log in for a session cookie; event ingest takes a "
+                                "company API token instead."},
+        "servers": [{"url": "/api/v1"}],
+        "components": {"securitySchemes": {
+            "session": {"type": "apiKey", "in": "cookie", "name": "campaign_dash_session"},
+            "token": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"session": []}],
+        "paths": {
+            "/kpis": {"get": _operation("every executive KPI card",
+                                        [*_PERIOD, _SEGMENT, _COMPANY])},
+            "/timeseries": {"get": _operation("KPI series with anomalies and trend changes",
+                                              [*_PERIOD, _SEGMENT, _COMPANY])},
+            "/insights": {"get": _operation("ranked plain-language insights",
+                                            [*_PERIOD, _SEGMENT, _COMPANY])},
+            "/forecast": {"get": _operation("weekly forecast with its band and backtest", [
+                _query("metric", _TEXT, "revenue, spend, clicks, impressions or conversions"),
+                _query("horizon", {"type": "string", "maxLength": 4}, "months, 1 to 12"),
+                _COMPANY])},
+            "/benchmarks": {"get": _operation("the company against its peers",
+                                              [*_PERIOD, _COMPANY])},
+            "/realtime": {"get": _operation("today so far, hourly, locations, campaigns",
+                                            [_COMPANY])},
+            "/alerts": {"get": _operation("firing alerts and the alert rules", [_COMPANY])},
+            "/alerts/rules/{rule_key}": {"patch": _operation(
+                "edit an alert rule (marketing managers and admins)",
+                [{"name": "rule_key", "in": "path", "required": True, "schema": _TEXT},
+                 _COMPANY],
+                _json_body({"threshold": {"type": "number"}, "severity": _TEXT,
+                            "actions": {"type": "array", "items": _TEXT},
+                            "enabled": {"type": "boolean"}, "pending_s": {"type": "integer"},
+                            "hysteresis": {"type": "number"},
+                            "min_volume": {"type": "integer"}, "name": _TEXT}))},
+            "/users": {
+                "get": _operation("users (admins)", [
+                    _query("search", _TEXT, "part of an e-mail or name"),
+                    _query("role", {"type": "string", "enum": list(ROLES)}, "a role"),
+                    _query("company", _TEXT, "a company slug, or none"),
+                    _query("active", {"type": "string", "enum": ["yes", "no"]}, "state")]),
+                "post": _operation("create a user (admins)", body=_json_body(
+                    {"email": _TEXT, "role": _TEXT, "company": _TEXT, "name": _TEXT,
+                     "password": _TEXT}, ["email", "role"]))},
+            "/users/{user_id}": {"patch": _operation(
+                "change a user's role, company or state (admins)", [_USER_ID],
+                _json_body({"role": _TEXT, "company": {**_TEXT, "nullable": True},
+                            "active": {"type": "boolean"}}))},
+            "/users/{user_id}/reset-password": {"post": _operation(
+                "set a password, or issue a one-time link (admins)", [_USER_ID],
+                _json_body({"password": _TEXT}))},
+            "/audit": {"get": _operation("audit rows, newest first (admins)", [
+                _query("user", _TEXT, "part of the actor's e-mail"),
+                _query("action", _TEXT, "an action"),
+                _query("start", _DATE, "first day"), _query("end", _DATE, "last day"),
+                _query("limit", {"type": "integer"}, "rows per page"),
+                _query("offset", {"type": "integer"}, "rows to skip"),
+                _query("format", {"type": "string", "enum": ["json", "csv"]}, "csv exports")])},
+            "/system-health": {"get": _operation("latency, errors, cache, freshness (admins)", [
+                _query("window", {"type": "string", "enum": ["hour", "day"]}, "window")])},
+            "/events": {"post": _operation(
+                "ingest ad events for the token's company",
+                body={"required": True, "content": {"application/json": {"schema": {
+                    "oneOf": [{"type": "array", "items": _EVENT},
+                              {"type": "object", "properties": {
+                                  "events": {"type": "array", "items": _EVENT}}}]}}}},
+                security=[{"token": []}])},
+        },
+    }
