@@ -82,6 +82,9 @@ def create_app(config: Config | None = None) -> Flask:
     for view in BUILT.values():
         view.callbacks.register(app)
     server.extensions["dash_app"] = app
+    # Dash's own inline scripts (its renderer start and the clientside callbacks) by hash,
+    # so the CSP needs no 'unsafe-inline' for scripts.
+    server.config["CSP_SCRIPT_HASHES"] = tuple(app.csp_hashes())
     return server
 
 
