@@ -271,6 +271,11 @@ def cmd_worker(args) -> int:
     return 0
 
 
+def _when(value) -> str:
+    """A stored time for a table: UTC to the minute, or a dash."""
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
 def cmd_token(args) -> int:
     from dashapp.runtime import service_context, with_servers
     from db import migrate
@@ -282,13 +287,18 @@ def cmd_token(args) -> int:
     ctx = service_context(config)
     tenant = choose_company(ctx, CLI_USER, args.company)
     if args.token_command == "create":
-        made = api_tokens.create_token(ctx, None, tenant.id, args.name)
-        print(f"API token for {tenant.slug} ({made['name']}); shown once, store it now:")
+        made = api_tokens.create_token(ctx, None, tenant.id, args.name,
+                                       expires_in_days=args.expires_in_days)
+        until = f", expires in {args.expires_in_days} days" if args.expires_in_days else ""
+        print(f"API token for {tenant.slug} ({made['name']}{until}); shown once, store it "
+              "now:")
         print(made["token"])
     elif args.token_command == "list":
+        print(f"{'id':>5}  {'prefix':<11} {'name':<30} {'state':<8} {'expires':<20} last used")
         for token in api_tokens.list_tokens(ctx, tenant.id):
-            state = "revoked" if token["revoked_at"] else "active"
-            print(f"{token['id']:>5}  {token['prefix']}...  {token['name']:<30} {state}")
+            print(f"{token['id']:>5}  {token['prefix'] + '...':<11} {token['name']:<30} "
+                  f"{token['state']:<8} {_when(token['expires_at']):<20} "
+                  f"{_when(token['last_used_at'])}")
     elif args.token_command == "revoke":
         api_tokens.revoke_token(ctx, None, tenant.id, args.id)
         print(f"revoked token {args.id}")
@@ -357,7 +367,7 @@ def cmd_user(args) -> int:
         result = admin.create_user(ctx, None, args.email, args.role, args.company, args.name,
                                    password)
         print("created ", end="")
-        _print_result(result, args.base_url)
+        _print_result(result, args.base_url or config.base_url)
     elif command == "list":
         active = {"yes": True, "no": False}.get(args.active)
         rows = admin.list_users(ctx, args.search, args.role, args.company, active)
@@ -391,7 +401,7 @@ def cmd_user(args) -> int:
                   f"{', '.join(saved['kpi_cards'])}, landing view "
                   f"{saved['landing_view'] or '(role default)'}")
             return 0
-        _print_result(result, args.base_url)
+        _print_result(result, args.base_url or config.base_url)
     return 0
 
 
@@ -560,6 +570,9 @@ def build_parser() -> argparse.ArgumentParser:
     token_create = token_sub.add_parser("create", help="create a token (printed once)")
     token_create.add_argument("--company", required=True, help="company slug")
     token_create.add_argument("--name", required=True)
+    token_create.add_argument("--expires-in-days", type=int, default=None,
+                              help="the token stops working after this many days (1 to "
+                                   "3650; default: until revoked)")
     token_list = token_sub.add_parser("list", help="list a company's tokens")
     token_list.add_argument("--company", required=True)
     token_revoke = token_sub.add_parser("revoke", help="revoke a token")
@@ -586,8 +599,9 @@ def build_parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="manage users (every admin action, for scripts)")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     base_url = argparse.ArgumentParser(add_help=False)
-    base_url.add_argument("--base-url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
-                          help="where the app is reached, for set-password links")
+    base_url.add_argument("--base-url", default=None,
+                          help="where the app is reached, for set-password links (default: "
+                               "CAMPAIGN_DASH_PUBLIC_URL, else http://127.0.0.1:8050)")
     add = user_sub.add_parser("add", parents=[base_url],
                               help="create a user; the password is read from stdin")
     add.add_argument("email")

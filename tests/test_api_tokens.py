@@ -55,3 +55,22 @@ def test_tok002_expiry_is_optional_and_checked(live_server, live_ctx, live_users
         with pytest.raises(ValidationError, match="expires_in_days"):
             api_tokens.create_token(live_ctx, live_users["admin"], company_id, "bad",
                                     expires_in_days=days)
+
+
+def test_the_cli_creates_expiring_tokens_and_lists_their_state(live_config, live_ctx,
+                                                               monkeypatch, capsys):
+    """Admins see each token's state, expiry and last use (issue #11, finding 9)."""
+    from dashapp.cli import main
+
+    with live_ctx.session() as session:
+        slug = session.execute(text("SELECT slug FROM companies ORDER BY id LIMIT 1")).scalar()
+    monkeypatch.setenv("DATABASE_URL", live_config.database_url)
+    monkeypatch.setenv("REDIS_URL", live_config.redis_url)
+    assert main(["token", "create", "--company", slug, "--name", "cli-expiring",
+                 "--expires-in-days", "30"]) == 0
+    assert "expires in 30 days" in capsys.readouterr().out
+    assert main(["token", "list", "--company", slug]) == 0
+    listing = capsys.readouterr().out
+    assert "last used" in listing.splitlines()[0] and "expires" in listing.splitlines()[0]
+    row = next(line for line in listing.splitlines() if "cli-expiring" in line)
+    assert "active" in row and "UTC" in row
