@@ -14,7 +14,15 @@ from flask import current_app, request
 from callbacks.common import request_scope, require_action, service_context
 from layouts import admin as ids
 from layouts import preferences as prefs_layout
-from services import access, admin, audit_query, preferences, registry, request_metrics
+from services import (
+    access,
+    admin,
+    api_tokens,
+    audit_query,
+    preferences,
+    registry,
+    request_metrics,
+)
 from services.errors import ServiceError
 from services.tenancy import selectable_companies
 from services.users import get_user
@@ -271,10 +279,13 @@ def load_health(window, _refresh, _tick, tab):
                                            window if window in ("hour", "day") else "hour",
                                            company_id=scope.user.company_id)
     threshold = current_app.config.get("CAMPAIGN_DASH_SLOW_QUERY_MS", 100)
+    tokens = [{**token, "company": company.name}
+              for company in selectable_companies(service_context(), scope.user.company_id)
+              for token in api_tokens.list_tokens(service_context(), company.id)]
     return (ids.servers_row(health["servers"], health["latency"]),
             ids.latency_table(health["latency"]), latency_figure(health["latency"]),
             ids.freshness_table(health["freshness"]),
-            ids.slow_table(health["slow_queries"], threshold))
+            ids.slow_table(health["slow_queries"], threshold), ids.tokens_table(tokens))
 
 
 def register(app: Dash) -> None:
@@ -368,6 +379,7 @@ def register(app: Dash) -> None:
         Output(ids.HEALTH_CHART, "figure"),
         Output(ids.HEALTH_FRESHNESS, "children"),
         Output(ids.HEALTH_SLOW, "children"),
+        Output(ids.HEALTH_TOKENS, "children"),
         Input(ids.HEALTH_WINDOW, "value"),
         Input(ids.HEALTH_REFRESH, "n_clicks"),
         Input(ids.HEALTH_INTERVAL, "n_intervals"),

@@ -64,6 +64,7 @@ HEALTH_LATENCY = "admin-health-latency"
 HEALTH_CHART = "admin-health-chart"
 HEALTH_FRESHNESS = "admin-health-freshness"
 HEALTH_SLOW = "admin-health-slow"
+HEALTH_TOKENS = "admin-health-tokens"
 
 NO_COMPANY = "none"  # dropdown value for "no company (picks one)"
 ROLE_OPTIONS = [{"label": role.replace("_", " ").capitalize(), "value": role} for role in ROLES]
@@ -287,6 +288,8 @@ def health_tab() -> html.Div:
                               dbc.CardBody(html.Div(id=HEALTH_SLOW))],
                              className="shadow-sm h-100"), xl=7, className="mb-3"),
         ], className="g-3"),
+        dbc.Card([dbc.CardHeader("API tokens for event ingest", className="fw-semibold"),
+                  dbc.CardBody(html.Div(id=HEALTH_TOKENS))], className="shadow-sm mb-3"),
     ], className="pt-3")
 
 
@@ -485,6 +488,29 @@ def freshness_table(rows: list[dict]):
                       html.Th("Insight models (UTC)",
                               title="Anomalies, trend changes and the forecast, fitted by the "
                                     "worker when a company's history changes")])
+    return dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", responsive=True,
+                     className="mb-0 small")
+
+
+def tokens_table(rows: list[dict]):
+    """Each API token's company, name, prefix, state, expiry and last use (created and
+    revoked with `campaign-dash token`)."""
+    if not rows:
+        return html.Div(["No API tokens. Create one with ",
+                         html.Code("campaign-dash token create --company SLUG --name NAME"),
+                         "."], className="text-muted")
+
+    def when(value):
+        return str(value)[:16].replace("T", " ") if value else fmt.DASH
+
+    tone = {"active": "success", "expired": "warning", "revoked": "secondary"}
+    header = html.Tr([html.Th(h) for h in ("Company", "Name", "Prefix", "State",
+                                           "Expires (UTC)", "Last used (UTC)")])
+    body = [html.Tr([html.Td(row["company"]), html.Td(row["name"]),
+                     html.Td(html.Code(f"{row['prefix']}...")),
+                     html.Td(dbc.Badge(row["state"], color=tone.get(row["state"], "info"))),
+                     html.Td(when(row["expires_at"])), html.Td(when(row["last_used_at"]))])
+            for row in rows]
     return dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", responsive=True,
                      className="mb-0 small")
 

@@ -74,3 +74,25 @@ def test_the_cli_creates_expiring_tokens_and_lists_their_state(live_config, live
     assert "last used" in listing.splitlines()[0] and "expires" in listing.splitlines()[0]
     row = next(line for line in listing.splitlines() if "cli-expiring" in line)
     assert "active" in row and "UTC" in row
+
+
+def test_the_health_tab_lists_tokens_of_the_admins_companies_only(server, dash_app, ctx,
+                                                                  companies):
+    """An admin sees each token's state and expiry in System health; an admin with a
+    company sees that company's tokens only."""
+    from conftest import PASSWORD, callback_payload, login
+    from services.access import CLI_USER, choose_company
+    from services.users import create_user
+
+    first, second = (choose_company(ctx, CLI_USER, slug) for slug in companies[:2])
+    api_tokens.create_token(ctx, None, first.id, "ours-feed", expires_in_days=7)
+    api_tokens.create_token(ctx, None, second.id, "theirs-feed")
+    admin = create_user(ctx, "tokens-admin@a.test", PASSWORD, "admin", first.slug)
+    client = server.test_client()
+    assert login(client, admin.email).status_code == 302
+    body = client.post("/_dash-update-component", json=callback_payload(
+        dash_app, "admin-health-servers", {"admin-tabs.active_tab": "health",
+                                           "admin-health-window.value": "hour"})).json
+    tokens = str(body["response"]["admin-health-tokens"]["children"])
+    assert "ours-feed" in tokens and "active" in tokens
+    assert "theirs-feed" not in tokens and second.name not in tokens
