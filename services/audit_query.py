@@ -29,6 +29,7 @@ from db.models import AuditLog
 from db.queries import audit as queries
 from services.context import ServiceContext
 from services.errors import ValidationError
+from services.periods import parse_day
 
 KNOWN_ACTIONS = (
     "login", "login_failed", "logout", "denied", "user_created", "user_role_changed",
@@ -37,6 +38,7 @@ KNOWN_ACTIONS = (
     "alert_acknowledge", "campaign_pause", "api_token_create", "api_token_revoke", "import",
 )
 PAGE_SIZE = 500
+MAX_OFFSET = 10**9
 EXPORT_LIMIT = 100_000
 CSV_COLUMNS = ("id", "at", "actor_email", "user_id", "action", "target", "remote_addr",
                "before", "after")
@@ -50,10 +52,7 @@ def _date(value: str | dt.date | None, name: str) -> dt.date | None:
         return None
     if isinstance(value, dt.date):
         return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ValidationError(f"{name} must be a date as YYYY-MM-DD, not {value!r}") from None
+    return parse_day(str(value)[:10], name)
 
 
 def filters(actor: str | None = None, action: str | None = None, start=None,
@@ -89,6 +88,8 @@ def search_audit(ctx: ServiceContext, actor: str | None = None, action: str | No
     """Matching rows, newest first, with the total count."""
     where = filters(actor, action, start, end, company_id)
     limit = max(1, min(int(limit), PAGE_SIZE))
+    if not 0 <= int(offset) <= MAX_OFFSET:
+        raise ValidationError(f"offset must be between 0 and {MAX_OFFSET:,}")
     with ctx.session() as session:
         rows = queries.search(session, limit, max(0, int(offset)), **where)
         total = queries.count(session, **where)

@@ -18,6 +18,8 @@ RANGE_LABELS = {
 }
 DEFAULT_RANGE = "30d"
 MAX_DAYS = 3 * 366
+# The dates a filter may name (a year-1 range has no previous period, a 9999 one no next day).
+EARLIEST_DAY, LATEST_DAY = dt.date(1990, 1, 1), dt.date(2199, 12, 31)
 
 
 def utc_today() -> dt.date:
@@ -43,12 +45,18 @@ class Period:
         return {"start": self.start.isoformat(), "end": self.end.isoformat(), "days": self.days}
 
 
-def _parse_date(value: str, name: str) -> dt.date:
+def parse_day(value, name: str) -> dt.date:
+    """A filter's date (YYYY-MM-DD) between EARLIEST_DAY and LATEST_DAY, or ValidationError
+    naming the field."""
     try:
-        return dt.date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a date as YYYY-MM-DD, not {str(value)[:40]!r}") \
-            from None
+        day = dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValidationError(f"{name} must be a date as YYYY-MM-DD, not {str(value)[:40]!r}")
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ValidationError(f"{name} must be between {EARLIEST_DAY} and {LATEST_DAY}")
+    return day
 
 
 def resolve_period(range_name: str | None, anchor: dt.date, start: str | None = None,
@@ -61,7 +69,7 @@ def resolve_period(range_name: str | None, anchor: dt.date, start: str | None = 
     if range_name == "custom" or (start and end and range_name not in RANGES):
         if not start or not end:
             raise ValidationError("a custom range needs both start and end dates")
-        first, last = _parse_date(start, "start"), _parse_date(end, "end")
+        first, last = parse_day(start, "start"), parse_day(end, "end")
         if first > last:
             raise ValidationError("start must be on or before end")
         if (last - first).days + 1 > MAX_DAYS:

@@ -98,3 +98,23 @@ def test_every_callback_input_of_the_wrong_type_is_not_a_500(client_for, dash_ap
         assert response.status_code in (200, 204, 400, 403, 404), \
             (key, body["changedPropIds"], response.get_data(as_text=True)[:300])
     assert sent > 50
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/api/v1/audit?offset=99999999999999999999"),
+    ("get", "/api/v1/audit?limit=-1&offset=-5"),
+    ("get", "/api/v1/audit?start=0001-01-01&end=9999-12-31"),
+    ("get", "/api/v1/kpis?range=custom&start=0001-01-01&end=0001-01-02"),
+    ("get", "/api/v1/kpis?range=custom&start=9999-12-30&end=9999-12-31"),
+    ("get", "/api/v1/timeseries?range=custom&start=0001-01-01&end=0001-01-02"),
+    ("get", "/api/v1/benchmarks?range=custom&start=9999-12-30&end=9999-12-31"),
+    ("get", "/api/v1/forecast?horizon=99999999999999999999"),
+    ("patch", "/api/v1/users/99999999999999"),
+    ("post", "/api/v1/users/99999999999999/reset-password"),
+])
+def test_out_of_range_numbers_and_dates_are_a_400_or_404(client_for, method, path):
+    """Dates at the ends of the calendar and numbers past the columns' range (a fuzz found
+    a year-1 range with no previous period and an offset past bigint: both were 500s)."""
+    response = getattr(client_for("admin"), method)(
+        path, json=None if method == "get" else {"role": "analyst"})
+    assert response.status_code in (400, 404), (path, response.get_data(as_text=True)[:300])
