@@ -76,7 +76,7 @@ def toggle_pause(n_clicks):
     request_scope("realtime")
     paused = isinstance(n_clicks, int) and n_clicks % 2 == 1
     return paused, "Resume updates" if paused else "Pause updates", \
-        "warning" if paused else "secondary"
+        "warning" if paused else "primary"
 
 
 def _clicked() -> bool:
@@ -250,8 +250,9 @@ def hourly_figure(hourly: dict) -> dict:
         data.append({"type": "bar", "x": hours, "y": hourly["today"][metric], "name": "Today",
                      "marker": {"color": "#2c7be5"}, "showlegend": i == 0,
                      "hovertemplate": "%{x}:00 · %{y:,.2f}<extra>today</extra>", **axes})
+        # connectgaps: an hour with no clicks in 7 days has no CTR; the line goes on.
         data.append({"type": "scatter", "x": hours, "y": hourly["avg7"][metric],
-                     "name": "7-day average", "mode": "lines",
+                     "name": "7-day average", "mode": "lines", "connectgaps": True,
                      "line": {"color": "#6c757d", "dash": "dot"}, "showlegend": i == 0,
                      "hovertemplate": "%{x}:00 · %{y:,.2f}<extra>7-day avg</extra>", **axes})
     return {"data": data, "layout": copy.deepcopy(_HOURLY_LAYOUT)}
@@ -276,27 +277,36 @@ def geo_figure(locations: list[dict]) -> dict:
                     "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
                     "font": {"size": 14, "color": "#6c757d"},
                     "bgcolor": "rgba(255,255,255,0.8)"}])}
-    spend = [loc["spend"] for loc in locations]
-    biggest = max(spend) or 1.0
-    cpa = [loc["cpa"] for loc in locations]
-    known = [c for c in cpa if c is not None]
-    trace = {
-        "type": "scattergeo",
-        "lat": [loc["latitude"] for loc in locations],
-        "lon": [loc["longitude"] for loc in locations],
-        "text": [f"{loc['name']}<br>spend {fmt.money(loc['spend'], 2)}<br>conversions "
-                 f"{fmt.count(loc['conversions'])}<br>CPA {fmt.money(loc['cpa'], 2)}"
-                 for loc in locations],
-        "hoverinfo": "text",
-        "marker": {
-            "size": [8 + 32 * (s / biggest) ** 0.5 for s in spend],
-            "color": [c if c is not None else (max(known) if known else 0) for c in cpa],
-            "colorscale": _GEO_COLORSCALE,
-            # Anchored at $0 so one location (or a narrow range) is not coloured as if
-            # its CPA were extreme.
-            "cmin": 0, "cmax": max(known) if known else 1,
-            "colorbar": {"title": {"text": "CPA (USD)"}, "tickprefix": "$"},
-            "line": {"width": 1, "color": "white"}, "opacity": 0.85,
-        },
-    }
-    return {"data": [trace], "layout": _geo_layout()}
+    biggest = max(loc["spend"] for loc in locations) or 1.0
+    priced = [loc for loc in locations if loc["cpa"] is not None]
+    unpriced = [loc for loc in locations if loc["cpa"] is None]
+    highest = max((loc["cpa"] for loc in priced), default=1.0)
+
+    def bubbles(rows: list[dict], marker: dict, **trace) -> dict:
+        """One trace of spend-sized bubbles; ``marker`` says how they are coloured."""
+        return {
+            "type": "scattergeo", "hoverinfo": "text",
+            "lat": [loc["latitude"] for loc in rows], "lon": [loc["longitude"] for loc in rows],
+            "text": [f"{loc['name']}<br>spend {fmt.money(loc['spend'], 2)}<br>conversions "
+                     f"{fmt.count(loc['conversions'])}<br>CPA {fmt.money(loc['cpa'], 2)}"
+                     for loc in rows],
+            "marker": {"size": [8 + 32 * (loc["spend"] / biggest) ** 0.5 for loc in rows],
+                       "line": {"width": 1, "color": "white"}, "opacity": 0.85, **marker},
+            **trace,
+        }
+
+    data = []
+    if unpriced:  # no conversions yet: no CPA to colour by, so grey, not "the worst CPA"
+        data.append(bubbles(unpriced, {"color": "#adb5bd"}, name="No conversions yet",
+                            showlegend=True))
+    if priced:
+        data.append(bubbles(priced, name="CPA", showlegend=False, marker={
+            "color": [loc["cpa"] for loc in priced], "colorscale": _GEO_COLORSCALE,
+            # Anchored at $0 so one location (or a narrow range) is not coloured as if its
+            # CPA were extreme. Horizontal under the map: a phone has no room beside it.
+            "cmin": 0, "cmax": highest,
+            "colorbar": {"title": {"text": "CPA (USD)", "side": "top"}, "tickprefix": "$",
+                         "orientation": "h", "y": -0.02, "yanchor": "top", "len": 0.8,
+                         "thickness": 12}}))
+    return {"data": data, "layout": _geo_layout(
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"})}

@@ -685,6 +685,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Werkzeug sets its own logger to INFO (a line per request, burying the printed demo
+    # logins) unless it has a level: it follows LOG_LEVEL like the rest.
+    logging.getLogger("werkzeug").setLevel(logging.getLogger().level)
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) > 1 and argv[0] == "import" and argv[1] not in ("events", "-h", "--help"):
         argv[0] = "import-files"  # `import FILE...` beside the `import events` subcommand

@@ -98,16 +98,28 @@ def callback_allowed(role: str, body: dict) -> bool:
     return True
 
 
-def forbidden_page() -> Response:
-    body = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Access denied · Campaign Dash</title>
+def _message_page(title: str, text: str, tone: str, status: int) -> Response:
+    """A small page in the app's theme, with the way back to the user's dashboard."""
+    body = f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Campaign Dash</title>
 <link rel="stylesheet" href="/assets/00-bootstrap-flatly-5.3.8.min.css"></head>
 <body class="bg-light"><main class="container" style="max-width:560px;margin-top:12vh">
-<div class="alert alert-danger"><h1 class="h4">Access denied</h1>
-<p class="mb-2">Your role does not give access to this page.</p>
+<div class="alert alert-{tone}"><h1 class="h4">{title}</h1>
+<p class="mb-2">{text}</p>
 <a class="alert-link" href="/">Go to your dashboard</a> · <a class="alert-link" href="/logout">
 Sign out</a></div></main></body></html>"""
-    return Response(body, status=403, mimetype="text/html")
+    return Response(body, status=status, mimetype="text/html")
+
+
+def forbidden_page() -> Response:
+    return _message_page("Access denied", "Your role does not give access to this page.",
+                         "danger", 403)
+
+
+def not_found_page() -> Response:
+    return _message_page("Page not found", "There is no page at this address.", "warning",
+                         404)
 
 
 def _deny(kind: str) -> Response:
@@ -175,7 +187,7 @@ def check_request():
         return redirect(f"/{landing}") if landing else forbidden_page()
     view = registry.view_for_path(path)
     if view is None or path.rstrip("/") != view.path:
-        return Response("Not found", status=404, mimetype="text/plain")
+        return not_found_page()
     return None if registry.can_open(role, view.slug) else _deny("page")
 
 

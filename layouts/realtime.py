@@ -10,7 +10,7 @@ from dash import dcc, html
 
 from layouts import format as fmt
 from layouts import shell
-from layouts.components import metric_header
+from layouts.components import FROM_MD, FROM_SM, metric_header
 
 # Component ids (DESIGN.md: every id on a view starts with its slug).
 COMPANY = "realtime-company"
@@ -71,7 +71,7 @@ def layout(user, companies, query: dict) -> html.Div:
             ], md=6),
             dbc.Col(html.Div([
                 company_picker,
-                dbc.Button("Pause updates", id=PAUSE, color="secondary", outline=True,
+                dbc.Button("Pause updates", id=PAUSE, color="primary", outline=True,
                            n_clicks=0, title="Stop the 30-second refresh"),
                 dbc.Button("Refresh now", id=REFRESH, color="primary", outline=True,
                            n_clicks=0),
@@ -204,9 +204,12 @@ def _pacing(campaign: dict):
 def campaigns_table(campaigns: list[dict], may_act: bool):
     if not campaigns:
         return html.P("No active campaigns.", className="text-muted mb-0")
+    # On a phone: campaign, pacing and the pause button; status from sm, CPC and conversion
+    # rate from md (the status shows as the disabled button anyway).
     header = html.Thead(html.Tr([
-        html.Th("Campaign"), html.Th("Status"), html.Th("Pacing"),
-        metric_header("cpc"), metric_header("conversion_rate", "Conv. rate"),
+        html.Th("Campaign"), html.Th("Status", className=FROM_SM), html.Th("Pacing"),
+        metric_header("cpc", shown=FROM_MD),
+        metric_header("conversion_rate", "Conv. rate", shown=FROM_MD),
         *([html.Th("")] if may_act else []),
     ]))
     rows = []
@@ -220,10 +223,11 @@ def campaigns_table(campaigns: list[dict], may_act: bool):
         rows.append(html.Tr([
             html.Td([html.Div(c["name"], className="fw-semibold"),
                      html.Div(c["channel"], className="small text-muted")]),
-            html.Td(dbc.Badge(c["status"], color=STATUS_COLOR.get(c["status"], "secondary"))),
+            html.Td(dbc.Badge(c["status"], color=STATUS_COLOR.get(c["status"], "secondary")),
+                    className=FROM_SM),
             html.Td(_pacing(c)),
-            html.Td(fmt.money(c["cpc"], 2), className="text-end"),
-            html.Td(fmt.percent(c["cvr"], 2), className="text-end"),
+            html.Td(fmt.money(c["cpc"], 2), className=f"text-end {FROM_MD}"),
+            html.Td(fmt.percent(c["cvr"], 2), className=f"text-end {FROM_MD}"),
             *action,
         ]))
     more = []

@@ -113,7 +113,10 @@ def test_denied_requests_are_audited(client_for, ctx):
 
 
 def test_unknown_paths_are_not_found(client_for):
-    assert client_for("admin").get("/no-such-view").status_code == 404
+    page = client_for("admin").get("/no-such-view")
+    assert page.status_code == 404
+    assert "Page not found" in page.get_data(as_text=True)  # a page, with the way back
+    assert 'href="/"' in page.get_data(as_text=True)
     assert client_for("admin").get("/api/v1/no-such-resource").status_code == 404
 
 

@@ -180,3 +180,20 @@ def test_api_realtime_snapshot(live_client_for, first_company):
     assert {m["metric"] for m in response.json["live"]["metrics"]} == \
         {"spend", "impressions", "clicks", "conversions", "cpc", "ctr"}
     assert response.json["freshness"]["level"] in ("live", "stale", "old", "none")
+
+
+def test_locations_without_conversions_are_grey_not_the_worst_cpa():
+    """A city with spend and no conversion has no CPA: it is drawn grey in a trace of its
+    own, and the colour scale spans the cities that have one."""
+    from callbacks.realtime import geo_figure
+
+    def city(name, spend, conversions):
+        return {"name": name, "latitude": 40.0, "longitude": -100.0, "spend": spend,
+                "conversions": conversions, "cpa": spend / conversions if conversions else None}
+
+    figure = geo_figure([city("A", 10.0, 2), city("B", 30.0, 0), city("C", 8.0, 1)])
+    grey = next(t for t in figure["data"] if t["name"] == "No conversions yet")
+    coloured = next(t for t in figure["data"] if t["name"] == "CPA")
+    assert len(grey["lat"]) == 1 and grey["marker"]["color"] == "#adb5bd"
+    assert coloured["marker"]["color"] == [5.0, 8.0]
+    assert coloured["marker"]["cmax"] == 8.0
