@@ -100,6 +100,13 @@ def _login_page(error: str | None = None, email: str = "", next_url: str = "/", 
     session["csrf_token"] = token
     alert = f'<div class="alert alert-danger" role="alert">{html.escape(error)}</div>' if error \
         else ""
+    if not error and request.args.get("signed_out"):
+        alert = '<div class="alert alert-success" role="status">You are signed out.</div>'
+    config = current_app.config.get("CAMPAIGN_DASH")
+    if config is not None and not config.production:
+        # A newcomer's first question; production never says this.
+        alert += ('<p class="small text-muted">Development: the demo logins are printed by '
+                  '<code>make run</code> (<code>campaign-dash run</code>).</p>')
     page = LOGIN_PAGE.format(error=alert, csrf=token, next=html.escape(next_url),
                              email=html.escape(email))
     return page, status, {"Content-Type": "text/html; charset=utf-8"}
@@ -194,7 +201,7 @@ def logout():
         users.record_event(ctx, "logout", current_user.record, remote_addr())
         logout_user()
     session.clear()
-    return redirect("/login")
+    return redirect("/login?signed_out=1")
 
 
 def init_app(server: Flask) -> None:

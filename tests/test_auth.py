@@ -169,3 +169,14 @@ def test_favicon_does_not_touch_the_login_session(server):
     assert favicon.status_code == 301 and favicon.headers["Location"] == "/_favicon.ico"
     again = client.get("/login").get_data(as_text=True)
     assert token in again
+
+
+def test_the_login_page_says_where_the_demo_logins_are_in_development_only(server, config):
+    from dataclasses import replace
+
+    from dashapp.app import create_app
+
+    assert "demo logins" in server.test_client().get("/login").get_data(as_text=True)
+    production = create_app(replace(config, env="production", secret_key=secrets.token_hex(32),
+                                    public_url="https://dash.example.com"))
+    assert "demo logins" not in production.test_client().get("/login").get_data(as_text=True)

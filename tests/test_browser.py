@@ -81,7 +81,8 @@ def test_admin001_admin_creates_a_specialist_who_lands_on_the_realtime_view(serv
         page.locator("#admin-audit-grid").get_by_text("user_created").first.wait_for()
         page.screenshot(path=str(SCREENSHOTS / "admin001-audit-1440.png"), full_page=True)
         page.click("#app-logout")  # the user menu's form: POST /logout with the CSRF token
-        page.wait_for_url(re.compile(r"/login$"))
+        page.wait_for_url(re.compile(r"/login\?signed_out=1$"))
+        page.get_by_text("You are signed out.").wait_for()
 
         page.goto(url)
         page.fill("#password", new_password)

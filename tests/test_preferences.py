@@ -91,27 +91,21 @@ def test_the_shell_dialog_saves_the_callers_own_preferences(server, dash_app, ct
     opened = client.post("/_dash-update-component", json=callback_payload(
         dash_app, "app-prefs-modal", {"app-prefs-open.n_clicks": 1}))
     assert opened.status_code == 200 and "Real-time" in opened.get_data(as_text=True)
-    saved = client.post("/_dash-update-component", json=callback_payload(
-        dash_app, "app-prefs-result", {"app-prefs-save.n_clicks": 1,
-                                       "app-prefs-range.value": "7d",
-                                       "app-prefs-kpis.value": ["spend"],
-                                       "app-prefs-landing.value": "realtime"}))
-    assert saved.status_code == 200 and "Saved" in saved.get_data(as_text=True)
+    def save(landing: str) -> str:
+        return client.post("/_dash-update-component", json=callback_payload(
+            dash_app, "app-prefs-result", {"app-prefs-save.n_clicks": 1,
+                                           "app-prefs-range.value": "7d",
+                                           "app-prefs-kpis.value": ["spend"],
+                                           "app-prefs-landing.value": landing})
+        ).get_data(as_text=True)
+
+    assert "Saved" in save("realtime")
     assert preferences.get_preferences(ctx, me.id)["landing_view"] == "realtime"
     # A view that is not built is not offered, and not accepted either.
     assert "marketing" not in opened.get_data(as_text=True).lower().replace("app-prefs", "")
-    unbuilt = client.post("/_dash-update-component", json=callback_payload(
-        dash_app, "app-prefs-result", {"app-prefs-save.n_clicks": 1,
-                                       "app-prefs-range.value": "7d",
-                                       "app-prefs-kpis.value": ["spend"],
-                                       "app-prefs-landing.value": "marketing"}))
-    assert "Unknown view" in unbuilt.get_data(as_text=True)
-    refused = client.post("/_dash-update-component", json=callback_payload(
-        dash_app, "app-prefs-result", {"app-prefs-save.n_clicks": 1,
-                                       "app-prefs-range.value": "7d",
-                                       "app-prefs-kpis.value": ["spend"],
-                                       "app-prefs-landing.value": "admin"}))
-    assert "cannot open the Admin view" in refused.get_data(as_text=True)
+    assert "Unknown view" in save("marketing")
+    refused = save("admin")
+    assert "cannot open the Admin view" in refused
 
 
 def test_preferred_kpi_cards_come_first_on_the_executive_view(client_for, dash_app):

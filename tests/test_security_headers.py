@@ -62,8 +62,9 @@ def test_sec004_logout_post_needs_the_csrf_token(client_for):
 
     token = _csrf_of(client.get("/logout").get_data(as_text=True))
     done = client.post("/logout", data={"csrf_token": token})
-    assert done.status_code == 302 and done.headers["Location"] == "/login"
+    assert done.status_code == 302 and done.headers["Location"] == "/login?signed_out=1"
     assert client.get("/api/v1/kpis").status_code == 401
+    assert "You are signed out." in client.get(done.headers["Location"]).get_data(as_text=True)
 
 
 def _find(component, type_name: str):
