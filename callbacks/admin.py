@@ -79,7 +79,10 @@ def load_users(search, role, company, active, _version):
                                  active_flag, actor=scope.user)
     except ServiceError as error:
         return [], str(error)
-    return ids.user_rows(users), f"{len(users):,} user{'s' if len(users) != 1 else ''}"
+    names = {c.slug: c.name for c in selectable_companies(service_context(),
+                                                          scope.user.company_id)}
+    return (ids.user_rows(users, names),
+            f"{len(users):,} user{'s' if len(users) != 1 else ''}")
 
 
 def _first_row(selected_rows) -> dict | None:

@@ -87,10 +87,10 @@ def _field(label: str, component, help_text: str | None = None, html_for=None):
 
 
 USER_COLUMNS = [
-    {"field": "email", "headerName": "Email", "flex": 2, "minWidth": 200},
-    {"field": "name", "headerName": "Name", "flex": 1, "minWidth": 120},
-    {"field": "role_label", "headerName": "Role", "flex": 1, "minWidth": 140},
-    {"field": "company_slug", "headerName": "Company", "flex": 1, "minWidth": 120},
+    {"field": "email", "headerName": "Email", "flex": 2, "minWidth": 180},
+    {"field": "name", "headerName": "Name", "flex": 1, "minWidth": 90},
+    {"field": "role_label", "headerName": "Role", "flex": 1.2, "minWidth": 165},
+    {"field": "company", "headerName": "Company", "flex": 1.4, "minWidth": 170},
     {"field": "status", "headerName": "Status", "width": 105,
      "cellClassRules": {"text-danger fw-semibold": "params.value == 'inactive'",
                         "text-success": "params.value == 'active'"}},
@@ -128,11 +128,10 @@ def users_tab(companies) -> html.Div:
             ], className="g-2 mb-2"),
             dcc.Loading(dag.AgGrid(
                 id=USERS_GRID, columnDefs=USER_COLUMNS, rowData=[],
-                getRowId="params.data.id",
+                getRowId="String(params.data.id)",  # AG Grid wants a string id
                 defaultColDef={"sortable": True, "resizable": True},
                 dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False,
                                                   "enableClickSelection": True},
-                                 "overlayNoRowsTemplate": "No users match these filters",
                                  "domLayout": "autoHeight", "pagination": True,
                                  "paginationPageSize": 20},
                 style={"width": "100%"}, className="ag-theme-quartz",
@@ -234,8 +233,9 @@ def audit_tab(actions=KNOWN_ACTIONS) -> html.Div:
         dcc.Loading(dag.AgGrid(
             id=AUDIT_GRID, columnDefs=AUDIT_COLUMNS, rowData=[],
             defaultColDef={"sortable": True, "resizable": True},
-            dashGridOptions={"overlayNoRowsTemplate": "No audit entries match these filters",
-                             "pagination": True, "paginationPageSize": 20,
+            # No overlayNoRowsTemplate: AG Grid evaluates that string (refused, with a
+            # console error); the count above the grid says "0 matching entries".
+            dashGridOptions={"pagination": True, "paginationPageSize": 20,
                              "tooltipShowDelay": 300},
             style={"height": "620px", "width": "100%"}, className="ag-theme-quartz",
         ), type="dot", delay_show=300),
@@ -350,8 +350,11 @@ def selected_summary(row: dict) -> html.Div:
     ])
 
 
-def user_rows(users: list[dict]) -> list[dict]:
+def user_rows(users: list[dict], company_names: dict[str, str] | None = None) -> list[dict]:
+    """Grid rows; ``company_names`` maps slugs to the names shown."""
+    names = company_names or {}
     return [{**u, "role_label": u["role"].replace("_", " "),
+             "company": names.get(u["company_slug"], u["company_slug"]) or "no company",
              "status": "active" if u["active"] else "inactive",
              "last_login": (u["last_login_at"] or "")[:16].replace("T", " ") or fmt.DASH}
             for u in users]

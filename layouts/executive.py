@@ -7,7 +7,7 @@ from dash import dcc, html
 
 from layouts import format as fmt
 from layouts import shell
-from services.kpis import SEGMENTS
+from services.kpis import CARDS, SEGMENTS
 from services.periods import DEFAULT_RANGE, RANGE_LABELS
 
 # Component ids (DESIGN.md: every id on a view starts with its slug).
@@ -42,8 +42,7 @@ def insight_id(rank: int) -> str:
 
 KPI_PREFERENCE = "executive-kpi-preference"
 
-KPI_ORDER = ("revenue", "spend", "roas", "conversions", "conversion_rate", "ctr", "campaigns",
-             "mrr", "customers", "cac", "ltv", "ltv_cac", "market_share", "nps", "churn_rate")
+KPI_ORDER = CARDS  # the cards in the view's order
 # Which direction of change is good news; spend rising is neither (blue, neutral).
 GOOD_DIRECTION = {"revenue": 1, "roas": 1, "conversions": 1, "spend": 0}
 

@@ -22,9 +22,10 @@ from services.metrics import METRICS, change, change_pct, metric_value, metric_v
 from services.periods import Period, resolve_period, utc_today
 from services.series import daily_frames, to_weekly
 
-# The headline cards a user may pin first (preferences).
-HEADLINE = ("spend", "revenue", "roas", "conversions")
-KPI_LABELS = {key: (METRICS[key].label, METRICS[key].unit) for key in HEADLINE}
+# Every executive card, in the view's order; a user may pin any of them first (preferences).
+CARDS = ("revenue", "spend", "roas", "conversions", "conversion_rate", "ctr", "campaigns",
+         "mrr", "customers", "cac", "ltv", "ltv_cac", "market_share", "nps", "churn_rate")
+KPI_LABELS = {key: (METRICS[key].label, METRICS[key].unit) for key in CARDS}
 
 
 # --------------------------------------------------------------------------- executive view

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine
 from conftest import callback_payload
 from layouts.format import DASH
 from services.access import CLI_USER, choose_company, system_scope
-from services.kpis import HEADLINE, executive_kpis
+from services.kpis import executive_kpis
 from services.periods import Period
 
 
@@ -23,6 +23,10 @@ def kpi_summary(ctx, company_id, *period) -> dict:
     """The executive cards (what the view and /api/v1/kpis show), headline ones as ``kpis``."""
     summary = executive_kpis(ctx, system_scope(ctx, company_id), *period)
     return {**summary, "kpis": [c for c in summary["cards"] if c["metric"] in HEADLINE]}
+
+
+# The cards pandas_kpis computes independently.
+HEADLINE = ("spend", "revenue", "roas", "conversions")
 
 
 def pandas_kpis(database_url: str, company_id: int, period: Period) -> dict:

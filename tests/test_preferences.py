@@ -10,6 +10,7 @@ import pytest
 from conftest import PASSWORD, callback_payload, login
 from services import admin, preferences
 from services.errors import ValidationError
+from services.kpis import CARDS
 from services.registry import landing
 from services.users import require_user
 
@@ -23,8 +24,7 @@ def manager(ctx, companies):
 
 def test_defaults_and_validation(ctx, manager):
     assert preferences.get_preferences(ctx, manager.id) == {
-        "default_range": "30d", "kpi_cards": ["spend", "revenue", "roas", "conversions"],
-        "landing_view": None}
+        "default_range": "30d", "kpi_cards": list(CARDS), "landing_view": None}
     with pytest.raises(ValidationError, match="unknown time range"):
         preferences.set_preferences(ctx, manager, "fortnight", ["spend"], None)
     with pytest.raises(ValidationError, match="unknown KPI card 'likes'"):
