@@ -110,8 +110,9 @@ def layout(user, companies, query: dict) -> html.Div:
             dbc.Col(dbc.Card([
                 dbc.CardHeader("What changed and what to do", className="fw-semibold"),
                 dbc.CardBody([
-                    html.Div(html.Small("Click an insight to see it on the chart.",
-                                        className="text-muted")),
+                    html.Div(html.Small("Most important first; click one to see it on the "
+                                        "chart. Badge colour: red critical, amber high, "
+                                        "blue medium.", className="text-muted")),
                     dcc.Loading(dbc.ListGroup(
                         [dbc.ListGroupItem(id=insight_id(rank), n_clicks=0, action=True,
                                            className="cd-insight small",

@@ -116,7 +116,8 @@ def test_exec003_executive_view_shows_insights_and_charts(server, users):
                           .split(";") if part.strip().startswith("script-src"))
         assert "unsafe-inline" not in script_src and "unsafe-eval" not in script_src
         # The first (cold) request computes the whole insights engine for the company.
-        page.get_by_text("ANOMALY DETECTED").first.wait_for(timeout=90_000)
+        page.locator("#executive-insights .badge", has_text="Anomaly").first.wait_for(
+            timeout=90_000)
         page.locator("#executive-revenue-chart .main-svg").first.wait_for()
         page.get_by_text("Forecast", exact=True).first.wait_for()
         page.get_by_text("Backtest").first.wait_for()

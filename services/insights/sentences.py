@@ -108,7 +108,7 @@ def _anomaly_insights(anomalies: list[dict], period: dict) -> list[dict]:
         span = (f"on {fmt_date(days[0])}" if len(days) == 1 else
                 f"from {fmt_date(days[0])} to {fmt_date(days[-1])}")
         unit = peak["unit"]
-        text = (f"ANOMALY DETECTED: {_subject(peak['label'], peak['channel'])} {verb} by "
+        text = (f"{_subject(peak['label'], peak['channel'])} {verb} by "
                 f"{fmt_pct(peak['change_pct'])} {span} ({fmt_value(peak['actual'], unit)} "
                 f"against an expected {fmt_value(peak['expected'], unit)}), well {position} the "
                 f"expected range of {fmt_value(peak['expected_low'], unit)} to "
