@@ -16,6 +16,7 @@ from services import audit, registry
 from services.access import Scope, campaign_in_scope, require
 from services.cache import cached, forget_data_version
 from services.context import ServiceContext
+from services.errors import NotFound
 from services.metrics import change_pct, ratio
 
 REFRESH_S = 30
@@ -225,6 +226,8 @@ def pause_campaign(ctx: ServiceContext, scope: Scope, campaign_id,
     company_id = scope.company_id
     with ctx.session() as session:
         campaign = queries.campaign_for_update(session, company_id, campaign_id)
+        if campaign is None:  # gone since it was resolved
+            raise NotFound(f"no campaign {campaign_id} in this company")
         if campaign["status"] != "active":
             return {"changed": False, "campaign_id": campaign_id, "name": campaign["name"],
                     "status": campaign["status"]}

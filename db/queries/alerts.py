@@ -203,15 +203,6 @@ def acknowledge(session: Session, company_id: int, alert_id: int, user_id: int) 
     return dict(row._mapping) if row else None
 
 
-def alert_exists(session: Session, company_id: int, alert_id: int) -> bool:
-    return bool(session.execute(text(
-        "SELECT 1 FROM alerts WHERE id = :id AND company_id = :company"),
-        {"id": alert_id, "company": company_id}).scalar())
-
-
-# --------------------------------------------------------------------------- deliveries
-
-
 def pending_deliveries(session: Session, limit: int) -> list[dict]:
     rows = session.execute(text("""
         SELECT d.id, d.action, a.id AS alert_id, a.company_id, a.campaign_id, a.message,
