@@ -11,7 +11,7 @@ from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 from flask import current_app, request
 
-from callbacks.common import request_scope, require_action, service_context
+from callbacks.common import request_scope, require_action, sentence, service_context
 from layouts import admin as ids
 from layouts import preferences as prefs_layout
 from services import (
@@ -29,12 +29,6 @@ from services.users import get_user
 
 PREFS = prefs_layout.ids(ids.PREFS_PREFIX)
 
-
-
-def _sentence(error) -> str:
-    """A service error's message as a sentence (messages start lower-case, no full stop)."""
-    text = str(error)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 def _remote_addr() -> str | None:
     return (request.remote_addr or "")[:64] or None
@@ -130,7 +124,7 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
                 ctx, actor, email, role, company_slug, name,
                 password if mode == "password" else None, remote_addr=where)
         except ServiceError as error:
-            return ids.message(_sentence(error)), no_update, no_update, \
+            return ids.message(sentence(error)), no_update, no_update, \
                 no_update, no_update
         extra = [ids.link_box(admin.set_password_url(result.token, request.host_url))] \
             if result.token else []
@@ -176,7 +170,7 @@ def mutate(_new, _role, _company, _deactivate, _activate, _reset_set, _reset_lin
         else:
             raise PreventUpdate
     except ServiceError as error:
-        return no_update, ids.message(_sentence(error)), no_update, no_update, \
+        return no_update, ids.message(sentence(error)), no_update, no_update, \
             no_update
     extra = [ids.link_box(link)] if link else []
     return no_update, ids.message(text, "success", extra), bump, no_update, ""
@@ -194,7 +188,7 @@ def load_audit(actor, action, start, end, tab):
         found = audit_query.search_audit(service_context(), actor, action, start, end,
                                          company_id=scope.user.company_id)
     except ServiceError as error:
-        return [], "", ids.message(_sentence(error))
+        return [], "", ids.message(sentence(error))
     total, shown = found["total"], len(found["rows"])
     count = f"{total:,} matching entr{'ies' if total != 1 else 'y'}" + (
         f"; showing the newest {shown:,} (export for all)" if total > shown else "")
@@ -246,7 +240,7 @@ def save_preferences(clicks, user_id, default_range, kpi_cards, landing):
         preferences.set_preferences(service_context(), user, default_range, kpi_cards,
                                     landing, actor=scope.user, remote_addr=_remote_addr())
     except ServiceError as error:
-        return prefs_layout.problem(_sentence(error))
+        return prefs_layout.problem(sentence(error))
     return prefs_layout.saved(f"Saved for {user.email}.")
 
 

@@ -16,6 +16,12 @@ def service_context() -> ServiceContext:
     return current_app.extensions["campaign_dash"]
 
 
+def sentence(error) -> str:
+    """A service error's message as a sentence (messages start lower-case, no full stop)."""
+    text = str(error)
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
 def request_scope(view: str, company_slug: str | None = None, *,
                   needs_company: bool = True) -> access.Scope:
     """The scope of this callback request on ``view``; Forbidden when the user may not open

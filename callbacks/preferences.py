@@ -9,19 +9,13 @@ from dash.exceptions import PreventUpdate
 from flask import request
 from flask_login import current_user
 
-from callbacks.common import service_context
+from callbacks.common import sentence, service_context
 from layouts import preferences as layout
 from services import preferences, registry
 from services.errors import Forbidden, ServiceError
 
 IDS = layout.ids(layout.SHELL_PREFIX)
 
-
-
-def _sentence(error) -> str:
-    """A service error's message as a sentence (messages start lower-case, no full stop)."""
-    text = str(error)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 def _user():
     if not current_user.is_authenticated:
@@ -48,7 +42,7 @@ def save(clicks, default_range, kpi_cards, landing):
         preferences.set_preferences(service_context(), user, default_range, kpi_cards, landing,
                                     remote_addr=(request.remote_addr or "")[:64] or None)
     except ServiceError as error:
-        return layout.problem(_sentence(error))
+        return layout.problem(sentence(error))
     return layout.saved("Saved. Views use these from the next page you open.")
 
 

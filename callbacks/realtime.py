@@ -15,7 +15,7 @@ import plotly.io as pio
 from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from callbacks.common import request_scope, service_context
+from callbacks.common import request_scope, sentence, service_context
 from layouts import format as fmt
 from layouts import realtime as ids
 from services import alerts
@@ -96,14 +96,10 @@ def request_pause(_clicks, company_slug):
             raise Forbidden(f"the {scope.role.replace('_', ' ')} role may not pause campaigns")
         campaign = campaign_in_scope(service_context(), scope, ctx.triggered_id.get("index"))
     except ServiceError as error:
-        return False, no_update, None, ids.message(_sentence(error), "danger")
+        return False, no_update, None, ids.message(sentence(error), "danger")
     return (True, ids.confirm_text(campaign["name"]),
             {"campaign_id": campaign["id"], "name": campaign["name"]}, no_update)
 
-
-def _sentence(error) -> str:
-    text = str(error)
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
 def confirm_pause(yes_clicks, _no_clicks, pending, company_slug):

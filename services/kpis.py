@@ -220,12 +220,12 @@ def roi_pct(revenue: float, spend: float) -> float | None:
     return None if value is None else value * 100
 
 
-def _split_row(name: str, totals: dict) -> dict:
+def _split_row(totals: dict) -> dict:
     roi = roi_pct(totals["revenue"], totals["spend"])
     return {"spend": totals["spend"], "revenue": totals["revenue"],
             "conversions": int(totals["conversions"]),
             "roas": ratio(totals["revenue"], totals["spend"]), "roi_pct": roi,
-            "tier": roi_tier(roi), "name": name}
+            "tier": roi_tier(roi)}
 
 
 def _sum(rows: list[dict]) -> dict:
@@ -274,7 +274,7 @@ def executive_breakdowns(ctx: ServiceContext, scope: Scope, range_name: str | No
     by_channel: dict[str, list[dict]] = {}
     for row in campaigns:
         by_channel.setdefault(row["channel"], []).append(row)
-    channel_rows = [{**_split_row(name, _sum(rows)), "channel": name}
+    channel_rows = [{**_split_row(_sum(rows)), "channel": name}
                     for name, rows in by_channel.items()]
     channel_rows.sort(key=lambda r: (r["roas"] is None, -(r["roas"] or 0)))
 
@@ -282,16 +282,16 @@ def executive_breakdowns(ctx: ServiceContext, scope: Scope, range_name: str | No
     # are counted in the "other campaigns" row.
     ranked = sorted(campaigns, key=lambda r: (-r["revenue"], -r["spend"], r["campaign_id"]))
     leaders = [row for row in ranked if row["revenue"] > 0][:top]
-    campaign_rows = [{**_split_row(row["campaign"], row), "campaign": row["campaign"],
+    campaign_rows = [{**_split_row(row), "campaign": row["campaign"],
                       "channel": row["channel"], "segment": row["segment"],
                       "status": row["status"]} for row in leaders]
     others = ranked[len(leaders):]
     if others:
-        campaign_rows.append({**_split_row("other", _sum(others)), "row": "other",
+        campaign_rows.append({**_split_row(_sum(others)), "row": "other",
                               "campaign": f"Other campaigns ({len(others):,})",
                               "channel": None, "segment": None, "status": None})
     if unattributed and (unattributed["revenue"] or unattributed["conversions"]):
-        campaign_rows.append({**_split_row("unattributed", unattributed), "row": "unattributed",
+        campaign_rows.append({**_split_row(unattributed), "row": "unattributed",
                               "campaign": "Unattributed (CRM and e-commerce, no campaign)",
                               "channel": None, "segment": None, "status": None})
     totals = _sum(campaign_rows)
