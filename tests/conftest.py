@@ -218,16 +218,28 @@ def callback_payload(dash_app, output_prefix: str, values: dict | None = None) -
 
 
 @pytest.fixture(scope="session")
-def live_config(empty_database_factory, config) -> Config:
-    """A seeded warehouse of its own for tests that write events at the current time (the
-    real-time view, ingest, alerts), so the shared one keeps its fixed newest day."""
+def private_warehouse(empty_database_factory, config):
+    """private_warehouse(label, seed) -> the Config of a small seeded warehouse of its own,
+    for tests whose writes (companies, users, events at the current time) must not reach
+    the shared one. Its cache keys are apart too."""
     from dataclasses import replace
 
     from db.seed import seed
 
-    url = empty_database_factory("live")
-    seed(url, events=15_000, seed=SEED, end_date=SEED_END_DATE, progress=False)
-    return replace(config, database_url=url, cache_namespace=f"{config.cache_namespace}-live")
+    def make(label: str, seed_value: int = SEED) -> Config:
+        url = empty_database_factory(label)
+        seed(url, events=15_000, seed=seed_value, end_date=SEED_END_DATE, progress=False)
+        return replace(config, database_url=url,
+                       cache_namespace=f"{config.cache_namespace}-{label}")
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def live_config(private_warehouse) -> Config:
+    """A warehouse of its own for tests that write events at the current time (the
+    real-time view, ingest, alerts), so the shared one keeps its fixed newest day."""
+    return private_warehouse("live")
 
 
 @pytest.fixture(scope="session")

@@ -6,31 +6,26 @@ edits alert rules, which must not touch the shared test data."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import text
 
-from conftest import PASSWORD, SEED, SEED_END_DATE, login
+from conftest import PASSWORD, login
 
 EXAMPLES = 12
 
 
 @pytest.fixture(scope="module")
-def fuzz_app(empty_database_factory, config):
-    """(Flask app, {role: session cookie}, an API token) over a small seeded warehouse."""
+def fuzz_app(private_warehouse):
+    """(Flask app, {role: session cookie}, an API token) over a warehouse of its own."""
     from dashapp.app import create_app
     from dashapp.runtime import service_context
-    from db.seed import seed
     from services import api_tokens
     from services.registry import ROLES
     from services.users import create_user
 
-    url = empty_database_factory("fuzz")
-    seed(url, events=15_000, seed=SEED, end_date=SEED_END_DATE, progress=False)
-    made = replace(config, database_url=url, cache_namespace=f"{config.cache_namespace}-fuzz")
+    made = private_warehouse("fuzz")
     ctx = service_context(made)
     with ctx.session() as session:
         company = session.execute(text("SELECT slug, id FROM companies ORDER BY id")).first()

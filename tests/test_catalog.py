@@ -3,8 +3,6 @@ rows they create (issue #12)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from sqlalchemy import text
 
@@ -14,16 +12,10 @@ from services.errors import NotFound, ValidationError
 
 
 @pytest.fixture(scope="module")
-def own_config(empty_database_factory, config):
-    """A small seeded warehouse of this module's own: the companies added here must not
-    show up in other modules' company lists."""
-    from dataclasses import replace
-
-    from db.seed import seed
-
-    url = empty_database_factory("catalog")
-    seed(url, events=15_000, seed=3, end_date=dt.date(2026, 6, 30), progress=False)
-    return replace(config, database_url=url, cache_namespace=f"{config.cache_namespace}-cat")
+def own_config(private_warehouse):
+    """A warehouse of this module's own: the companies added here must not show up in other
+    modules' company lists."""
+    return private_warehouse("catalog", 3)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +25,9 @@ SOURCE = "kaggle-campaign-performance"
 
 
 @pytest.fixture(scope="module")
-def own_config(empty_database_factory, config):
-    """A seeded warehouse of this module's own (the imports add companies and campaigns)."""
-    from db.seed import seed
-
-    url = empty_database_factory("importers")
-    seed(url, events=15_000, seed=5, end_date=dt.date(2026, 6, 30), progress=False)
-    return replace(config, database_url=url, cache_namespace=f"{config.cache_namespace}-imp")
+def own_config(private_warehouse):
+    """A warehouse of this module's own (the imports add companies and campaigns)."""
+    return private_warehouse("importers", 5)
 
 
 @pytest.fixture(scope="module")
