@@ -337,7 +337,14 @@ class Lead(Base):
     # new, contacted, qualified, opportunity, won, lost
     status: Mapped[str] = mapped_column(String(16))
     value: Mapped[Decimal] = mapped_column(Money, default=0)
-    __table_args__ = (Index("ix_leads_company_created", "company_id", "created_at"),)
+    # Imported leads (issue #12, migration 0011): the export and the lead's id there.
+    source: Mapped[str | None] = mapped_column(String(64))
+    source_key: Mapped[str | None] = mapped_column(String(200))
+    __table_args__ = (
+        Index("ix_leads_company_created", "company_id", "created_at"),
+        Index("ux_leads_source_key", "company_id", "source", "source_key", unique=True,
+              postgresql_where=text("source_key IS NOT NULL")),
+    )
 
 
 class LeadStatusChange(Base):
@@ -357,13 +364,16 @@ class WebTrafficDaily(Base):
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     source: Mapped[str] = mapped_column(String(32), primary_key=True)  # organic, paid, email, ...
     device: Mapped[str] = mapped_column(String(16), primary_key=True)
-    visitor_type: Mapped[str] = mapped_column(String(16), primary_key=True)  # new, returning
+    # new, returning; unknown: an export without the split (GA daily sessions, migration 0011)
+    visitor_type: Mapped[str] = mapped_column(String(16), primary_key=True)
     sessions: Mapped[int] = mapped_column(Integer)
-    bounces: Mapped[int] = mapped_column(Integer)
-    duration_seconds: Mapped[int] = mapped_column(BigInteger)  # summed over sessions
-    pageviews: Mapped[int] = mapped_column(Integer)
-    conversions: Mapped[int] = mapped_column(Integer)
-    __table_args__ = (CheckConstraint("visitor_type IN ('new','returning')", name="visitor_known"),)
+    # NULL when the export has no such field (never 0, migration 0011)
+    bounces: Mapped[int | None] = mapped_column(Integer)
+    duration_seconds: Mapped[int | None] = mapped_column(BigInteger)  # summed over sessions
+    pageviews: Mapped[int | None] = mapped_column(Integer)
+    conversions: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (CheckConstraint("visitor_type IN ('new','returning','unknown')",
+                                      name="visitor_known"),)
 
 
 class Touchpoint(Base):
@@ -376,10 +386,16 @@ class Touchpoint(Base):
     position: Mapped[int] = mapped_column(Integer)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
-    touched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # NULL when the export has no times or values (channel sequences, migration 0011)
+    touched_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     converted: Mapped[bool] = mapped_column(Boolean, default=False)
-    conversion_value: Mapped[Decimal] = mapped_column(Money, default=0)
-    __table_args__ = (Index("ix_touchpoints_company_journey", "company_id", "journey_id"),)
+    conversion_value: Mapped[Decimal | None] = mapped_column(Money, default=0)
+    source: Mapped[str | None] = mapped_column(String(64))  # the export of an imported journey
+    __table_args__ = (
+        Index("ix_touchpoints_company_journey", "company_id", "journey_id"),
+        Index("ux_touchpoints_source_journey", "company_id", "source", "journey_id", "position",
+              unique=True, postgresql_where=text("source IS NOT NULL")),
+    )
 
 
 class BusinessMetricsMonthly(Base):
@@ -636,6 +652,28 @@ class ImportKey(Base):
     event_id: Mapped[int | None] = mapped_column(BigInteger)  # ad_events.id
     import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
     updated_at: Mapped[dt.datetime] = _now_column()
+
+
+class AdEventDetail(Base):
+    """What an imported ad event carries that ``ad_events`` has no column for (issue #12,
+    migration 0011): LeadSmart's ad set and reach (reach is also summed into
+    ``ad_stats_daily.reach``), the online advertising export's banner, placement, user
+    engagement and its ``revenue`` column (``publisher_revenue``: not the ROAS revenue). Deleted
+    with its event when a restated row replaces it."""
+
+    __tablename__ = "ad_event_details"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # ad_events.id
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    day: Mapped[dt.date] = mapped_column(Date)  # the event's UTC day
+    ad_set: Mapped[str | None] = mapped_column(String(64))
+    banner: Mapped[str | None] = mapped_column(String(32))
+    placement: Mapped[str | None] = mapped_column(String(32))
+    user_engagement: Mapped[str | None] = mapped_column(String(16))
+    reach: Mapped[int | None] = mapped_column(BigInteger)
+    publisher_revenue: Mapped[Decimal | None] = mapped_column(Money)
+    __table_args__ = (Index("ix_ad_event_details_company_campaign_day", "company_id",
+                            "campaign_id", "day"),)
 
 
 class DataVersion(Base):
