@@ -323,6 +323,74 @@ class RollupSalesDaily(Base):
     __table_args__ = (Index("ix_rollup_sales_daily_company_day", "company_id", "day"),)
 
 
+class RollupEmailDaily(Base):
+    """Sends per email x retailer x UTC day of sending (migration 0012): the email funnel."""
+
+    __tablename__ = "rollup_email_daily"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    email_campaign_id: Mapped[int] = mapped_column(ForeignKey("email_campaigns.id"),
+                                                   primary_key=True)
+    retailer_id: Mapped[int] = mapped_column(ForeignKey("retailers.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    sent: Mapped[int] = mapped_column(BigInteger, default=0)
+    delivered: Mapped[int] = mapped_column(BigInteger, default=0)
+    opened: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicked: Mapped[int] = mapped_column(BigInteger, default=0)
+    __table_args__ = (Index("ix_rollup_email_daily_company_day", "company_id", "day"),)
+
+
+class RollupEmailEngagement(Base):
+    """Opens and clicks per email x retailer x whole hours after sending (72: 72 or more)."""
+
+    __tablename__ = "rollup_email_engagement"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    email_campaign_id: Mapped[int] = mapped_column(ForeignKey("email_campaigns.id"),
+                                                   primary_key=True)
+    retailer_id: Mapped[int] = mapped_column(ForeignKey("retailers.id"), primary_key=True)
+    hours_since_send: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    opens: Mapped[int] = mapped_column(BigInteger, default=0)
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RollupRetailerSalesDaily(Base):
+    """CRM conversions and completed orders naming a campaign and a retailer, per campaign x
+    retailer x email (0: none) x day x source, summed per source (no fan-out)."""
+
+    __tablename__ = "rollup_retailer_sales_daily"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    retailer_id: Mapped[int] = mapped_column(ForeignKey("retailers.id"), primary_key=True)
+    email_campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    conversions: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[Decimal] = mapped_column(Money, default=0)
+    __table_args__ = (Index("ix_rollup_retailer_sales_daily_company_day", "company_id", "day"),)
+
+
+class RollupLeadsDaily(Base):
+    """Leads per campaign (0: none) x UTC day created x current status."""
+
+    __tablename__ = "rollup_leads_daily"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    leads: Mapped[int] = mapped_column(BigInteger, default=0)
+    value: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class RollupLeadChangesDaily(Base):
+    """Lead status changes per campaign (0: none) x UTC day x new status."""
+
+    __tablename__ = "rollup_lead_changes_daily"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    to_status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    changes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 # --------------------------------------------------------------------------- leads, web, journeys
 
 

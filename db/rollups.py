@@ -58,13 +58,85 @@ _REBUILD_FROM_EVENTS = {
 }
 
 
-def rebuild(conn: Connection, company_ids: list[int]) -> None:
-    """Recompute every rollup of these companies, and their newest events, from their facts."""
-    for table, insert_sql in _REBUILD_FROM_EVENTS.items():
+# The marketing view's rollups (migration 0012): the retailer email funnel, retailer sales and
+# leads. Nothing streams into these facts: seeds and imports rebuild them.
+_MARKETING_FROM_FACTS = {
+    "rollup_email_daily": """
+        INSERT INTO rollup_email_daily (company_id, email_campaign_id, retailer_id, day, sent,
+                                        delivered, opened, clicked)
+        SELECT company_id, email_campaign_id, retailer_id, (sent_at AT TIME ZONE 'UTC')::date,
+               COUNT(*), COUNT(delivered_at), COUNT(opened_at), COUNT(clicked_at)
+        FROM email_sends WHERE company_id = ANY(:companies)
+        GROUP BY 1, 2, 3, 4""",
+    "rollup_email_engagement": """
+        INSERT INTO rollup_email_engagement (company_id, email_campaign_id, retailer_id,
+                                             hours_since_send, opens, clicks)
+        SELECT company_id, email_campaign_id, retailer_id, hours, SUM(opens), SUM(clicks)
+        FROM (SELECT company_id, email_campaign_id, retailer_id,
+                     LEAST(72, FLOOR(EXTRACT(EPOCH FROM opened_at - sent_at) / 3600))::int
+                         AS hours, 1 AS opens, 0 AS clicks
+              FROM email_sends
+              WHERE company_id = ANY(:companies) AND opened_at IS NOT NULL
+              UNION ALL
+              SELECT company_id, email_campaign_id, retailer_id,
+                     LEAST(72, FLOOR(EXTRACT(EPOCH FROM clicked_at - sent_at) / 3600))::int,
+                     0, 1
+              FROM email_sends
+              WHERE company_id = ANY(:companies) AND clicked_at IS NOT NULL) engagement
+        WHERE hours >= 0
+        GROUP BY 1, 2, 3, 4""",
+    "rollup_retailer_sales_daily": """
+        INSERT INTO rollup_retailer_sales_daily (company_id, campaign_id, retailer_id,
+                                                 email_campaign_id, day, source, conversions,
+                                                 revenue)
+        SELECT c.company_id, c.campaign_id, c.retailer_id, COALESCE(s.email_campaign_id, 0),
+               (c.converted_at AT TIME ZONE 'UTC')::date, 'crm', COUNT(*),
+               SUM(c.conversion_value)
+        FROM crm_conversions c LEFT JOIN email_sends s ON s.id = c.email_send_id
+        WHERE c.company_id = ANY(:companies) AND c.campaign_id IS NOT NULL
+          AND c.retailer_id IS NOT NULL
+        GROUP BY 1, 2, 3, 4, 5
+        UNION ALL
+        SELECT company_id, campaign_id, retailer_id, 0, (ordered_at AT TIME ZONE 'UTC')::date,
+               'ecommerce', COUNT(*), SUM(order_value)
+        FROM ecommerce_orders
+        WHERE company_id = ANY(:companies) AND order_status = 'completed'
+          AND campaign_id IS NOT NULL AND retailer_id IS NOT NULL
+        GROUP BY 1, 2, 3, 4, 5""",
+    "rollup_leads_daily": """
+        INSERT INTO rollup_leads_daily (company_id, campaign_id, day, status, leads, value)
+        SELECT company_id, COALESCE(campaign_id, 0), (created_at AT TIME ZONE 'UTC')::date,
+               status, COUNT(*), SUM(value)
+        FROM leads WHERE company_id = ANY(:companies)
+        GROUP BY 1, 2, 3, 4""",
+    "rollup_lead_changes_daily": """
+        INSERT INTO rollup_lead_changes_daily (company_id, campaign_id, day, to_status, changes)
+        SELECT c.company_id, COALESCE(l.campaign_id, 0), (c.changed_at AT TIME ZONE 'UTC')::date,
+               c.to_status, COUNT(*)
+        FROM lead_status_changes c JOIN leads l ON l.id = c.lead_id
+        WHERE c.company_id = ANY(:companies)
+        GROUP BY 1, 2, 3, 4""",
+}
+
+
+def _replace(conn: Connection, statements: Mapping[str, str], company_ids: list[int]) -> None:
+    for table, insert_sql in statements.items():
         conn.execute(text(f"DELETE FROM {table} WHERE company_id = ANY(:companies)"),
                      {"companies": company_ids})
         conn.execute(text(insert_sql), {"companies": company_ids})
+
+
+def rebuild(conn: Connection, company_ids: list[int]) -> None:
+    """Recompute every rollup of these companies, and their newest events, from their facts."""
+    _replace(conn, _REBUILD_FROM_EVENTS, company_ids)
+    rebuild_marketing(conn, company_ids)
     refresh_newest_events(conn, company_ids)
+
+
+def rebuild_marketing(conn: Connection, company_ids: list[int]) -> None:
+    """Recompute the email, retailer-sales and lead rollups of these companies (after an
+    import of email sends, conversions, orders, leads or status changes)."""
+    _replace(conn, _MARKETING_FROM_FACTS, company_ids)
 
 
 def refresh_newest_events(conn: Connection, company_ids: list[int]) -> None:

@@ -41,7 +41,20 @@ def signed_change(value: float | None, unit: str = "%", decimals: int = 1) -> st
     return f"{arrow} {abs(value):,.{decimals + 1}f} pp"
 
 
-BY_UNIT = {"USD": money, "count": count, "x": multiple, "%": percent}
+def duration(seconds: float | None) -> str:
+    """Seconds as "2m 05s" (a dash when undefined)."""
+    if seconds is None:
+        return DASH
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}m {rest:02d}s" if minutes else f"{rest}s"
+
+
+def pages(value: float | None) -> str:
+    return DASH if value is None else f"{value:,.2f}"
+
+
+BY_UNIT = {"USD": money, "count": count, "x": multiple, "%": percent, "s": duration,
+           "pages": pages}
 
 
 def by_unit(value: float | None, unit: str) -> str:

@@ -77,6 +77,52 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
     Metric("nps", "NPS", "count", 1, "Net promoter score of the month (-100 to 100)."),
     Metric("churn_rate", "Churn rate", "%", -1,
            "Customers lost in the month / customers at its start."),
+    # Marketing view (issue #13): web traffic, leads, content and the retailer email funnel.
+    Metric("sessions", "Visitors (sessions)", "count", 1, "Website sessions."),
+    Metric("new_sessions", "New visitors", "count", 1, "Sessions of first-time visitors."),
+    Metric("returning_sessions", "Returning visitors", "count", 1,
+           "Sessions of visitors who came before."),
+    Metric("bounce_rate", "Bounce rate", "%", -1, "Bounces / sessions: the share of sessions "
+           "that left after one page.", "bounces", "sessions", 100.0),
+    Metric("avg_session_duration", "Avg. session duration", "s", 1,
+           "Time on site / sessions.", "duration_seconds", "sessions"),
+    Metric("pages_per_session", "Pages per session", "pages", 1, "Pageviews / sessions.",
+           "pageviews", "sessions"),
+    Metric("visitor_to_lead", "Visitor-to-lead rate", "%", 1, "Leads created / sessions: the "
+           "share of visits that became a lead.", "leads", "sessions", 100.0),
+    Metric("leads", "Leads", "count", 1, "Leads created in the period."),
+    Metric("opportunities", "Opportunities", "count", 1,
+           "Leads that became sales opportunities in the period."),
+    Metric("customers_won", "Customers", "count", 1, "Leads won in the period."),
+    Metric("lead_to_opportunity", "Lead-to-opportunity rate", "%", 1,
+           "Opportunities / leads.", "opportunities", "leads", 100.0),
+    Metric("opportunity_to_customer", "Win rate", "%", 1, "Customers won / opportunities.",
+           "customers_won", "opportunities", 100.0),
+    Metric("views", "Views", "count", 1, "Times a piece of content was viewed."),
+    Metric("engagements", "Engagements", "count", 1,
+           "Likes, shares, comments and downloads of content."),
+    Metric("engagement_rate", "Engagement rate", "%", 1, "Engagements / views.",
+           "engagements", "views", 100.0),
+    Metric("sent", "Sent", "count", 0, "Emails sent."),
+    Metric("delivered", "Delivered", "count", 1, "Emails that reached the inbox."),
+    Metric("opened", "Opened", "count", 1, "Delivered emails that were opened."),
+    Metric("clicked", "Clicked", "count", 1, "Delivered emails with a click."),
+    Metric("delivery_rate", "Delivery rate", "%", 1, "Delivered / sent.", "delivered", "sent",
+           100.0),
+    Metric("open_rate", "Open rate", "%", 1, "Opened / delivered.", "opened", "delivered",
+           100.0),
+    Metric("click_rate", "Click rate", "%", 1, "Clicked / delivered.", "clicked", "delivered",
+           100.0),
+    Metric("click_to_open", "Click-to-open rate", "%", 1, "Clicked / opened: the share of "
+           "readers who clicked.", "clicked", "opened", 100.0),
+    Metric("email_conversions", "Conversions", "count", 1,
+           "CRM conversions plus completed e-commerce orders."),
+    Metric("email_revenue", "Revenue", "USD", 1, "CRM conversions plus completed e-commerce "
+           "orders, each summed on its own."),
+    Metric("cost", "Cost", "USD", 0, "The campaign's recorded ad spend; its allocated budget "
+           "when it records none (email campaigns send without ad spend)."),
+    Metric("campaign_roi", "ROI", "%", 1, "(Revenue - cost) / cost x 100; High ROI from "
+           "100 %, Good ROI from 50 %.", "profit", "cost", 100.0),
 )}
 
 
