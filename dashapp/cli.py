@@ -142,12 +142,14 @@ def cmd_import_files(args) -> int:
 
     ctx = _context()
     summaries, failed = [], False
-    for path in args.files:
+    # Files other files of the same export name go first (LeadSmart campaigns, insights).
+    for path in importers.import_order(args.files, args.format):
         try:
             summary = importers.import_file(ctx, path, company=args.company,
                                             format=args.format, dry_run=args.dry_run,
                                             start=args.start, end=args.end,
-                                            location=args.location)
+                                            location=args.location, year=args.year,
+                                            channel_map=args.channel_map)
         except ServiceError as error:
             failed = True
             if args.json:
@@ -480,7 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "[--dry-run] [--json]` (format recognised from the header), or "
                        "`import events FILE`",
         epilog="campaign-dash import FILE... [--company SLUG] [--format NAME] [--dry-run] "
-               "[--json] [--show N] [--start DATE] [--end DATE] [--location NAME]: real "
+               "[--json] [--show N] [--start DATE] [--end DATE] [--location NAME] [--year Y] "
+               "[--channel-map CODES]: real "
                "exports, the format recognised from the header "
                f"({', '.join(format_names())}); `campaign-dash import FILE --help` explains "
                "the options, README.md ('Importing real exports') the formats.")
@@ -513,6 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="for files without dates: the campaigns' last day")
     files.add_argument("--location", help="for files without a location: where their events "
                                           "are (a known location name)")
+    files.add_argument("--year", type=int, help="for files with months and days but no year "
+                                                "(online advertising performance)")
+    files.add_argument("--channel-map", metavar="CODES",
+                       help="customer journeys: channel names of the codes, "
+                            "'1=Facebook,2=Google Ads' or a file of CODE,CHANNEL lines "
+                            "(default: channels 'channel code N')")
     files.add_argument("--json", action="store_true", help="print the summaries as JSON")
     files.add_argument("--show", type=int, default=10, help="rejections to print (default 10)")
     files.set_defaults(handler=cmd_import_files)

@@ -153,14 +153,15 @@ def counts(ctx) -> dict:
                    (SELECT SUM(spend) FROM rollup_campaign_daily) AS spend""")).one()._mapping)
 
 
-def test_the_format_is_recognised_from_the_header():
+def test_the_format_is_recognised_from_the_header(tmp_path):
     from services.importers.reading import read_table
 
     for path in (KAGGLE_900, KAGGLE_2200):
         assert importers.choose_format(read_table(path), None).name == SOURCE
-    ga = DATA / "ga_daily_sessions_forecastga" / "ga_sessions.csv"
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("when,what,how_much\n2024-01-01,x,3\n")
     with pytest.raises(ValidationError, match="no known format fits its header"):
-        importers.choose_format(read_table(ga), None)
+        importers.choose_format(read_table(unknown), None)
 
 
 def test_kaggle_900_imports_every_row_and_matches_pandas(own_ctx, cli, capsys):
@@ -300,13 +301,14 @@ def test_company_scope_keeps_other_companies_rows_out(own_ctx, cli, capsys):
     assert "import without --company" in " ".join(summary["fixes"])
 
 
-def test_cli_text_summary_says_what_it_recognised(own_ctx, cli, capsys):
+def test_cli_text_summary_says_what_it_recognised(own_ctx, cli, capsys, tmp_path):
     assert main(["import", str(KAGGLE_900), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "recognised as Kaggle marketing campaign performance" in out
     assert "--format kaggle-campaign-performance" in out and "dry run" in out
-    assert main(["import", str(DATA / "ga_daily_sessions_forecastga" / "ga_sessions.csv"),
-                 "--company", "x"]) == 1
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("when,what,how_much\n2024-01-01,x,3\n")
+    assert main(["import", str(unknown), "--company", "x"]) == 1
     assert "no known format fits" in capsys.readouterr().err
 
 

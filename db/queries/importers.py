@@ -4,6 +4,7 @@ function takes the company (tenant); the caller's session owns the transaction."
 
 from __future__ import annotations
 
+import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -64,6 +65,17 @@ def upsert_campaigns(session: Session, company_id: int, source: str,
     return ({row.source_key: row.id for row in ids}, sum(flags), len(flags) - sum(flags))
 
 
+def campaign_ids(session: Session, company_id: int, source: str,
+                 keys: list[str]) -> dict[str, int]:
+    """source key -> campaign id of this company's campaigns of ``source`` among ``keys``."""
+    rows = session.execute(text("""
+        SELECT source_key, id FROM campaigns
+        WHERE company_id = :company AND source = :source
+          AND source_key = ANY(CAST(:keys AS text[]))"""),
+        {"company": company_id, "source": source, "keys": array_literal(keys)})
+    return {row.source_key: row.id for row in rows}
+
+
 _IMPORT_LOCK_KEY = 72_410_012
 
 
@@ -109,8 +121,8 @@ def save_import_keys(session: Session, company_id: int, source: str, run_id: int
 _SUMS = ("impressions", "clicks", "conversions", "spend", "revenue")
 
 
-def _subtract(table: str, keys: list[str], with_events: bool) -> str:
-    measures = [*_SUMS, *(["events"] if with_events else [])]
+def _subtract(table: str, keys: list[str], with_events: bool, extra: tuple = ()) -> str:
+    measures = [*_SUMS, *(["events"] if with_events else []), *extra]
     select_keys = ", ".join(keys)
     return f"""
         UPDATE {table} r SET {", ".join(f"{m} = r.{m} - g.{m}" for m in measures)}
@@ -122,28 +134,34 @@ def _subtract(table: str, keys: list[str], with_events: bool) -> str:
 _REMOVE_EVENTS_SQL = text(f"""
     WITH gone AS (
         DELETE FROM ad_events WHERE company_id = :company AND id = ANY(CAST(:ids AS bigint[]))
-        RETURNING campaign_id, occurred_at, location_id, device, impressions, clicks,
+        RETURNING id, campaign_id, occurred_at, location_id, device, impressions, clicks,
                   conversions, cost, revenue),
+    details AS (
+        DELETE FROM ad_event_details
+        WHERE company_id = :company AND event_id = ANY(CAST(:ids AS bigint[]))
+        RETURNING event_id, reach),
     grain AS (
         SELECT campaign_id, date_trunc('hour', occurred_at, 'UTC') AS hour,
                (occurred_at AT TIME ZONE 'UTC')::date AS day, location_id, device,
                SUM(impressions) AS impressions, SUM(clicks) AS clicks,
                SUM(conversions) AS conversions, SUM(cost) AS spend, SUM(revenue) AS revenue,
-               COUNT(*) AS events, MAX(occurred_at) AS newest
-        FROM gone GROUP BY 1, 2, 3, 4, 5),
+               COUNT(*) AS events, MAX(occurred_at) AS newest,
+               COALESCE(SUM(details.reach), 0) AS reach
+        FROM gone LEFT JOIN details ON details.event_id = gone.id GROUP BY 1, 2, 3, 4, 5),
     daily AS ({_subtract("rollup_campaign_daily", ["campaign_id", "day"], True)}),
     hourly AS ({_subtract("rollup_campaign_hourly", ["campaign_id", "hour"], True)}),
     stats AS ({_subtract("ad_stats_daily", ["campaign_id", "day", "location_id", "device"],
-                         False)})
+                         False, ("reach",))})
     SELECT (SELECT MAX(newest) FROM grain) AS newest,
            (SELECT COALESCE(SUM(events), 0) FROM grain) AS removed,
            (SELECT array_agg(DISTINCT campaign_id) FROM grain) AS campaigns""")
 
 
 def remove_events(session: Session, company_id: int, event_ids: list[int]) -> int:
-    """Delete these events of the company (a restated row's old values) and take them out of
-    the three rollups; rollup rows left with nothing are deleted, and the company's newest
-    event is recomputed when it was one of them. Returns the number of events removed."""
+    """Delete these events of the company (a restated row's old values) and their details
+    (``ad_event_details``) and take them out of the three rollups (reach too); rollup rows
+    left with nothing are deleted, and the company's newest event is recomputed when it was
+    one of them. Returns the number of events removed."""
     if not event_ids:
         return 0
     row = session.execute(_REMOVE_EVENTS_SQL, {"company": company_id,
@@ -166,3 +184,213 @@ def remove_events(session: Session, company_id: int, event_ids: list[int]) -> in
     if newest is not None and row.newest >= newest:
         rollups.refresh_newest_events(session.connection(), [company_id])
     return int(row.removed)
+
+
+_DETAILS = (("ad_set", "text"), ("banner", "text"), ("placement", "text"),
+            ("user_engagement", "text"), ("reach", "bigint"), ("publisher_revenue", "numeric"))
+
+
+def save_event_details(session: Session, company_id: int, stored) -> None:
+    """``ad_event_details`` of just-stored events (``stored``: the import's rows with
+    event_id, campaign_id, occurred_at, location_id, device and the detail columns it has),
+    and their reach summed into ``ad_stats_daily`` (whose rows the events' ingest made)."""
+    n = len(stored)
+    values = {name: (stored[name].astype(object).where(stored[name].notna(), None).tolist()
+                     if name in stored else [None] * n) for name, _ in _DETAILS}
+    values["reach"] = [None if v is None else int(v) for v in values["reach"]]
+    days = stored["occurred_at"].dt.tz_convert("UTC").dt.strftime("%Y-%m-%d").tolist()
+    session.execute(text(f"""
+        INSERT INTO ad_event_details (company_id, event_id, campaign_id, day,
+                                      {", ".join(name for name, _ in _DETAILS)})
+        SELECT :company, t.*
+        FROM unnest(CAST(:events AS bigint[]), CAST(:campaigns AS int[]),
+                    CAST(:days AS date[]),
+                    {", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _DETAILS)})
+             AS t"""),
+        {"company": company_id,
+         "events": array_literal(stored["event_id"].tolist(), quote=False),
+         "campaigns": array_literal([int(c) for c in stored["campaign_id"]], quote=False),
+         "days": array_literal(days, quote=False),
+         **{name: array_literal(values[name], quote=kind == "text")
+            for name, kind in _DETAILS}})
+    if "reach" not in stored or not stored["reach"].notna().any():
+        return
+    grain = (stored.assign(day=days, location=stored["location_id"].astype("int64"),
+                           campaign_id=stored["campaign_id"].astype("int64"))
+             .groupby(["campaign_id", "day", "location", "device"], as_index=False)["reach"]
+             .sum())
+    session.execute(text("""
+        UPDATE ad_stats_daily s SET reach = s.reach + t.reach
+        FROM unnest(CAST(:campaigns AS int[]), CAST(:days AS date[]), CAST(:locations AS int[]),
+                    CAST(:devices AS text[]), CAST(:reach AS bigint[]))
+             AS t(campaign_id, day, location_id, device, reach)
+        WHERE s.company_id = :company AND s.campaign_id = t.campaign_id AND s.day = t.day
+          AND s.location_id = t.location_id AND s.device = t.device"""),
+        {"company": company_id,
+         "campaigns": array_literal(grain["campaign_id"].tolist(), quote=False),
+         "days": array_literal(grain["day"].tolist(), quote=False),
+         "locations": array_literal(grain["location"].tolist(), quote=False),
+         "devices": array_literal(grain["device"].tolist()),
+         "reach": array_literal([int(v) for v in grain["reach"]], quote=False)})
+
+
+# --------------------------------------------------------------------------- leads
+
+
+def lead_changes(session: Session, company_id: int, source: str, keys: list[str]):
+    """The stored status changes of this company's leads of ``source`` among ``keys``: a
+    DataFrame of lead_key, lead_id, changed_at, to_status."""
+    rows = session.execute(text("""
+        SELECT l.source_key AS lead_key, l.id AS lead_id, c.changed_at, c.to_status
+        FROM leads l JOIN lead_status_changes c ON c.lead_id = l.id
+        WHERE l.company_id = :company AND l.source = :source
+          AND l.source_key = ANY(CAST(:keys AS text[]))"""),
+        {"company": company_id, "source": source, "keys": array_literal(keys)}).all()
+    frame = pd.DataFrame(rows, columns=["lead_key", "lead_id", "changed_at", "to_status"])
+    frame["changed_at"] = pd.to_datetime(frame["changed_at"], utc=True)
+    return frame
+
+
+def _stamps(values) -> list[str]:
+    return [v.isoformat() for v in values]
+
+
+def upsert_leads(session: Session, company_id: int, source: str, keys: list[str],
+                 created_at: list, status: list[str]) -> tuple[dict[str, int], int, int]:
+    """Insert or update this company's leads of ``source`` by source key (no campaign,
+    channel or segment: the export does not link them; value 0). Returns (source key ->
+    lead id, created, updated)."""
+    rows = session.execute(text("""
+        INSERT INTO leads AS l (company_id, source, source_key, created_at, status, value)
+        SELECT :company, :source, t.k, t.c, t.s, 0
+        FROM unnest(CAST(:keys AS text[]), CAST(:created AS timestamptz[]),
+                    CAST(:status AS text[])) AS t(k, c, s)
+        ON CONFLICT (company_id, source, source_key) WHERE source_key IS NOT NULL
+        DO UPDATE SET created_at = EXCLUDED.created_at, status = EXCLUDED.status
+        RETURNING l.source_key, l.id, (xmax = 0) AS created"""),
+        {"company": company_id, "source": source, "keys": array_literal(keys),
+         "created": array_literal(_stamps(created_at)), "status": array_literal(status)}).all()
+    created = sum(1 for row in rows if row.created)
+    return {row.source_key: row.id for row in rows}, created, len(rows) - created
+
+
+def replace_lead_changes(session: Session, company_id: int, changes) -> None:
+    """The status changes of these leads, replaced by ``changes`` (lead_id, changed_at,
+    from_status, to_status: all of each lead's changes)."""
+    lead_ids = [int(i) for i in changes["lead_id"].unique()]
+    session.execute(text("""
+        DELETE FROM lead_status_changes
+        WHERE company_id = :company AND lead_id = ANY(CAST(:leads AS bigint[]))"""),
+        {"company": company_id, "leads": array_literal(lead_ids, quote=False)})
+    from_status = changes["from_status"].astype(object).where(changes["from_status"].notna(),
+                                                              None)
+    session.execute(text("""
+        INSERT INTO lead_status_changes (company_id, lead_id, changed_at, from_status,
+                                         to_status)
+        SELECT :company, t.l, t.c, t.f, t.s
+        FROM unnest(CAST(:leads AS bigint[]), CAST(:changed AS timestamptz[]),
+                    CAST(:from_status AS text[]), CAST(:to_status AS text[])) AS t(l, c, f, s)
+        ORDER BY t.l, t.c"""),
+        {"company": company_id,
+         "leads": array_literal([int(i) for i in changes["lead_id"]], quote=False),
+         "changed": array_literal(_stamps(changes["changed_at"])),
+         "from_status": array_literal(from_status.tolist()),
+         "to_status": array_literal(changes["to_status"].tolist())})
+
+
+def lead_facts_changed(session: Session, company_id: int) -> None:
+    """After leads or status changes were written: the lead rollups rebuilt (when this
+    version of ``db.rollups`` keeps them) and the company's data version bumped."""
+    conn = session.connection()
+    rebuild_marketing = getattr(rollups, "rebuild_marketing", None)  # the marketing rollups
+    if rebuild_marketing is not None:
+        rebuild_marketing(conn, [company_id])
+    rollups.bump_data_version(conn, [company_id])
+
+
+# --------------------------------------------------------------------------- web traffic
+
+
+def upsert_web_sessions(session: Session, company_id: int, days: list, sessions: list[int],
+                        unknown: str) -> dict:
+    """Daily sessions of an export without any split: rows (day, source, device and visitor
+    type ``unknown``) with every other measure NULL. A day whose row is equal is unchanged, a
+    different one is replaced. Returns the counts."""
+    rows = session.execute(text("""
+        WITH t AS (
+            SELECT * FROM unnest(CAST(:days AS date[]), CAST(:sessions AS int[])) AS t(d, s)),
+        before AS (
+            SELECT w.day, (w.sessions = t.s AND w.bounces IS NULL
+                           AND w.duration_seconds IS NULL AND w.pageviews IS NULL
+                           AND w.conversions IS NULL) AS same
+            FROM web_traffic_daily w JOIN t ON t.d = w.day
+            WHERE w.company_id = :company AND w.source = :unknown AND w.device = :unknown
+              AND w.visitor_type = :unknown),
+        written AS (
+            INSERT INTO web_traffic_daily AS w (company_id, day, source, device, visitor_type,
+                                                sessions, bounces, duration_seconds, pageviews,
+                                                conversions)
+            SELECT :company, t.d, :unknown, :unknown, :unknown, t.s, NULL, NULL, NULL, NULL
+            FROM t LEFT JOIN before b ON b.day = t.d
+            WHERE b.same IS NOT TRUE
+            ON CONFLICT (company_id, day, source, device, visitor_type) DO UPDATE
+                SET sessions = EXCLUDED.sessions, bounces = NULL, duration_seconds = NULL,
+                    pageviews = NULL, conversions = NULL
+            RETURNING 1)
+        SELECT (SELECT COUNT(*) FROM before WHERE same) AS unchanged,
+               (SELECT COUNT(*) FROM before WHERE NOT same) AS replaced,
+               (SELECT COUNT(*) FROM written) AS written"""),
+        {"company": company_id, "unknown": unknown,
+         "days": array_literal([str(d) for d in days], quote=False),
+         "sessions": array_literal(sessions, quote=False)}).one()
+    if rows.written:
+        rollups.bump_data_version(session.connection(), [company_id])
+    return {"imported": int(rows.written - rows.replaced), "replaced": int(rows.replaced),
+            "unchanged": int(rows.unchanged)}
+
+
+# --------------------------------------------------------------------------- journeys
+
+
+def journeys(session: Session, company_id: int, source: str,
+             journey_ids: list[str]) -> dict[str, tuple[tuple[int, ...], bool]]:
+    """journey id -> (channel ids in position order, converted) of imported journeys."""
+    rows = session.execute(text("""
+        SELECT journey_id, array_agg(channel_id ORDER BY position) AS channels,
+               bool_or(converted) AS converted
+        FROM touchpoints
+        WHERE company_id = :company AND source = :source
+          AND journey_id = ANY(CAST(:journeys AS text[]))
+        GROUP BY journey_id"""),
+        {"company": company_id, "source": source, "journeys": array_literal(journey_ids)})
+    return {row.journey_id: (tuple(row.channels), bool(row.converted)) for row in rows}
+
+
+def replace_journeys(session: Session, company_id: int, source: str,
+                     journeys_by_id: dict[str, tuple[tuple[int, ...], bool]]) -> None:
+    """These journeys' touchpoints replaced: one per channel, positions from 1, the last one
+    converted when the journey converted; no time, no value (NULL), no campaign."""
+    ids = list(journeys_by_id)
+    session.execute(text("""
+        DELETE FROM touchpoints
+        WHERE company_id = :company AND source = :source
+          AND journey_id = ANY(CAST(:journeys AS text[]))"""),
+        {"company": company_id, "source": source, "journeys": array_literal(ids)})
+    journey, position, channel, converted = [], [], [], []
+    for journey_id, (channels, did_convert) in journeys_by_id.items():
+        for number, channel_id in enumerate(channels, start=1):
+            journey.append(journey_id)
+            position.append(number)
+            channel.append(channel_id)
+            converted.append("t" if did_convert and number == len(channels) else "f")
+    session.execute(text("""
+        INSERT INTO touchpoints (company_id, source, journey_id, position, channel_id,
+                                 campaign_id, touched_at, converted, conversion_value)
+        SELECT :company, :source, t.j, t.p, t.c, NULL, NULL, t.v, NULL
+        FROM unnest(CAST(:journeys AS text[]), CAST(:positions AS int[]),
+                    CAST(:channels AS int[]), CAST(:converted AS boolean[])) AS t(j, p, c, v)"""),
+        {"company": company_id, "source": source, "journeys": array_literal(journey),
+         "positions": array_literal(position, quote=False),
+         "channels": array_literal(channel, quote=False),
+         "converted": array_literal(converted, quote=False)})
+    rollups.bump_data_version(session.connection(), [company_id])

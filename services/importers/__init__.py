@@ -20,6 +20,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
+from db import rollups
 from db.queries import catalog as catalog_queries
 from db.queries import importers as queries
 from db.queries import ingest as ingest_queries
@@ -32,14 +33,23 @@ from services.errors import NotFound, ValidationError
 from services.importers import base
 from services.importers.events import Events
 from services.importers.facebook import FacebookAdConversions
+from services.importers.ga import GaDailySessions
+from services.importers.journeys import CustomerJourneys
 from services.importers.kaggle import KaggleCampaigns
-from services.importers.reading import Table, normalise, read_table
+from services.importers.leadsmart import (
+    LeadSmartCampaigns,
+    LeadSmartInsights,
+    LeadSmartLeadStatusChanges,
+)
+from services.importers.online_ads import OnlineAdvertising
+from services.importers.reading import Table, normalise, read_header, read_table
 
-FORMATS: tuple[base.Format, ...] = (KaggleCampaigns(), FacebookAdConversions(), Events())
+FORMATS: tuple[base.Format, ...] = (
+    KaggleCampaigns(), FacebookAdConversions(), LeadSmartCampaigns(), LeadSmartInsights(),
+    LeadSmartLeadStatusChanges(), OnlineAdvertising(), GaDailySessions(), CustomerJourneys(),
+    Events())
 MAX_SHOWN = 1000
-CHANNEL_KINDS = {"google ads": "paid_search", "bing ads": "paid_search", "facebook": "social",
-                 "instagram": "social", "linkedin": "social", "twitter": "social",
-                 "tiktok": "social", "youtube": "video", "email": "email", "website": "web"}
+CHANNEL_KINDS = base.CHANNEL_KINDS
 GENERIC_FIXES = (
     ("unknown location", "use a location the warehouse knows ({locations}), or add it: "
                          "campaign-dash location add NAME --region R --country US "
@@ -91,22 +101,45 @@ def choose_format(table: Table, requested: str | None) -> base.Format:
     return fits[0]
 
 
+def import_order(paths, requested: str | None = None) -> list:
+    """The files in the order they can be imported: the files other files of the same export
+    name first (LeadSmart's campaigns before its insights), otherwise as given. A file whose
+    format is not recognised keeps its place (its import says why)."""
+    def rank(item):
+        number, path = item
+        try:
+            columns = read_header(path)
+        except (ValidationError, OSError):
+            return (1, number)
+        if requested:
+            chosen = [f for f in FORMATS if f.name == requested]
+        else:
+            chosen = recognise(columns)
+        return (chosen[0].order if len(chosen) == 1 else 1, number)
+
+    return [path for _, path in sorted(enumerate(paths), key=rank)]
+
+
 def import_files(ctx: ServiceContext, paths, **options) -> list[dict]:
-    return [import_file(ctx, path, **options) for path in paths]
+    return [import_file(ctx, path, **options)
+            for path in import_order(paths, options.get("format"))]
 
 
 def import_file(ctx: ServiceContext, path, *, company: str | None = None,
                 format: str | None = None, dry_run: bool = False,  # noqa: A002
-                actor: str = "cli", start=None, end=None, location: str | None = None) -> dict:
+                actor: str = "cli", start=None, end=None, location: str | None = None,
+                year: int | None = None, channel_map: str | None = None) -> dict:
     """Import one export (see the module docstring); returns its summary. ``start`` /
-    ``end`` (dates) and ``location`` (a location name) complete exports without them."""
+    ``end`` (dates), ``year`` and ``location`` (a location name) complete exports without
+    them; ``channel_map`` names the channel codes of customer journeys."""
     started = time.perf_counter()
     table = read_table(path)
     fmt = choose_format(table, format)
     if isinstance(fmt, Events):
         summary = _import_events(ctx, table, fmt, company, dry_run)
     else:
-        mapped = fmt.map(table, {"start": start, "end": end, "location": location})
+        mapped = fmt.map(table, {"start": start, "end": end, "location": location,
+                                 "year": year, "channel_map": channel_map})
         touched: list[int] = []
         try:
             with ctx.session() as session:
@@ -220,11 +253,13 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
     if location_option and location_option.strip().lower() not in locations:
         raise ValidationError(f"unknown location {location_option!r} for --location (known: "
                               f"{', '.join(sorted(locations)) or 'none yet'})")
-    location = rows["location"] if "location" in rows else pd.Series(pd.NA, index=rows.index)
+    location = (rows["location"] if "location" in rows
+                else pd.Series(pd.NA, index=rows.index, dtype=object))
     location_id = location.str.lower().map(locations)
     reasons.add((location.notna() & location_id.isna()).to_numpy(),
                 "unknown location " + location.astype(str).map(repr))
-    reasons.add(location.isna().to_numpy(), "missing location (every event needs one)")
+    if fmt.target == "ad_events":
+        reasons.add(location.isna().to_numpy(), "missing location (every event needs one)")
 
     owner = (rows[base.COMPANY].str.lower() if fmt.has_company_column
              else pd.Series("", index=rows.index))
@@ -257,10 +292,28 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
     else:
         company_id = pd.Series(scope.id, index=rows.index)
 
+    campaign_id = None
+    if fmt.existing_campaigns:  # rows name campaigns imported before (or just now)
+        ids = queries.campaign_ids(session, scope.id, fmt.existing_campaigns,
+                                   rows["campaign_key"].dropna().unique().tolist())
+        campaign_id = rows["campaign_key"].map(ids)
+        reasons.add((rows["campaign_key"].notna() & campaign_id.isna()).to_numpy(),
+                    fmt.unknown_campaign + rows["campaign_key"].astype(str).map(repr)
+                    + fmt.unknown_campaign_why)
+
     good = ~reasons.bad
     g = rows[good].copy()
     g["company_id"] = company_id[good].astype("int64")
-    g["location_id"] = location_id[good].astype("int64")
+    g["location_id"] = location_id[good].astype("Int64")
+    context = {"locations": ", ".join(sorted(locations)) or "none yet"}
+    if fmt.target not in ("ad_events", "campaigns"):
+        return _finish(session, fmt, table, mapped, g, scope, dry_run, actor, touched, context,
+                       created_companies, _store_own(session, fmt, g, touched))
+    if campaign_id is not None:
+        g["campaign_id"] = campaign_id[good].astype("int64")
+        counts = _store_events(session, fmt, g, touched)
+        return _finish(session, fmt, table, mapped, g, scope, dry_run, actor, touched, context,
+                       created_companies, counts)
     channels = catalog_queries.channels(session)
     for name in g["channel"].dropna().drop_duplicates().tolist():
         if name.lower() not in channels:
@@ -307,16 +360,46 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
         campaigns_created += created
         campaigns_updated += updated
         g.loc[part.index, "campaign_id"] = part["campaign_key"].map(ids).astype("int64")
+        if fmt.target == "campaigns" and created + updated:
+            rollups.bump_data_version(session.connection(), [int(cid)], history=False)
+            touched.append(int(cid))
 
+    if fmt.target == "campaigns":  # a row is a campaign: imported = created, and so on
+        counts = {"imported": campaigns_created, "replaced": campaigns_updated,
+                  "unchanged": len(g) - campaigns_created - campaigns_updated}
+    else:
+        counts = _store_events(session, fmt, g, touched)
+    counts.update(campaigns_created=campaigns_created, campaigns_updated=campaigns_updated)
+    return _finish(session, fmt, table, mapped, g, scope, dry_run, actor, touched, context,
+                   created_companies, counts)
+
+
+def _store_own(session, fmt: base.Format, g: pd.DataFrame, touched: list[int]) -> dict:
+    """Rows of a format with a table of its own (leads, web traffic, journeys), per company."""
+    counts: Counter = Counter()
+    extra: dict = {}
+    for cid, part in g.groupby("company_id", sort=True):
+        queries.lock_companies(session, [int(cid)])
+        result = fmt.store(session, int(cid), part)
+        if result["imported"] or result["replaced"]:
+            touched.append(int(cid))
+        for key in ("imported", "replaced", "unchanged"):
+            counts[key] += result.pop(key)
+        extra.update(result)
+    return {"imported": counts["imported"], "replaced": counts["replaced"],
+            "unchanged": counts["unchanged"], **extra}
+
+
+def _store_events(session, fmt: base.Format, g: pd.DataFrame, touched: list[int]) -> dict:
+    """One ad event per row, by natural key: unchanged rows skipped, restated rows replace
+    their event (taken out of the rollups first), and what ad_events has no column for kept
+    in ad_event_details (reach also summed into ad_stats_daily)."""
+    queries.lock_companies(session, g["company_id"].unique().tolist())
     hashed = [c for c in g.columns if c not in ("natural_key", base.COMPANY)]
     g["row_hash"] = pd.util.hash_pandas_object(g[hashed].astype(str), index=False) \
         .to_numpy().view(np.int64)
 
-    rejections: list[tuple[int, str, str]] = list(table.unreadable)
-    bad_numbers = rows.index[reasons.bad]
-    raws = _raw_lines(table, bad_numbers)
-    rejections.extend((int(n), raws[n], str(r)) for n, r in
-                      zip(bad_numbers.tolist(), reasons.text[reasons.bad], strict=True))
+    rejections: list[tuple[int, str, str]] = []
     imported = replaced = unchanged = 0
     saved: list[tuple[int, pd.DataFrame]] = []
     for cid, part in g.groupby("company_id", sort=True):
@@ -348,7 +431,30 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
         if len(stored):
             touched.append(cid)
             saved.append((cid, stored))
+            if base.DETAIL_COLUMNS & set(stored.columns):
+                queries.save_event_details(session, cid, stored)
+    return {"imported": imported, "replaced": replaced, "unchanged": unchanged,
+            "store_rejections": rejections, "saved": saved}
+
+
+def _finish(session, fmt: base.Format, table: Table, mapped: base.Mapped, g: pd.DataFrame,
+            scope, dry_run: bool, actor: str, touched: list[int], context: dict,
+            created_companies: list[dict], counts: dict) -> dict:
+    """The summary, the import run with its rejected rows, the import keys and the audit
+    row."""
+    rows, reasons = mapped.rows, mapped.reasons
+    rejections: list[tuple[int, str, str]] = list(table.unreadable)
+    bad_numbers = rows.index[reasons.bad]
+    raws = _raw_lines(table, bad_numbers)
+    rejections.extend((int(n), raws[n], str(r)) for n, r in
+                      zip(bad_numbers.tolist(), reasons.text[reasons.bad], strict=True))
+    rejections.extend(counts.pop("store_rejections", []))
     rejections.sort()
+    saved = counts.pop("saved", [])
+    imported, replaced, unchanged = (counts.pop(k) for k in ("imported", "replaced",
+                                                             "unchanged"))
+    campaigns_created = counts.pop("campaigns_created", 0)
+    campaigns_updated = counts.pop("campaigns_updated", 0)
 
     reason_counts = Counter(part for _, _, r in rejections for part in r.split("; "))
     summary = {
@@ -361,8 +467,8 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
         "companies_created": created_companies,
         "campaigns_created": campaigns_created, "campaigns_updated": campaigns_updated,
         "notes": [*table.notes, *mapped.notes],
-        "fixes": _fixes(fmt, reason_counts,
-                        {"locations": ", ".join(sorted(locations)) or "none yet"}),
+        "fixes": _fixes(fmt, reason_counts, context),
+        **counts,
     }
     run_company = scope.id if scope is not None else (
         int(g["company_id"].iloc[0]) if g["company_id"].nunique() == 1 else None)

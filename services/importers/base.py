@@ -7,12 +7,14 @@ row's reasons are all its failures, not the first)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from services.errors import ValidationError
 from services.importers.reading import Table, normalise
 from services.ingest import _Reasons
 
@@ -23,6 +25,14 @@ CAMPAIGN_COLUMNS = ("campaign_key", "campaign_name", "channel", "goal", "segment
                     "engagement_score", "budget_allocated", "daily_budget", "project")
 EVENT_COLUMNS = ("occurred_at", "device", "impressions", "clicks", "conversions", "cost",
                  "revenue")
+# The kind of a channel an import creates, by its name (lower case); others: "other".
+CHANNEL_KINDS = {"google ads": "paid_search", "bing ads": "paid_search", "facebook": "social",
+                 "instagram": "social", "linkedin": "social", "twitter": "social",
+                 "tiktok": "social", "youtube": "video", "email": "email", "website": "web",
+                 "display": "display"}
+# What an event may carry beyond ad_events' columns (kept in ad_event_details).
+DETAIL_COLUMNS = {"ad_set", "banner", "placement", "user_engagement", "reach",
+                  "publisher_revenue"}
 
 
 @dataclass
@@ -37,6 +47,19 @@ class Format:
     name: str = ""  # --format value, and the source of campaigns and natural keys
     title: str = ""
     has_company_column = False
+    # What one row becomes: "ad_events" (a campaign of the row's own, upserted, and one ad
+    # event), "campaigns" (a campaign only), or a table of its own written by ``store``
+    # ("leads", "web_traffic", "touchpoints").
+    target = "ad_events"
+    # Campaigns of this source (``campaigns.source``) that rows name by ``campaign_key`` and
+    # that must exist already (LeadSmart insights name the campaigns of its campaigns file);
+    # None: the rows carry their campaigns and the import upserts them.
+    existing_campaigns: str | None = None
+    # Formats another file of the same export depends on are imported first (lower first).
+    order = 1
+    # The reason of a row naming an unknown campaign: prefix + the key + why (and the fix).
+    unknown_campaign = "unknown campaign "
+    unknown_campaign_why = ""
     # (reason prefix, the fix to name in the summary)
     fixes: tuple[tuple[str, str], ...] = ()
 
@@ -44,6 +67,12 @@ class Format:
         raise NotImplementedError
 
     def map(self, table: Table, options: dict) -> Mapped:
+        raise NotImplementedError
+
+    def store(self, session, company_id: int, rows: pd.DataFrame) -> dict:
+        """Formats whose ``target`` is a table of their own write their valid rows (index =
+        row numbers, natural keys unique) here, in the caller's transaction, and return the
+        counts: imported, replaced, unchanged, plus anything the summary should add."""
         raise NotImplementedError
 
 
@@ -140,3 +169,29 @@ def durations(series: pd.Series, label: str, reasons: _Reasons) -> pd.Series:
         reasons.add(bad, f"{label} must be a number of days like '30 days', got "
                     + _shown(series))
     return days.astype("Int64")
+
+
+def occurrence_keys(keys: pd.Series) -> pd.Series:
+    """Natural keys made unique by their occurrence: the second row with key 'k' gets
+    'k#2', the third 'k#3' (exports that report one grain twice with different values, e.g.
+    a late partial-day row; both are real reports). Stable while the file keeps its order."""
+    number = keys.groupby(keys, sort=False).cumcount() + 1
+    return keys.where(number == 1, keys + "#" + number.astype(str))
+
+
+def exact_repeats(frame: pd.DataFrame) -> pd.Series:
+    """Per row: the number of an earlier row it repeats in every column, else <NA>."""
+    first = pd.Series(frame.index, index=frame.index)
+    grouped = first.groupby([frame[c] for c in frame.columns], sort=False, dropna=False)
+    earliest = grouped.transform("min")
+    return earliest.where(earliest != first).astype("Int64")
+
+
+def day_option(value, flag: str) -> dt.date | None:
+    """A --start/--end style option as a date (None when not given)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationError(f"{flag} must be YYYY-MM-DD, got {value!r}") from None

@@ -127,6 +127,19 @@ def read_table(path: str | Path) -> Table:
     return Table(path, frame, columns, encoding, delimiter, line_ending, notes, unreadable)
 
 
+def read_header(path: str | Path) -> list[str]:
+    """The column names of a file's header line only (to order files before reading them)."""
+    path = Path(path)
+    with path.open("rb") as handle:
+        data = handle.read(64 * 1024)
+    text, _, _ = _decode(data, path.name)
+    lines = text.splitlines()
+    if not lines:
+        raise ValidationError(f"{path.name} is empty: nothing to import")
+    header = next(csv.reader([lines[0]], delimiter=_delimiter(text)))
+    return [c.strip() for c in header]
+
+
 def normalise(column: str) -> str:
     """Header names compared case- and spacing-insensitively: 'Campaign ID' == 'campaign_id'."""
     return "_".join(column.strip().lower().replace("-", " ").split())
