@@ -111,6 +111,61 @@ def benchmarks():
         service_context(), scope, *_period_args()))
 
 
+# --------------------------------------------------------------------------- marketing (issue #13)
+
+
+def _marketing(section):
+    """One marketing section, exactly as the view shows it (the same service function), for
+    the filter bar's parameters: ?range=..., ?start=&end=, ?compare=previous|year,
+    ?channel=, ?segment=, ?project=, ?retailer=<id>, ?region=."""
+    from services.filters import FIELDS
+
+    scope = _scope()
+    raw = {field: request.args.get(field) for field in FIELDS if field != "company"}
+    return jsonify(company=_company(scope.company), **section(service_context(), scope, raw))
+
+
+@blueprint.get("/traffic")
+def traffic():
+    """Website sessions, new and returning, sources, devices, bounce rate, time on site."""
+    from services.marketing import traffic as section
+
+    return _marketing(section)
+
+
+@blueprint.get("/leads")
+def leads():
+    """Leads, spend, CPL and CTR with the compared period; statuses; projects; the funnel."""
+    from services.marketing import leads as section
+
+    return _marketing(section)
+
+
+@blueprint.get("/content")
+def content():
+    """Content views and engagement by week and kind; the top items."""
+    from services.marketing import content as section
+
+    return _marketing(section)
+
+
+@blueprint.get("/email-funnel")
+def email_funnel():
+    """The retailer email funnel: sent, delivered, opened, clicked, converted; each email and
+    each email campaign (revenue, cost, ROI, tier); opens and clicks by hour since sending."""
+    from services.marketing import email_funnel as section
+
+    return _marketing(section)
+
+
+@blueprint.get("/retailers")
+def retailers():
+    """The retailer leaderboard (rank by revenue) and the regional breakdown."""
+    from services.marketing import retailers as section
+
+    return _marketing(section)
+
+
 # --------------------------------------------------------------------------- admin (issue #5)
 
 

@@ -23,6 +23,15 @@ _PERIOD = [_query("range", _RANGE, "a named range, or custom with start and end"
            _query("start", _DATE, "first day of a custom range"),
            _query("end", _DATE, "last day of a custom range")]
 _SEGMENT = _query("segment", {"type": "string", "enum": list(SEGMENTS)}, "visitor segment")
+# The marketing filter bar (services.filters): names are checked against the company's own.
+_MARKETING = [*_PERIOD, _COMPANY,
+              _query("compare", {"type": "string", "enum": ["previous", "year"]},
+                     "compare with the previous period or the same period a year earlier"),
+              _query("channel", _TEXT, "a channel name of the company's campaigns"),
+              _query("segment", _TEXT, "a target segment name of the company's campaigns"),
+              _query("project", _TEXT, "a project of the company's campaigns"),
+              _query("retailer", _TEXT, "a retailer id of the company"),
+              _query("region", _TEXT, "a retailer region")]
 
 
 def _json_body(properties: dict, required: list[str] | None = None) -> dict:
@@ -82,6 +91,15 @@ def openapi() -> dict:
                 _COMPANY])},
             "/benchmarks": {"get": _operation("the company against its peers",
                                               [*_PERIOD, _COMPANY])},
+            "/traffic": {"get": _operation("website sessions, sources, devices, bounce rate",
+                                           _MARKETING)},
+            "/leads": {"get": _operation("leads, spend, CPL, CTR, statuses, projects, funnel",
+                                         _MARKETING)},
+            "/content": {"get": _operation("content views and engagement", _MARKETING)},
+            "/email-funnel": {"get": _operation("the retailer email funnel and campaigns",
+                                                _MARKETING)},
+            "/retailers": {"get": _operation("the retailer leaderboard and regions",
+                                             _MARKETING)},
             "/realtime": {"get": _operation("today so far, hourly, locations, campaigns",
                                             [_COMPANY])},
             "/alerts": {"get": _operation("firing alerts and the alert rules", [_COMPANY])},

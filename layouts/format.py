@@ -21,7 +21,11 @@ def multiple(value: float | None) -> str:
 
 
 def percent(value: float | None, decimals: int = 1) -> str:
-    return DASH if value is None else f"{value:,.{decimals}f}%"
+    if value is None:
+        return DASH
+    if 0 < abs(value) < 0.1:  # a tiny rate (visits to leads) is not 0.0 %
+        decimals = max(decimals, 3)
+    return f"{value:,.{decimals}f}%"
 
 
 def signed_percent(value: float | None, decimals: int = 1) -> str:
