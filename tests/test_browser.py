@@ -193,3 +193,44 @@ def test_rt001_realtime_view_goes_live_when_an_event_arrives(live_server, live_c
             page.wait_for_timeout(100)
         assert page.evaluate(fits)
         page.screenshot(path=str(SCREENSHOTS / "rt001-realtime-1024.png"), full_page=True)
+
+
+def test_mkt001_marketing_manager_opens_each_section_drills_down_and_downloads(server, ctx):
+    """A marketing manager of the jeweller lands on /marketing, opens each section, drills
+    down on a retailer (the URL follows), downloads the leads CSV; nothing scrolls sideways on
+    a phone."""
+    from services.users import create_user
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    email = create_user(ctx, f"mkt-{os.getpid()}@browser.test", PASSWORD, "marketing_manager",
+                        "bellini-gioielli").email
+    sections = {"Traffic": "sessions", "Leads": "leads", "Content": "views",
+                "Email and retailers": "sent"}
+    with served(server) as base_url, browser_page() as page:
+        log_in(page, base_url, email, PASSWORD)
+        page.wait_for_url(re.compile(r"/marketing"))
+        for tab, card in sections.items():
+            page.get_by_role("tab", name=tab).click()
+            page.locator(f"#marketing-kpi-{card}").wait_for()
+            assert re.search(r"\d", page.locator(f"#marketing-kpi-{card}").inner_text())
+            page.screenshot(path=str(SCREENSHOTS / f"mkt001-{card}-1440.png"), full_page=True)
+        first = page.locator("#marketing-retailer-board button").first
+        name = first.inner_text()
+        first.click()
+        page.wait_for_url(re.compile(r"retailer=\d+"))
+        page.wait_for_function("document.querySelectorAll("
+                               "'#marketing-retailer-board tbody tr').length === 1")
+        assert page.locator("#marketing-retailer-board tbody").inner_text().count(name) == 1
+        page.screenshot(path=str(SCREENSHOTS / "mkt001-retailer-1440.png"), full_page=True)
+        page.get_by_role("tab", name="Leads").click()
+        page.locator("#marketing-kpi-leads").wait_for()
+        leads = int(page.locator("#marketing-kpi-leads").inner_text().replace(",", ""))
+        with page.expect_download() as download:
+            page.click("#marketing-leads-download-button")
+        lines = Path(download.value.path()).read_text().strip().splitlines()
+        assert len(lines) == leads + 1  # a header and one line per lead the card counts
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.get_by_role("tab", name="Email and retailers").click()
+        page.locator("#marketing-kpi-sent").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SCREENSHOTS / "mkt001-email-390.png"), full_page=True)
