@@ -20,12 +20,9 @@ from services.cache import cached
 from services.context import ServiceContext
 from services.filters import Filters, resolve
 from services.kpis import roi_tier
-from services.metrics import METRICS, change, metric_value, ratio
+from services.metrics import METRICS, STAGE_OF_STATUS, change, metric_value, ratio
 from services.periods import Period
 
-# Status values that mean a funnel stage: ours (seeded) and LeadSmart's (imported as they are).
-STAGE_OF_STATUS = {"opportunity": "opportunity", "MEETING_DONE": "opportunity",
-                   "won": "customer", "DONE_DEAL": "customer"}
 TOP_CONTENT = 10
 SITE_WIDE_NOTE = ("Traffic is site-wide: the channel, segment and project filters apply to ads, "
                   "leads and email, not to website sessions.")

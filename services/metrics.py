@@ -126,6 +126,12 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
 )}
 
 
+# Lead statuses that mean a funnel stage, ours (seeded) and LeadSmart's (imported as they
+# are): a lead counts as an opportunity or a customer when a status change reaches one.
+STAGE_OF_STATUS = {"opportunity": "opportunity", "MEETING_DONE": "opportunity",
+                   "won": "customer", "DONE_DEAL": "customer"}
+
+
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
     """numerator / denominator, or None (shown as a dash) when either is missing or the
     denominator is zero."""

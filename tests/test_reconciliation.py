@@ -168,3 +168,18 @@ def test_the_page_shows_the_same_campaign_revenue(handmade):
     chart = body["executive-channels"]["figure"]["data"][0]
     google = chart["x"].index("Google Ads")
     assert chart["y"][google] == pytest.approx((AD_REVENUE + CRM_VALUE + ORDER_VALUE) / SPEND)
+
+
+@pytest.mark.parametrize("range_name", ["30d", "year"])
+def test_the_executive_and_marketing_funnels_agree(ctx, companies, range_name):
+    """Visitors, leads, opportunities and customers: the same counts on both views."""
+    from services.marketing import leads
+
+    for slug in companies:
+        scope = system_scope(ctx, choose_company(ctx, CLI_USER, slug).id)
+        executive = executive_breakdowns(ctx, scope, range_name)
+        marketing = leads(ctx, scope, {"range": range_name})
+        if executive["period"] != marketing["filters"]["period"]:
+            continue  # the views end on different newest days (no ads, newer web data)
+        assert [s["value"] for s in executive["funnel"]] == [
+            s["count"] or 0 for s in marketing["funnel"]], slug

@@ -299,12 +299,10 @@ def replace_lead_changes(session: Session, company_id: int, changes) -> None:
 
 
 def lead_facts_changed(session: Session, company_id: int) -> None:
-    """After leads or status changes were written: the lead rollups rebuilt (when this
-    version of ``db.rollups`` keeps them) and the company's data version bumped."""
+    """After leads or status changes were written: the lead rollups rebuilt and the
+    company's data version bumped."""
     conn = session.connection()
-    rebuild_marketing = getattr(rollups, "rebuild_marketing", None)  # the marketing rollups
-    if rebuild_marketing is not None:
-        rebuild_marketing(conn, [company_id])
+    rollups.rebuild_marketing(conn, [company_id])
     rollups.bump_data_version(conn, [company_id])
 
 

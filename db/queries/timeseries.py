@@ -105,21 +105,26 @@ def monthly_spend(session: Session, company_id: int, start: dt.date, end: dt.dat
     return [dict(row) for row in rows]
 
 
-def lead_flow(session: Session, company_id: int, start: dt.date, end: dt.date) -> dict:
-    """Leads created, leads that became opportunities and leads won within [start, end]."""
-    row = session.execute(
-        text("""
-            SELECT COUNT(*) FILTER (WHERE to_status = 'new') AS leads,
-                   COUNT(*) FILTER (WHERE to_status = 'opportunity') AS opportunities,
-                   COUNT(*) FILTER (WHERE to_status = 'won') AS customers
-            FROM lead_status_changes
-            WHERE company_id = :company
-              AND changed_at >= CAST(:start AS date)
-              AND changed_at < CAST(:end AS date) + 1"""),
-        {"company": company_id, "start": start, "end": end},
-    ).one()
-    return {"leads": int(row.leads), "opportunities": int(row.opportunities),
-            "customers": int(row.customers)}
+def lead_flow(session: Session, company_id: int, start: dt.date, end: dt.date,
+              stages: dict[str, str]) -> dict:
+    """Leads created within [start, end], and status changes into each funnel stage
+    (``stages``: status -> stage, e.g. 'won' -> 'customer'), from the lead rollups."""
+    leads = session.execute(text("""
+        SELECT COALESCE(SUM(leads), 0) FROM rollup_leads_daily
+        WHERE company_id = :company AND day BETWEEN :start AND :end"""),
+        {"company": company_id, "start": start, "end": end}).scalar()
+    rows = session.execute(text("""
+        SELECT to_status, SUM(changes) AS changes FROM rollup_lead_changes_daily
+        WHERE company_id = :company AND day BETWEEN :start AND :end
+          AND to_status = ANY(:statuses)
+        GROUP BY to_status"""),
+        {"company": company_id, "start": start, "end": end,
+         "statuses": list(stages)}).all()
+    reached = {"opportunity": 0, "customer": 0}
+    for status, changes in rows:
+        reached[stages[status]] += int(changes)
+    return {"leads": int(leads), "opportunities": reached["opportunity"],
+            "customers": reached["customer"]}
 
 
 def campaign_totals(session: Session, company_id: int, start: dt.date, end: dt.date, *,
