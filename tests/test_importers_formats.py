@@ -197,6 +197,48 @@ def assert_leadsmart_matches_pandas(ctx, company_id: int) -> None:
         ratios({**totals, "leads": want["changes"]["lead_id"].nunique()}), rel=1e-9)
 
 
+def assert_marketing_view_matches_leadsmart(ctx, company_id: int) -> None:
+    """The marketing view's leads section over the imported files (issue #13): leads, spend,
+    CPL and CTR by project equal pandas over the raw files."""
+    from services.access import system_scope
+    from services.marketing import leads
+
+    want = leadsmart_expected()
+    period = {"range": "custom", "start": "2024-06-01", "end": "2025-10-31"}
+    result = leads(ctx, system_scope(ctx, company_id), period)
+    insights = want["insights"].merge(
+        want["campaigns"][["id", "project_name"]], left_on="campaign_id", right_on="id")
+    insights["project"] = insights["project_name"].str.strip()
+    days = insights["created_at"].str[:10]
+    insights = insights[(days >= period["start"]) & (days <= period["end"])]
+    by_project = insights.groupby("project")[["spend", "clicks", "impressions"]].sum()
+    first = want["changes"].groupby("lead_id")["created_at"].min().dt.strftime("%Y-%m-%d")
+    lead_count = int(((first >= period["start"]) & (first <= period["end"])).sum())
+    assert lead_count == 26_279  # every lead falls in the period
+
+    rows = {row["filter_value"]: row for row in result["projects"] if row["filter_value"]}
+    assert set(rows) == set(by_project.index)
+    for project, expected in by_project.iterrows():
+        row = rows[project]
+        assert row["spend"] == pytest.approx(expected["spend"], abs=0.005), project
+        assert row["ctr"] == pytest.approx(expected["clicks"] / expected["impressions"] * 100
+                                           if expected["impressions"] else None), project
+        assert row["leads"] == 0 and row["cpl"] is None  # leads name no campaign
+    unlinked = [row for row in result["projects"] if row["filter_value"] is None]
+    assert [row["leads"] for row in unlinked] == [lead_count]
+    cards = {card["metric"]: card for card in result["cards"]}
+    spend = float(insights["spend"].sum())
+    assert cards["leads"]["value"] == lead_count
+    assert cards["spend"]["value"] == pytest.approx(spend, abs=0.01)
+    assert cards["cpl"]["value"] == pytest.approx(spend / lead_count)
+    assert cards["ctr"]["value"] == pytest.approx(
+        insights["clicks"].sum() / insights["impressions"].sum() * 100)
+    changes = want["changes"]
+    customers = int((changes["status"] == "DONE_DEAL").sum())
+    assert result["funnel"][3]["count"] == customers > 0
+    assert sum(row["leads"] for row in result["statuses"]) == lead_count
+
+
 def test_leadsmart_insights_before_their_campaigns_are_rejected_with_the_fix(
         own_ctx, cli, capsys):
     slug, company_id = new_company(own_ctx, capsys, "LeadSmart Early")
@@ -231,6 +273,7 @@ def test_leadsmart_three_files_import_and_match_pandas(own_ctx, cli, capsys):
     assert changes["leads_created"] == 26_279
     assert any("campaign_leads.csv" in note and "missing" in note for note in changes["notes"])
     assert_leadsmart_matches_pandas(own_ctx, company_id)
+    assert_marketing_view_matches_leadsmart(own_ctx, company_id)
 
     # importing the three again changes nothing, not even the data version
     before = version(own_ctx, company_id)
@@ -295,6 +338,23 @@ def test_ga_sessions_import_with_missing_fields_null_and_match_pandas(own_ctx, c
         assert stored[missing].isna().all(), missing  # NULL, never 0
     assert set(stored["source"]) == set(stored["device"]) == set(stored["visitor_type"]) \
         == {"unknown"}
+    # The marketing view's traffic section (issue #13): sessions as the file has them, a dash
+    # (None) for what it lacks, the year before to compare.
+    from services.access import system_scope
+    from services.marketing import traffic
+
+    result = traffic(own_ctx, system_scope(own_ctx, company_id),
+                     {"range": "custom", "start": "2019-01-01", "end": "2019-12-31",
+                      "compare": "year"})
+    cards = {card["metric"]: card for card in result["cards"]}
+    in_2019, in_2018 = (raw.loc[raw["Date"].str[:4] == year, "Target"].sum()
+                        for year in ("2019", "2018"))
+    assert cards["sessions"]["value"] == in_2019
+    assert cards["sessions"]["previous"] == in_2018
+    for missing in ("new_sessions", "bounce_rate", "avg_session_duration",
+                    "pages_per_session"):
+        assert cards[missing]["value"] is None, missing
+    assert result["sources"] == [{"value": "unknown", "sessions": in_2019, "share": 1.0}]
 
     before = version(own_ctx, company_id)
     code, [summary] = run_cli(capsys, GA, "--company", slug)
