@@ -155,9 +155,10 @@ def hbar_figure(rows: list[dict], label_key: str, value_key: str, axis: str, emp
                       "y": [str(r[label_key]).replace("_", " ").title() for r in rows],
                       "x": [r[value_key] for r in rows], "marker": {"color": colour},
                       "text": [fmt.count(r[value_key]) for r in rows],
-                      "textposition": "auto",
+                      "textposition": "outside", "cliponaxis": False,
                       "hovertemplate": "%{y}: %{x:,.0f}<extra></extra>"}],
-            "layout": figure_layout(showlegend=False, xaxis={
+            "layout": figure_layout(showlegend=False, margin={"l": 10, "r": 50, "t": 10,
+                                                              "b": 10}, xaxis={
                 "title": {"text": axis}, "rangemode": "tozero", "tickformat": ",.0f"},
                 yaxis={"automargin": True})}
 
@@ -171,6 +172,9 @@ def funnel_figure(steps: list[dict], empty: str) -> dict:
     texts = []
     for step in steps[::-1]:
         rate = step.get("rate")
+        if step["count"] is None:
+            texts.append("no data in this period")
+            continue
         texts.append(fmt.count(step["count"]) + ("" if rate is None
                                                  else f" ({fmt.percent(rate, 2)} of previous)"))
     return {"data": [{"type": "bar", "orientation": "h", "y": labels, "x": values,
@@ -263,6 +267,9 @@ def leads_trend_figure(result: dict) -> dict:
                 "tickformat": ",.0f", "showgrid": False})}
 
 
+TOP_STATUSES = 6
+
+
 def changes_figure(result: dict) -> dict:
     weekly = defaultdict(lambda: defaultdict(float))
     for row in result["status_changes"]:
@@ -274,6 +281,13 @@ def changes_figure(result: dict) -> dict:
     weeks = sorted({w for per in weekly.values() for w in per})
     data = []
     order = sorted(weekly, key=lambda s: -sum(weekly[s].values()))
+    if len(order) > TOP_STATUSES + 1:  # a legend of 16 statuses reads as noise
+        other = defaultdict(float)
+        for status in order[TOP_STATUSES:]:
+            for week, changes in weekly[status].items():
+                other[week] += changes
+        order = [*order[:TOP_STATUSES], "other statuses"]
+        weekly["other statuses"] = other
     for i, status in enumerate(order):
         data.append({"type": "bar", "name": status.replace("_", " ").title(), "x": weeks,
                      "y": [weekly[status].get(w, 0) for w in weeks],
@@ -286,11 +300,32 @@ def changes_figure(result: dict) -> dict:
                "tickformat": ",.0f"})}
 
 
+TOP_PROJECTS = 15
+
+
+def _top_with_other(rows: list[dict]) -> list[dict]:
+    """The projects with most spend (and the leads without a campaign), the rest summed in
+    one "other projects" row, so the table still adds up to its total."""
+    named = [r for r in rows if r["filter_value"] is not None]
+    if len(named) <= TOP_PROJECTS + 1:
+        return rows
+    rest = named[TOP_PROJECTS:]
+    other = {"project": f"{len(rest):,} other projects (choose one in the filter)",
+             "filter_value": None,
+             **{k: sum(r[k] for r in rest) for k in ("spend", "impressions", "clicks",
+                                                     "leads")}}
+    other["cpl"] = other["spend"] / other["leads"] if other["leads"] else None
+    other["ctr"] = other["clicks"] / other["impressions"] * 100 if other["impressions"] \
+        else None
+    return [*named[:TOP_PROJECTS], other, *(r for r in rows if r["filter_value"] is None)]
+
+
 def projects_table(result: dict):
     rows = result["projects"]
     if not rows:
         return ids.empty_state("No campaigns with spend or leads in this period.",
                                "Pick a longer range or clear the filters.")
+    rows = _top_with_other(rows)
     header = [html.Th("Project"), metric_header("spend"),
               metric_header("impressions", shown=FROM_LG), metric_header("clicks", shown=FROM_MD),
               metric_header("leads"), metric_header("cpl", shown=FROM_SM),

@@ -369,13 +369,15 @@ class RollupRetailerSalesDaily(Base):
 
 
 class RollupLeadsDaily(Base):
-    """Leads per campaign (0: none) x UTC day created x current status."""
+    """Leads per campaign (0: none) x UTC day created x current status x furthest funnel
+    stage reached (0 lead, 1 opportunity, 2 customer)."""
 
     __tablename__ = "rollup_leads_daily"
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    stage: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     leads: Mapped[int] = mapped_column(BigInteger, default=0)
     value: Mapped[Decimal] = mapped_column(Money, default=0)
 

@@ -58,6 +58,15 @@ _REBUILD_FROM_EVENTS = {
 }
 
 
+# Lead statuses that mean a funnel stage, ours (seeded) and LeadSmart's (imported as written):
+# 1 opportunity, 2 customer; any other status is a lead (0). A lead's stage is the furthest
+# any of its statuses reached, so a lead won and a lead lost after a meeting both count as
+# opportunities, and the funnel never widens.
+LEAD_STAGES = {"opportunity": 1, "MEETING_DONE": 1, "HIGH_INTEREST": 1,
+               "won": 2, "DONE_DEAL": 2}
+_STAGE_OF = "CASE {column} " + " ".join(f"WHEN '{status}' THEN {stage}"
+                                        for status, stage in LEAD_STAGES.items()) + " ELSE 0 END"
+
 # The marketing view's rollups (migration 0012): the retailer email funnel, retailer sales and
 # leads. Nothing streams into these facts: seeds and imports rebuild them.
 _MARKETING_FROM_FACTS = {
@@ -103,12 +112,18 @@ _MARKETING_FROM_FACTS = {
         WHERE company_id = ANY(:companies) AND order_status = 'completed'
           AND campaign_id IS NOT NULL AND retailer_id IS NOT NULL
         GROUP BY 1, 2, 3, 4, 5""",
-    "rollup_leads_daily": """
-        INSERT INTO rollup_leads_daily (company_id, campaign_id, day, status, leads, value)
-        SELECT company_id, COALESCE(campaign_id, 0), (created_at AT TIME ZONE 'UTC')::date,
-               status, COUNT(*), SUM(value)
-        FROM leads WHERE company_id = ANY(:companies)
-        GROUP BY 1, 2, 3, 4""",
+    "rollup_leads_daily": f"""
+        INSERT INTO rollup_leads_daily (company_id, campaign_id, day, status, stage, leads,
+                                        value)
+        SELECT l.company_id, COALESCE(l.campaign_id, 0), (l.created_at AT TIME ZONE 'UTC')::date,
+               l.status, GREATEST(COALESCE(s.stage, 0), {_STAGE_OF.format(column="l.status")}),
+               COUNT(*), SUM(l.value)
+        FROM leads l
+        LEFT JOIN (SELECT lead_id, MAX({_STAGE_OF.format(column="to_status")}) AS stage
+                   FROM lead_status_changes WHERE company_id = ANY(:companies)
+                   GROUP BY lead_id) s ON s.lead_id = l.id
+        WHERE l.company_id = ANY(:companies)
+        GROUP BY 1, 2, 3, 4, 5""",
     "rollup_lead_changes_daily": """
         INSERT INTO rollup_lead_changes_daily (company_id, campaign_id, day, to_status, changes)
         SELECT c.company_id, COALESCE(l.campaign_id, 0), (c.changed_at AT TIME ZONE 'UTC')::date,

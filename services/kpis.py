@@ -20,7 +20,6 @@ from services.context import ServiceContext
 from services.errors import ValidationError
 from services.metrics import (
     METRICS,
-    STAGE_OF_STATUS,
     change,
     change_pct,
     metric_value,
@@ -265,8 +264,7 @@ def executive_breakdowns(ctx: ServiceContext, scope: Scope, range_name: str | No
         period = resolve_period(range_name, anchor, start, end)
         web = ts_queries.web_daily(session, company_id, period.start, period.end,
                                    device=device, visitor_type=visitor)
-        flow = ts_queries.lead_flow(session, company_id, period.start, period.end,
-                                    STAGE_OF_STATUS)
+        flow = ts_queries.lead_flow(session, company_id, period.start, period.end)
         campaigns = ts_queries.campaign_totals(session, company_id, period.start, period.end,
                                                device=device)
         unattributed = {"spend": 0.0, **ts_queries.unattributed_sales(

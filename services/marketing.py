@@ -4,8 +4,8 @@ and ``/api/v1/<section>`` returns exactly what the view shows. Ratios and period
 from the metric catalogue; every split carries the total it adds up to.
 
 Web traffic is site-wide: channel, segment and project filters narrow ads, leads and email, not
-sessions (the result says so). Lead stages: a lead is counted when created; an opportunity or
-a customer when a status change reaches that stage in the period (``STAGE_OF_STATUS``).
+sessions (the result says so). The lead funnel follows the leads created in the period: how
+many of them reached an opportunity and a customer (``db.rollups.LEAD_STAGES``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from services.cache import cached
 from services.context import ServiceContext
 from services.filters import Filters, resolve
 from services.kpis import roi_tier
-from services.metrics import METRICS, STAGE_OF_STATUS, change, metric_value, ratio
+from services.metrics import METRICS, change, metric_value, ratio
 from services.periods import Period
 
 TOP_CONTENT = 10
@@ -196,15 +196,11 @@ def _leads(ctx: ServiceContext, scope: Scope, described: dict) -> dict:
                       "spend": float(ads_by_day_before[day]["spend"])
                       if day in ads_by_day_before else 0.0} for day in _days(compare)]
 
-    stage_counts = defaultdict(float)
-    for row in changes:
-        stage = STAGE_OF_STATUS.get(row["to_status"])
-        if stage:
-            stage_counts[stage] += row["changes"]
+    reached = [float(sum(r["leads"] for r in leads_now if r["stage"] >= stage))
+               for stage in (1, 2)]
     visitors = float(sum(row["sessions"] for row in sessions)) if sessions else None
-    steps = [("Visitors", visitors), ("Leads", now["leads"]),
-             ("Opportunities", stage_counts["opportunity"]),
-             ("Customers", stage_counts["customer"])]
+    steps = [("Visitors", visitors), ("Leads", now["leads"]), ("Opportunities", reached[0]),
+             ("Customers", reached[1])]
     funnel = []
     for i, (stage, count) in enumerate(steps):
         previous = steps[i - 1][1] if i else None
@@ -219,7 +215,9 @@ def _leads(ctx: ServiceContext, scope: Scope, described: dict) -> dict:
                              else row["project"],
                              "spend": row["spend"], "impressions": row["impressions"],
                              "clicks": row["clicks"], "leads": row["leads"],
-                             "cpl": metric_value(row, "cpl"), "ctr": metric_value(row, "ctr")})
+                             # Leads of no campaign: what they cost is unknown, not 0.
+                             "cpl": None if row["no_campaign"] else metric_value(row, "cpl"),
+                             "ctr": metric_value(row, "ctr")})
     project_rows.sort(key=lambda r: (-r["spend"], -r["leads"], r["project"]))
     return {
         "filters": described,

@@ -92,8 +92,9 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
            "share of visits that became a lead.", "leads", "sessions", 100.0),
     Metric("leads", "Leads", "count", 1, "Leads created in the period."),
     Metric("opportunities", "Opportunities", "count", 1,
-           "Leads that became sales opportunities in the period."),
-    Metric("customers_won", "Customers", "count", 1, "Leads won in the period."),
+           "Leads created in the period that reached a sales opportunity."),
+    Metric("customers_won", "Customers", "count", 1,
+           "Leads created in the period that were won."),
     Metric("lead_to_opportunity", "Lead-to-opportunity rate", "%", 1,
            "Opportunities / leads.", "opportunities", "leads", 100.0),
     Metric("opportunity_to_customer", "Win rate", "%", 1, "Customers won / opportunities.",
@@ -124,12 +125,6 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
     Metric("campaign_roi", "ROI", "%", 1, "(Revenue - cost) / cost x 100; High ROI from "
            "100 %, Good ROI from 50 %.", "profit", "cost", 100.0),
 )}
-
-
-# Lead statuses that mean a funnel stage, ours (seeded) and LeadSmart's (imported as they
-# are): a lead counts as an opportunity or a customer when a status change reaches one.
-STAGE_OF_STATUS = {"opportunity": "opportunity", "MEETING_DONE": "opportunity",
-                   "won": "customer", "DONE_DEAL": "customer"}
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:

@@ -177,6 +177,18 @@ def test_leads_spend_cpl_and_ctr_by_project_equal_pandas(ctx, companies):
     statuses = leads.groupby("status").size().to_dict()
     assert {r["status"]: r["leads"] for r in result["statuses"]} == statuses
     assert sum(d["leads"] for d in result["daily"]) == cards["leads"]["value"]
+    # The funnel follows these leads: those that ever reached an opportunity, and a win.
+    changes = _frame(ctx, """
+        SELECT l.id, c.to_status FROM leads l JOIN lead_status_changes c ON c.lead_id = l.id
+        WHERE l.company_id = :c AND l.created_at >= CAST(:s AS date)
+          AND l.created_at < CAST(:e AS date) + 1""", c=company, s=period["start"],
+                     e=period["end"])
+    reached = changes.groupby("id")["to_status"].agg(set)
+    funnel = {step["stage"]: step["count"] for step in result["funnel"]}
+    assert funnel["Leads"] == len(leads)
+    assert funnel["Opportunities"] == reached.map(lambda s: bool(s & {"opportunity", "won"})
+                                                  ).sum()
+    assert funnel["Customers"] == reached.map(lambda s: "won" in s).sum() > 0
 
 
 def test_a_channel_filter_keeps_that_channels_campaigns_only(ctx, companies):

@@ -142,13 +142,13 @@ def ads_daily(session: Session, company_id: int, start: dt.date, end: dt.date,
 
 def leads_daily(session: Session, company_id: int, start: dt.date, end: dt.date,
                 campaigns: CampaignFilter) -> list[dict]:
-    """Leads created per day and current status."""
+    """Leads created per day, current status and furthest funnel stage reached."""
     return _rows(session, f"""
-        SELECT day, status, SUM(leads)::float8 AS leads
+        SELECT day, status, stage, SUM(leads)::float8 AS leads
         FROM rollup_leads_daily r
         WHERE company_id = :company AND day BETWEEN :start AND :end
           AND {_in_campaigns('r')}
-        GROUP BY day, status ORDER BY day""",
+        GROUP BY day, status, stage ORDER BY day""",
                  {**campaigns.params(company_id), "start": start, "end": end})
 
 

@@ -105,26 +105,18 @@ def monthly_spend(session: Session, company_id: int, start: dt.date, end: dt.dat
     return [dict(row) for row in rows]
 
 
-def lead_flow(session: Session, company_id: int, start: dt.date, end: dt.date,
-              stages: dict[str, str]) -> dict:
-    """Leads created within [start, end], and status changes into each funnel stage
-    (``stages``: status -> stage, e.g. 'won' -> 'customer'), from the lead rollups."""
-    leads = session.execute(text("""
-        SELECT COALESCE(SUM(leads), 0) FROM rollup_leads_daily
+def lead_flow(session: Session, company_id: int, start: dt.date, end: dt.date) -> dict:
+    """Leads created within [start, end], and how many of them reached an opportunity and a
+    customer (their furthest stage, ``db.rollups.LEAD_STAGES``), from the lead rollup."""
+    row = session.execute(text("""
+        SELECT COALESCE(SUM(leads), 0) AS leads,
+               COALESCE(SUM(leads) FILTER (WHERE stage >= 1), 0) AS opportunities,
+               COALESCE(SUM(leads) FILTER (WHERE stage >= 2), 0) AS customers
+        FROM rollup_leads_daily
         WHERE company_id = :company AND day BETWEEN :start AND :end"""),
-        {"company": company_id, "start": start, "end": end}).scalar()
-    rows = session.execute(text("""
-        SELECT to_status, SUM(changes) AS changes FROM rollup_lead_changes_daily
-        WHERE company_id = :company AND day BETWEEN :start AND :end
-          AND to_status = ANY(:statuses)
-        GROUP BY to_status"""),
-        {"company": company_id, "start": start, "end": end,
-         "statuses": list(stages)}).all()
-    reached = {"opportunity": 0, "customer": 0}
-    for status, changes in rows:
-        reached[stages[status]] += int(changes)
-    return {"leads": int(leads), "opportunities": reached["opportunity"],
-            "customers": reached["customer"]}
+        {"company": company_id, "start": start, "end": end}).one()
+    return {"leads": int(row.leads), "opportunities": int(row.opportunities),
+            "customers": int(row.customers)}
 
 
 def campaign_totals(session: Session, company_id: int, start: dt.date, end: dt.date, *,

@@ -10,7 +10,9 @@ from the facts after a seed or an import (``rebuild`` and ``rebuild_marketing``)
   click (72 and more in one bucket): opens, clicks.
 - rollup_retailer_sales_daily: CRM conversions and completed e-commerce orders that name a
   campaign and a retailer, per campaign x retailer x email (0: none) x day x source.
-- rollup_leads_daily: leads per campaign (0: none) x UTC day created x current status.
+- rollup_leads_daily: leads per campaign (0: none) x UTC day created x current status x the
+  furthest funnel stage the lead reached (0 lead, 1 opportunity, 2 customer; the statuses
+  that mean a stage are ``db.rollups.LEAD_STAGES``).
 - rollup_lead_changes_daily: status changes per campaign (0: none) x UTC day x new status.
 
 Revision ID: 0012
@@ -72,6 +74,7 @@ def upgrade() -> None:
         sa.Column('campaign_id', sa.Integer(), primary_key=True),  # 0: no campaign
         sa.Column('day', sa.Date(), primary_key=True),
         sa.Column('status', sa.String(16), primary_key=True),
+        sa.Column('stage', sa.SmallInteger(), primary_key=True),
         _count('leads'),
         sa.Column('value', sa.Numeric(14, 4), nullable=False, server_default='0'))
     op.create_table(
