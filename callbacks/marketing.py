@@ -300,42 +300,47 @@ def changes_figure(result: dict) -> dict:
                "tickformat": ",.0f"})}
 
 
-TOP_PROJECTS = 15
+TOP_ROWS = 15
+# Splits of the leads section: its label, the pattern id of a row's filter button, the plural.
+SPLIT_TABLES = {"project": ("Project", ids.PROJECT_PICK, "projects"),
+                "channel": ("Channel", ids.CHANNEL_PICK, "channels")}
 
 
-def _top_with_other(rows: list[dict]) -> list[dict]:
-    """The projects with most spend (and the leads without a campaign), the rest summed in
-    one "other projects" row, so the table still adds up to its total."""
+def _top_with_other(rows: list[dict], plural: str) -> list[dict]:
+    """The rows with most spend (and the leads without a campaign), the rest summed in one
+    "other" row, so the table still adds up to its total."""
     named = [r for r in rows if r["filter_value"] is not None]
-    if len(named) <= TOP_PROJECTS + 1:
+    if len(named) <= TOP_ROWS + 1:
         return rows
-    rest = named[TOP_PROJECTS:]
-    other = {"project": f"{len(rest):,} other projects (choose one in the filter)",
+    rest = named[TOP_ROWS:]
+    other = {"name": f"{len(rest):,} other {plural} (choose one in the filter)",
              "filter_value": None,
              **{k: sum(r[k] for r in rest) for k in ("spend", "impressions", "clicks",
                                                      "leads")}}
     other["cpl"] = other["spend"] / other["leads"] if other["leads"] else None
     other["ctr"] = other["clicks"] / other["impressions"] * 100 if other["impressions"] \
         else None
-    return [*named[:TOP_PROJECTS], other, *(r for r in rows if r["filter_value"] is None)]
+    return [*named[:TOP_ROWS], other, *(r for r in rows if r["filter_value"] is None)]
 
 
-def projects_table(result: dict):
-    rows = result["projects"]
+def split_table(result: dict, split: str):
+    """Spend, leads, CPL and CTR by project or channel; a row's name filters the view."""
+    label, pick, plural = SPLIT_TABLES[split]
+    rows = result[plural]
     if not rows:
         return ids.empty_state("No campaigns with spend or leads in this period.",
                                "Pick a longer range or clear the filters.")
-    rows = _top_with_other(rows)
-    header = [html.Th("Project"), metric_header("spend"),
+    rows = _top_with_other(rows, plural)
+    header = [html.Th(label), metric_header("spend"),
               metric_header("impressions", shown=FROM_LG), metric_header("clicks", shown=FROM_MD),
               metric_header("leads"), metric_header("cpl", shown=FROM_SM),
               metric_header("ctr", shown=FROM_SM)]
     body = []
     for row in rows:
-        name = row["project"]
-        cell = (html.Button(name, id={"type": ids.PROJECT_PICK, "index": row["filter_value"]},
+        name = row["name"]
+        cell = (html.Button(name, id={"type": pick, "index": row["filter_value"]},
                             className="btn btn-link p-0 text-start cd-drill", n_clicks=0,
-                            title=f"Filter the view by project {name}")
+                            title=f"Filter the view by {split} {name}")
                 if row["filter_value"] else html.Span(name, className="text-muted"))
         body.append(html.Tr([html.Td(cell), num(row["spend"], "USD"),
                              num(row["impressions"], "count", FROM_LG),
@@ -357,17 +362,18 @@ def update_leads(*args):
         result = marketing.leads(service_context(), scope, raw)
     except ServiceError as error:
         empty = ids.empty_figure(sentence(error))
-        return [], empty, empty, empty, empty, None, _error(error)
+        return [], empty, empty, empty, empty, None, None, _error(error)
     if not result["has_data"]:
         empty = ids.empty_figure("No leads in this period")
-        return ([], empty, empty, empty, empty, None, ids.message(
+        return ([], empty, empty, empty, empty, None, None, ids.message(
             "No leads or ad spend in this period for these filters: pick a longer range or "
             "clear the channel, segment and project filters."))
     note = result["funnel_note"]
     return (_cards(result), leads_trend_figure(result),
             funnel_figure(result["funnel"], "No visitors or leads in this period"),
             hbar_figure(result["statuses"], "status", "leads", "Leads", "No leads"),
-            changes_figure(result), projects_table(result),
+            changes_figure(result), split_table(result, "channel"),
+            split_table(result, "project"),
             ids.message(note) if note else None)
 
 
@@ -623,6 +629,10 @@ def pick_project(clicks):
     return str(_picked(clicks).get("index"))
 
 
+def pick_channel(clicks):
+    return str(_picked(clicks).get("index"))
+
+
 def pick_retailer(clicks):
     return str(_picked(clicks).get("index"))
 
@@ -645,7 +655,8 @@ def register(app: Dash) -> None:
                  Input(ids.TRAFFIC_METRIC, "value"))(update_traffic)
     app.callback(Output(ids.LEADS_CARDS, "children"), Output(ids.LEADS_TREND, "figure"),
                  Output(ids.LEADS_FUNNEL, "figure"), Output(ids.LEADS_STATUS, "figure"),
-                 Output(ids.LEADS_CHANGES, "figure"), Output(ids.LEADS_PROJECTS, "children"),
+                 Output(ids.LEADS_CHANGES, "figure"), Output(ids.LEADS_CHANNELS, "children"),
+                 Output(ids.LEADS_PROJECTS, "children"),
                  Output(ids.LEADS_MESSAGE, "children"), *BAR.inputs(), tab)(update_leads)
     app.callback(Output(ids.LEADS_DOWNLOAD, "data"),
                  Output(ids.LEADS_DOWNLOAD_NOTE, "children"),
@@ -666,6 +677,9 @@ def register(app: Dash) -> None:
     app.callback(Output(BAR.project, "value"),
                  Input({"type": ids.PROJECT_PICK, "index": ALL}, "n_clicks"),
                  prevent_initial_call=True)(pick_project)
+    app.callback(Output(BAR.channel, "value"),
+                 Input({"type": ids.CHANNEL_PICK, "index": ALL}, "n_clicks"),
+                 prevent_initial_call=True)(pick_channel)
     app.callback(Output(ids.RETAILER, "value"),
                  Input({"type": ids.RETAILER_PICK, "index": ALL}, "n_clicks"),
                  prevent_initial_call=True)(pick_retailer)

@@ -44,6 +44,8 @@ LEADS_PROJECTS = "marketing-leads-projects"
 LEADS_DOWNLOAD = "marketing-leads-download"
 LEADS_DOWNLOAD_BUTTON = "marketing-leads-download-button"
 LEADS_DOWNLOAD_NOTE = "marketing-leads-download-note"
+LEADS_CHANNELS = "marketing-leads-channels"
+CHANNEL_PICK = "marketing-channel-pick"
 PROJECT_PICK = "marketing-project-pick"  # pattern id type: {"type": PROJECT_PICK, "index": n}
 # Content
 CONTENT_MESSAGE = "marketing-content-message"
@@ -127,6 +129,10 @@ def _leads() -> html.Div:
                            _graph(LEADS_STATUS, 300)), lg=5),
             dbc.Col(_panel("Status changes per week", _graph(LEADS_CHANGES, 300)), lg=7),
         ], className="g-3 mt-1"),
+        html.Div(_panel("Cost per lead and CTR by channel", [
+            html.Div(html.Small("Click a channel to filter the whole view by it.",
+                                className="text-muted")),
+            _loading(LEADS_CHANNELS)]), className="mt-3"),
         html.Div([
             _panel("Cost per lead and CTR by project", [
                 html.Div(html.Small("Click a project to filter the whole view by it.",

@@ -119,7 +119,7 @@ def resolve(ctx: ServiceContext, scope: Scope, raw: dict | None) -> Filters:
     range_name = raw.get("range") or "30d"
     period = resolve_period(range_name, newest, raw.get("start"), raw.get("end"))
     compare_mode = raw.get("compare") or DEFAULT_COMPARE
-    if compare_mode not in COMPARE_LABELS:
+    if not isinstance(compare_mode, str) or compare_mode not in COMPARE_LABELS:
         raise ValidationError(f"unknown compare {str(compare_mode)[:40]!r}; use one of: "
                               f"{', '.join(COMPARE_LABELS)}")
     campaigns = CampaignFilter(

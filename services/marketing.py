@@ -173,8 +173,9 @@ def _leads(ctx: ServiceContext, scope: Scope, described: dict) -> dict:
                                            campaigns)
         changes = queries.lead_changes_daily(session, company_id, period.start, period.end,
                                              campaigns)
-        projects = queries.by_project(session, company_id, period.start, period.end,
-                                      campaigns)
+        splits = {split: queries.by_campaign_attribute(session, company_id, period.start,
+                                                       period.end, campaigns, split)
+                  for split in queries.SPLITS}
         sessions = queries.traffic_daily(session, company_id, period.start, period.end)
     now, before = _lead_totals(ads_now, leads_now), _lead_totals(ads_before, leads_before)
     had_before = bool(ads_before or leads_before)
@@ -207,18 +208,6 @@ def _leads(ctx: ServiceContext, scope: Scope, described: dict) -> dict:
         funnel.append({"stage": stage, "count": count,
                        "rate": None if i == 0 else _pct(count, previous)})
 
-    project_rows = []
-    for row in projects:
-        name = ("No campaign (leads not linked to a campaign)" if row["no_campaign"]
-                else row["project"] or "No project")
-        project_rows.append({"project": name, "filter_value": None if row["no_campaign"]
-                             else row["project"],
-                             "spend": row["spend"], "impressions": row["impressions"],
-                             "clicks": row["clicks"], "leads": row["leads"],
-                             # Leads of no campaign: what they cost is unknown, not 0.
-                             "cpl": None if row["no_campaign"] else metric_value(row, "cpl"),
-                             "ctr": metric_value(row, "ctr")})
-    project_rows.sort(key=lambda r: (-r["spend"], -r["leads"], r["project"]))
     return {
         "filters": described,
         "has_data": bool(ads_now or leads_now),
@@ -229,10 +218,28 @@ def _leads(ctx: ServiceContext, scope: Scope, described: dict) -> dict:
                            key=lambda r: -r["leads"]),
         "status_changes": [{"day": str(r["day"]), "status": r["to_status"],
                             "changes": r["changes"]} for r in changes],
-        "projects": project_rows,
+        "projects": _split_rows(splits["project"], "No project"),
+        "channels": _split_rows(splits["channel"], "No channel"),
         "funnel": funnel,
         "funnel_note": SITE_WIDE_NOTE if filters.campaigns.active else None,
     }
+
+
+def _split_rows(rows: list[dict], unnamed: str) -> list[dict]:
+    """Rows of a split by project or channel, most spend first, each with its CPL and CTR;
+    ``filter_value`` is what filtering by the row means (None: not a filter)."""
+    out = []
+    for row in rows:
+        name = ("No campaign (leads not linked to a campaign)" if row["no_campaign"]
+                else row["value"] or unnamed)
+        out.append({"name": name, "filter_value": None if row["no_campaign"] else row["value"],
+                    "spend": row["spend"], "impressions": row["impressions"],
+                    "clicks": row["clicks"], "leads": row["leads"],
+                    # Leads of no campaign: what they cost is unknown, not 0.
+                    "cpl": None if row["no_campaign"] else metric_value(row, "cpl"),
+                    "ctr": metric_value(row, "ctr")})
+    out.sort(key=lambda r: (-r["spend"], -r["leads"], r["name"]))
+    return out
 
 
 def _pct(numerator: float | None, denominator: float | None) -> float | None:

@@ -144,8 +144,9 @@ def test_leads_spend_cpl_and_ctr_by_project_equal_pandas(ctx, companies):
     period = result["filters"]["period"]
     company = scope.company_id
     events = _in_period(_frame(ctx, """
-        SELECT e.occurred_at, e.cost, e.clicks, e.impressions, c.project
+        SELECT e.occurred_at, e.cost, e.clicks, e.impressions, c.project, ch.name AS channel
         FROM ad_events e JOIN campaigns c ON c.id = e.campaign_id
+        JOIN channels ch ON ch.id = c.channel_id
         WHERE e.company_id = :c""", c=company), "occurred_at", period)
     leads = _in_period(_frame(ctx, """
         SELECT l.created_at, l.status, c.project FROM leads l
@@ -174,6 +175,11 @@ def test_leads_spend_cpl_and_ctr_by_project_equal_pandas(ctx, companies):
     assert sum(r["spend"] for r in result["projects"]) == pytest.approx(
         cards["spend"]["value"], abs=0.01)
     assert sum(r["leads"] for r in result["statuses"]) == cards["leads"]["value"]
+    by_channel = events.groupby("channel")["cost"].sum()
+    channels = {r["filter_value"]: r for r in result["channels"]}
+    for channel, spent in by_channel.items():
+        assert channels[channel]["spend"] == pytest.approx(spent, abs=0.01), channel
+    assert sum(r["leads"] for r in result["channels"]) == cards["leads"]["value"]
     statuses = leads.groupby("status").size().to_dict()
     assert {r["status"]: r["leads"] for r in result["statuses"]} == statuses
     assert sum(d["leads"] for d in result["daily"]) == cards["leads"]["value"]
@@ -273,6 +279,10 @@ def test_filters_are_checked_inside_the_company(ctx, companies, jeweller):
         marketing.leads(ctx, other, {"project": "'; DROP TABLE leads; --"})
     with pytest.raises(ValidationError, match="unknown compare"):
         marketing.traffic(ctx, other, {"compare": "decade"})
+    for forged in ({"compare": ["year"]}, {"channel": {"id": 1}}, {"retailer": [1]},
+                   {"range": ["30d"]}, {"project": 7}):
+        with pytest.raises(ValidationError):  # what a forged callback may send
+            marketing.leads(ctx, other, forged)
     with pytest.raises(ValidationError):
         marketing.content(ctx, other, {"range": "custom", "start": "2026-02-01",
                                        "end": "2026-01-01"})

@@ -164,26 +164,33 @@ def lead_changes_daily(session: Session, company_id: int, start: dt.date, end: d
                  {**campaigns.params(company_id), "start": start, "end": end})
 
 
-def by_project(session: Session, company_id: int, start: dt.date, end: dt.date,
-               campaigns: CampaignFilter) -> list[dict]:
-    """Spend, impressions, clicks and leads per project (NULL: campaigns without one; leads
-    without a campaign on a row of their own, ``no_campaign``)."""
+# What a split by campaign attribute groups on (a fixed expression per name, never input).
+SPLITS = {"project": "c.project", "channel": "ch.name"}
+
+
+def by_campaign_attribute(session: Session, company_id: int, start: dt.date, end: dt.date,
+                          campaigns: CampaignFilter, split: str) -> list[dict]:
+    """Spend, impressions, clicks and leads per project or channel (``value`` NULL: campaigns
+    without one; leads without a campaign on a row of their own, ``no_campaign``)."""
+    column = SPLITS[split]
     return _rows(session, f"""
-        SELECT project, no_campaign, SUM(spend)::float8 AS spend,
+        SELECT value, no_campaign, SUM(spend)::float8 AS spend,
                SUM(impressions)::float8 AS impressions, SUM(clicks)::float8 AS clicks,
                SUM(leads)::float8 AS leads
         FROM (
-            SELECT c.project, false AS no_campaign, r.spend, r.impressions, r.clicks,
+            SELECT {column} AS value, false AS no_campaign, r.spend, r.impressions, r.clicks,
                    0 AS leads
             FROM rollup_campaign_daily r JOIN campaigns c ON c.id = r.campaign_id
+            LEFT JOIN channels ch ON ch.id = c.channel_id
             WHERE r.company_id = :company AND r.day BETWEEN :start AND :end
               AND {_in_campaigns('r')}
             UNION ALL
-            SELECT c.project, r.campaign_id = 0, 0, 0, 0, r.leads
+            SELECT {column}, r.campaign_id = 0, 0, 0, 0, r.leads
             FROM rollup_leads_daily r LEFT JOIN campaigns c ON c.id = r.campaign_id
+            LEFT JOIN channels ch ON ch.id = c.channel_id
             WHERE r.company_id = :company AND r.day BETWEEN :start AND :end
               AND {_in_campaigns('r')}) parts
-        GROUP BY project, no_campaign""",
+        GROUP BY value, no_campaign""",
                  {**campaigns.params(company_id), "start": start, "end": end})
 
 
