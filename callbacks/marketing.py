@@ -221,12 +221,11 @@ WEEKLY_FROM_DAYS = 92  # longer periods chart weeks: a year of daily bars is noi
 
 
 def _by_week(days: list[dict], columns: tuple[str, ...]) -> list[dict]:
-    """Days summed into weeks (Monday first), each named by its first day in the period."""
+    """Days summed into weeks, each named by its Monday."""
     weeks: dict[str, dict] = {}
     for d in days:
-        day = dt.date.fromisoformat(d["day"])
-        key = (day - dt.timedelta(days=day.weekday())).isoformat()
-        bucket = weeks.setdefault(key, {"day": d["day"], **dict.fromkeys(columns, 0.0)})
+        key = _week_of(d["day"])
+        bucket = weeks.setdefault(key, {"day": key, **dict.fromkeys(columns, 0.0)})
         for column in columns:
             bucket[column] += d[column] or 0.0
     return list(weeks.values())
@@ -259,6 +258,7 @@ def leads_trend_figure(result: dict) -> dict:
          "hovertemplate": "$%{y:,.0f} spend<extra></extra>"},
     ], "layout": figure_layout(
         hovermode="x unified",
+        annotations=partial_weeks(x, result["filters"]["period"]) if unit == "week" else [],
         xaxis={"title": {"text": unit.title()}},
         yaxis={"title": {"text": f"Leads per {unit}"}, "rangemode": "tozero",
                "tickformat": ",.0f"},
@@ -270,12 +270,33 @@ def leads_trend_figure(result: dict) -> dict:
 TOP_STATUSES = 6
 
 
+def _week_of(day: str) -> str:
+    date = dt.date.fromisoformat(day)
+    return (date - dt.timedelta(days=date.weekday())).isoformat()
+
+
+def partial_weeks(weeks: list[str], period: dict) -> list[dict]:
+    """Annotations on the first and last week when the period (today left out) covers only
+    part of them: a short bar is a short week, not a drop."""
+    if not weeks:
+        return []
+    first = dt.date.fromisoformat(period["start"])
+    last = min(dt.date.fromisoformat(period["end"]), utc_today() - dt.timedelta(days=1))
+    notes = []
+    if first.weekday() != 0 and _week_of(first.isoformat()) == weeks[0]:
+        notes.append(weeks[0])
+    if last.weekday() != 6 and _week_of(last.isoformat()) == weeks[-1]:
+        notes.append(weeks[-1])
+    return [{"x": week, "y": 1, "yref": "paper", "text": "partial week", "showarrow": False,
+             "font": {"size": 10, "color": GREY}, "yanchor": "bottom"}
+            for week in dict.fromkeys(notes)]
+
+
 def changes_figure(result: dict) -> dict:
     weekly = defaultdict(lambda: defaultdict(float))
-    for row in result["status_changes"]:
-        day = dt.date.fromisoformat(row["day"])
-        week = (day - dt.timedelta(days=day.weekday())).isoformat()
-        weekly[row["status"]][week] += row["changes"]
+    today = utc_today().isoformat()
+    for row in (r for r in result["status_changes"] if r["day"] < today):
+        weekly[row["status"]][_week_of(row["day"])] += row["changes"]
     if not weekly:
         return ids.empty_figure("No status changes in this period")
     weeks = sorted({w for per in weekly.values() for w in per})
@@ -296,6 +317,8 @@ def changes_figure(result: dict) -> dict:
                                       + status + "</extra>"})
     return {"data": data, "layout": figure_layout(
         barmode="stack", xaxis={"title": {"text": "Week"}},
+        annotations=partial_weeks(weeks, result["filters"]["period"]),
+        legend={"orientation": "h", "y": -0.3, "x": 0},
         yaxis={"title": {"text": "Status changes"}, "rangemode": "tozero",
                "tickformat": ",.0f"})}
 

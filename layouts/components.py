@@ -36,4 +36,4 @@ TEMPLATE = _white_template()
 def figure_layout(**extra) -> dict:
     """A chart's layout: the white template, small margins, a horizontal legend below."""
     return {"template": TEMPLATE, "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-            "legend": {"orientation": "h", "y": -0.2, "x": 0}, **extra}
+            "legend": {"orientation": "h", "y": -0.3, "x": 0}, **extra}
