@@ -85,3 +85,30 @@ def test_bench_20000_events(bench_config, tmp_path):
             assert before[table] == after, table
         trans.rollback()
     engine.dispose()
+
+
+def test_a_tab_section_is_measured_with_its_own_tab_open():
+    """A callback that computes only while its tab is open answers nothing (204) with the
+    tab closed: the bench opens the tab its outputs are drawn in, in every variation."""
+    import datetime as dt
+    import random
+
+    from dashapp.bench.payloads import CallbackSpec, PageState, variations
+
+    state = PageState()
+    state.add_tree({"type": "Tabs", "props": {"id": "v-tabs", "active_tab": "a", "children": [
+        {"type": "Tab", "props": {"tab_id": "a", "children": [
+            {"type": "Div", "props": {"id": "v-a-cards"}}]}},
+        {"type": "Tab", "props": {"tab_id": "b", "children": [
+            {"type": "Div", "props": {"id": "v-b-cards"}}]}}]}})
+    state.add_tree({"type": "Dropdown", "props": {"id": "v-range", "value": "30d",
+                                                  "options": ["7d", "30d", "year"]}})
+    spec = CallbackSpec(key="v-b-cards.children", name="b", view="v",
+                        outputs=[{"id": "v-b-cards", "property": "children"}],
+                        inputs=[{"id": "v-range", "property": "value"},
+                                {"id": "v-tabs", "property": "active_tab"}],
+                        state=[], multi=False)
+    runs = variations(spec, state, dt.date(2026, 1, 1), 6, random.Random(1))
+    assert len(runs) == 6
+    assert all(values["v-tabs.active_tab"] == "b" for values, _ in runs)
+    assert any("v-range.value" in values for values, _ in runs[1:])  # filters still vary

@@ -105,15 +105,19 @@ class PageState:
     """The components the browser holds for a page: id -> props."""
 
     components: dict[str, Component] = field(default_factory=dict)
+    # id -> the tab_id of the dbc.Tab it is drawn in (a view computing only its open tab).
+    tab_of: dict[str, str] = field(default_factory=dict)
 
-    def add_tree(self, node) -> None:
+    def add_tree(self, node, tab: str | None = None) -> None:
         if isinstance(node, list):
             for child in node:
-                self.add_tree(child)
+                self.add_tree(child, tab)
             return
         if not isinstance(node, dict) or "props" not in node:
             return
         props = node.get("props") or {}
+        if node.get("type") == "Tab" and props.get("tab_id"):
+            tab = props["tab_id"]
         if "id" in props:
             key = _id_key(props["id"])
             existing = self.components.get(key)
@@ -121,9 +125,11 @@ class PageState:
                 existing.props.update(props)
             else:
                 self.components[key] = Component(props["id"], node.get("type", ""), dict(props))
+            if tab is not None:
+                self.tab_of[key] = tab
         for value in props.values():
             if isinstance(value, (dict, list)):
-                self.add_tree(value)
+                self.add_tree(value, tab)
 
     def apply_response(self, response: dict) -> None:
         for component_id, props in (response or {}).items():
@@ -231,10 +237,15 @@ def candidates(comp: Component, prop: str, last_day: dt.date) -> list:
 def variations(spec: CallbackSpec, state: PageState, last_day: dt.date, count: int,
                rng: random.Random) -> list[tuple[dict, list[str]]]:
     """``count`` (values, changedPropIds): the initial state first, then one or two inputs
-    changed at a time, as a user changing filters would."""
+    changed at a time, as a user changing filters would. A callback that reads the open tab
+    is measured with its own tab open (where its outputs are drawn): closed, it answers
+    nothing, and timing that would flatter it."""
+    own_tab = state.tab_of.get(_id_key(spec.outputs[0]["id"]))
+    pinned = {f"{_id_key(dep['id'])}.active_tab": own_tab for dep in spec.inputs
+              if dep["property"] == "active_tab" and own_tab is not None}
     variable = []
     for dep in spec.inputs:
-        if _is_pattern(dep["id"]):
+        if _is_pattern(dep["id"]) or f"{_id_key(dep['id'])}.{dep['property']}" in pinned:
             continue
         comp = state.components.get(_id_key(dep["id"]))
         if comp is None:
@@ -243,14 +254,14 @@ def variations(spec: CallbackSpec, state: PageState, last_day: dt.date, count: i
                    if v != comp.props.get(dep["property"])]
         if options:
             variable.append((f"{_id_key(dep['id'])}.{dep['property']}", options))
-    out: list[tuple[dict, list[str]]] = [({}, [])]
+    out: list[tuple[dict, list[str]]] = [(dict(pinned), list(pinned))]
     while len(out) < count:
         if not variable:
-            out.append(({}, []))
+            out.append((dict(pinned), list(pinned)))
             continue
         picks = rng.sample(variable, k=min(len(variable), rng.choice((1, 1, 2))))
         values = {name: rng.choice(options) for name, options in picks}
-        out.append((values, list(values)))
+        out.append(({**pinned, **values}, list(values) or list(pinned)))
     return out
 
 
