@@ -126,6 +126,9 @@ class Competitor(Base):
     name: Mapped[str] = mapped_column(String(200))
     industry: Mapped[str] = mapped_column(String(64))
     website: Mapped[str | None] = mapped_column(String(200))
+    added_at: Mapped[dt.datetime] = _now_column()
+    __table_args__ = (Index("ux_competitors_company_name", "company_id", text("lower(name)"),
+                            unique=True),)
 
 
 class ContentItem(Base):
@@ -481,24 +484,53 @@ class BusinessMetricsMonthly(Base):
     market_share_pct: Mapped[float] = mapped_column(Float)
 
 
-class CompetitorMetric(Base):
-    __tablename__ = "competitor_metrics"
-    competitor_id: Mapped[int] = mapped_column(ForeignKey("competitors.id"), primary_key=True)
+# Competitive intelligence (migration 0013).
+ESTIMATE_METRICS = ("market_share", "ad_spend", "avg_cpc", "social_followers", "voice")
+UPDATE_KINDS = ("pricing", "product", "campaign", "partnership", "hiring", "positioning",
+                "other")
+
+
+class CompetitorEstimate(Base):
+    """One figure of one brand for one month, as a range with the method that produced it
+    and its source (``low`` equals ``high`` when the source gives one value it calls exact).
+    ``competitor_id`` 0 is the company itself. ``voice`` is a volume (mentions, impressions)
+    in one ``channel``; shares of voice are computed from the volumes of the named brands."""
+
+    __tablename__ = "competitor_estimates"
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    competitor_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    market_share_pct: Mapped[float] = mapped_column(Float)
-    estimated_ad_spend: Mapped[Decimal] = mapped_column(Money)
-    share_of_voice_pct: Mapped[float] = mapped_column(Float)
-    avg_cpc: Mapped[Decimal | None] = mapped_column(Money)
-    social_followers: Mapped[int] = mapped_column(Integer)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True, server_default="all")
+    low: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (
+        CheckConstraint("low >= 0 AND low <= high", name="ck_competitor_estimates_range"),
+        CheckConstraint("metric IN ('market_share', 'ad_spend', 'avg_cpc', "
+                        "'social_followers', 'voice')", name="ck_competitor_estimates_metric"),
+    )
 
 
 class CompetitorUpdate(Base):
     __tablename__ = "competitor_updates"
     id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     competitor_id: Mapped[int] = mapped_column(ForeignKey("competitors.id"), index=True)
     observed_on: Mapped[dt.date] = mapped_column(Date)
-    kind: Mapped[str] = mapped_column(String(32))  # pricing, product, campaign, hiring
+    kind: Mapped[str] = mapped_column(String(32))  # UPDATE_KINDS
     summary: Mapped[str] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str | None] = mapped_column(String(200))
+    source_key: Mapped[str | None] = mapped_column(String(300))  # e.g. an RSS entry's id
+    created_at: Mapped[dt.datetime] = _now_column()
+    __table_args__ = (
+        CheckConstraint("kind IN ('pricing', 'product', 'campaign', 'partnership', 'hiring', "
+                        "'positioning', 'other')", name="ck_competitor_updates_kind"),
+        Index("ix_competitor_updates_company_observed", "company_id", "observed_on"),
+        Index("ux_competitor_updates_source_key", "company_id", "source_key", unique=True),
+    )
 
 
 class KpiTarget(Base):

@@ -172,7 +172,7 @@ def test_counts_and_dimensions(seeded):
     assert (SEED_END_DATE - days.lo).days >= 18 * 30
 
     for table in ("leads", "lead_status_changes", "web_traffic_daily", "touchpoints",
-                  "business_metrics_monthly", "competitor_metrics", "competitor_updates",
+                  "business_metrics_monthly", "competitor_estimates", "competitor_updates",
                   "kpi_targets", "content_items", "injected_patterns"):
         assert _scalar(url, f"SELECT count(*) FROM {table}") > 0, table
     assert _scalar(url, "SELECT min(c) FROM (SELECT count(*) AS c FROM competitors "

@@ -49,7 +49,7 @@ WAREHOUSE_TABLES = (
     "content_items", "ad_events", "ad_stats_daily", "rollup_campaign_daily",
     "rollup_campaign_hourly", "email_campaigns", "email_sends", "crm_conversions",
     "ecommerce_orders", "rollup_sales_daily", "leads", "lead_status_changes",
-    "web_traffic_daily", "touchpoints", "business_metrics_monthly", "competitor_metrics",
+    "web_traffic_daily", "touchpoints", "business_metrics_monthly", "competitor_estimates",
     "competitor_updates", "kpi_targets", "injected_patterns",
 )
 _SERIAL_TABLES = ("channels", "segments", "locations", "campaigns", "retailers", "competitors",
@@ -144,9 +144,9 @@ def seed(database_url: str, *, events: int, seed: int = 42, end_date: dt.date | 
             bulk.copy_bytes(cur, "touchpoints", crm_web.TOUCH_COLUMNS, touch_csv)
             bulk.copy_bytes(cur, "business_metrics_monthly", market.BUSINESS_COLUMNS,
                             market.business_metrics(cal, seed, company_ids))
-            comps, metrics, updates = market.competitors(cal, seed, company_ids)
+            comps, estimates, updates = market.competitors(cal, seed, company_ids)
             bulk.copy_bytes(cur, "competitors", market.COMPETITOR_COLUMNS, comps)
-            bulk.copy_bytes(cur, "competitor_metrics", market.COMPETITOR_METRIC_COLUMNS, metrics)
+            bulk.copy_bytes(cur, "competitor_estimates", market.ESTIMATE_COLUMNS, estimates)
             bulk.copy_bytes(cur, "competitor_updates", market.COMPETITOR_UPDATE_COLUMNS, updates)
             bulk.copy_bytes(cur, "kpi_targets", market.KPI_COLUMNS,
                             market.kpi_targets(design, company_ids))

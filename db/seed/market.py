@@ -67,57 +67,136 @@ _COMPETITORS = {
                            "Horizon Trips"),
     "Luxury goods": ("Aurelia Maison", "Valmont Joaillier", "Casa Ferretti", "Lune & Or"),
 }
+# kind -> (summaries, where such news is read)
 _UPDATES = {
-    "pricing": ("Cut prices on its best sellers by {p}%", "Introduced a {p}% loyalty discount",
-                "Raised list prices by {p}% on premium lines"),
-    "product": ("Launched a new flagship line", "Released a mobile app redesign",
-                "Announced an integration partnership", "Opened a new flagship location"),
-    "campaign": ("Started a national TV and YouTube campaign", "Ran a {p}%-off flash sale",
-                 "Signed a celebrity ambassador", "Sponsored a major industry event"),
-    "hiring": ("Hired a new CMO from a larger rival", "Is hiring {p} sales reps",
-               "Expanded its performance-marketing team"),
+    "pricing": (("Cut prices on its best sellers by {p}%", "Introduced a {p}% loyalty discount",
+                 "Raised list prices by {p}% on premium lines"), "pricing page"),
+    "product": (("Launched a new flagship line", "Released a mobile app redesign",
+                 "Opened a new flagship location"), "press release"),
+    "campaign": (("Started a national TV and YouTube campaign", "Ran a {p}%-off flash sale",
+                  "Signed a celebrity ambassador", "Sponsored a major industry event"),
+                 "ad library"),
+    "partnership": (("Announced an integration partnership", "Signed a co-marketing deal "
+                     "with a large retailer"), "news article"),
+    "hiring": (("Hired a new CMO from a larger rival", "Is hiring {p} sales reps",
+                "Expanded its performance-marketing team"), "job board"),
+    "positioning": (("Repositioned as the premium choice in its category",
+                     "Rebranded with a new tagline and visual identity"), "website"),
 }
+# A surging competitor's last months: what it announced (the threat's evidence).
+_SURGE_NEWS = (("campaign", "Started a national TV and YouTube campaign"),
+               ("pricing", "Cut prices on its best sellers by 15%"),
+               ("hiring", "Expanded its performance-marketing team"))
 COMPETITOR_COLUMNS = ["id", "company_id", "name", "industry", "website"]
-COMPETITOR_METRIC_COLUMNS = ["competitor_id", "month", "market_share_pct", "estimated_ad_spend",
-                             "share_of_voice_pct", "avg_cpc", "social_followers"]
-COMPETITOR_UPDATE_COLUMNS = ["id", "competitor_id", "observed_on", "kind", "summary"]
+ESTIMATE_COLUMNS = ["company_id", "competitor_id", "month", "metric", "channel", "low", "high",
+                    "method", "source"]
+COMPETITOR_UPDATE_COLUMNS = ["id", "company_id", "competitor_id", "observed_on", "kind",
+                             "summary", "url", "source", "source_key"]
+# How each estimate is made (the view names these beside every range).
+METHODS = {
+    "market_share": ("analyst estimate from reported revenue / category size",
+                     "industry analyst report (demo)"),
+    "ad_spend": ("estimated impressions x benchmark CPM range", "ad intelligence panel (demo)"),
+    "avg_cpc": ("keyword tool top-of-page bid range", "keyword planner (demo)"),
+    "social_followers": ("public follower counts (exact)", "public social profiles (demo)"),
+    "voice_social": ("brand mentions counted by social listening (+/- 15 % coverage)",
+                     "social listening tool (demo)"),
+    "voice_search": ("monthly branded searches, keyword tool range",
+                     "keyword planner (demo)"),
+}
+SURGE_MONTHS = 4  # the first competitor of each company surges over its last months
+
+
+def _estimate(company_id, brand, month, metric, channel, low, high, key=None) -> list:
+    method, source = METHODS[key or metric]
+    return [company_id, brand, month, metric, channel, f"{low:.6g}", f"{high:.6g}", method,
+            source]
 
 
 def competitors(cal: Calendar, seed: int, company_ids: list[int]) -> tuple[bytes, bytes, bytes]:
+    """Each company's 3 or 4 competitors with monthly estimates as ranges (method and source
+    named), the company's own voice and followers measured the same way (competitor 0), and
+    a history of dated updates with links. The first competitor surges over the last
+    ``SURGE_MONTHS`` months (spend, voice and share up, with news to show for it); the last
+    one loses ground."""
     rng = stream(seed, "market", 2)
-    comp_rows, metric_rows, update_rows = [], [], []
+    comp_rows, estimate_rows, update_rows = [], [], []
     ms = months(cal)
     for ci, comp in enumerate(COMPANIES):
+        company_id = company_ids[ci]
+        base_share = _BUSINESS[comp.industry][6]
         pool = _COMPETITORS[comp.industry]
         k = 3 + (ci % 2)
         names = [pool[(ci + j) % len(pool)] for j in range(k)]
+        # The company itself: voice and followers by the same methods as its competitors.
+        brands = [(0, None, base_share * rng.uniform(0.8, 1.2))]
         for name in names:
             cid = len(comp_rows) + 1
             site = "".join(ch for ch in name.lower() if ch.isalnum()) + ".example"
-            comp_rows.append([cid, company_ids[ci], name, comp.industry, f"https://{site}"])
-            share = rng.uniform(3, 18)
-            spend = comp.daily_spend * 30 * rng.uniform(0.5, 1.8)
-            sov = rng.uniform(8, 30)
-            cpc = np.mean([CHANNELS[CHANNEL_INDEX[ch]].cpc for ch, _ in comp.tracks]) * rng.uniform(
-                0.8, 1.3)
+            comp_rows.append([cid, company_id, name, comp.industry, f"https://{site}"])
+            brands.append((cid, name, base_share * rng.uniform(0.5, 1.9)))
+        cpc = float(np.mean([CHANNELS[CHANNEL_INDEX[ch]].cpc for ch, _ in comp.tracks]))
+        for j, (cid, name, share) in enumerate(brands):
+            surge = j == 1
+            decline = j == len(brands) - 1 and j > 1
+            spend = comp.daily_spend * 30 * rng.uniform(0.5, 1.8) * share / base_share
+            mentions = 2500 * share * rng.uniform(0.6, 1.4)
+            searches = 9000 * share * rng.uniform(0.6, 1.4)
+            bid = cpc * rng.uniform(0.75, 1.35)
             followers = rng.uniform(20000, 900000)
-            drift = rng.normal(0, 0.01)
-            for m in ms:
-                share = float(np.clip(share * np.exp(drift + rng.normal(0, 0.02)), 0.5, 40))
-                spend = spend * np.exp(rng.normal(0, 0.08))
-                sov = float(np.clip(sov * np.exp(drift + rng.normal(0, 0.04)), 1, 60))
-                followers *= np.exp(0.01 + rng.normal(0, 0.01))
-                metric_rows.append([cid, m, round(share, 2), f"{spend:.2f}", round(sov, 2),
-                                    f"{cpc * np.exp(rng.normal(0, 0.05)):.4f}", int(followers)])
+            drift = rng.normal(0, 0.006)
+            for mi, m in enumerate(ms):
+                push = 0.0
+                if mi >= len(ms) - SURGE_MONTHS and (surge or decline):
+                    push = 0.07 if surge else -0.05
+                share = float(np.clip(share * np.exp(drift + push / 2 + rng.normal(0, 0.015)),
+                                      0.3, 40))
+                spend *= np.exp(push * 2.5 + rng.normal(0, 0.06))
+                mentions *= np.exp(drift + push * 2 + rng.normal(0, 0.05))
+                searches *= np.exp(drift + push + rng.normal(0, 0.04))
+                bid *= np.exp(rng.normal(0, 0.03))
+                followers *= np.exp(0.008 + push / 3 + rng.normal(0, 0.006))
+                estimate_rows.append(_estimate(company_id, cid, m, "voice", "Social",
+                                               mentions * 0.85, mentions * 1.15,
+                                               "voice_social"))
+                band = 10 ** np.floor(np.log10(searches))  # keyword tools round to buckets
+                estimate_rows.append(_estimate(
+                    company_id, cid, m, "voice", "Search",
+                    np.floor(searches / band * 2) * band / 2,
+                    (np.floor(searches / band * 2) + 1) * band / 2, "voice_search"))
+                estimate_rows.append(_estimate(company_id, cid, m, "social_followers", "all",
+                                               int(followers), int(followers)))
+                if cid == 0:
+                    continue  # its share, spend and CPC are the company's own data
+                width = rng.uniform(0.08, 0.16)
+                estimate_rows.append(_estimate(company_id, cid, m, "market_share", "all",
+                                               share * (1 - width), share * (1 + width)))
+                estimate_rows.append(_estimate(company_id, cid, m, "ad_spend", "all",
+                                               spend * 0.75, spend * 1.3))
+                estimate_rows.append(_estimate(company_id, cid, m, "avg_cpc", "all",
+                                               bid * 0.8, bid * 1.2))
+            if cid == 0:
+                continue
+            site = comp_rows[cid - 1][4]
+            news = []
             for _ in range(int(rng.integers(5, 9))):
-                kind = list(_UPDATES)[int(rng.integers(4))]
-                text = _UPDATES[kind][int(rng.integers(len(_UPDATES[kind])))]
-                day = cal.day(int(rng.integers(0, N_DAYS)))
-                update_rows.append([day, cid, kind,
-                                    f"{name}: {text.format(p=int(rng.integers(5, 31)))}."])
-    update_rows.sort(key=lambda r: (r[0], r[1], r[3]))
-    updates = [[i + 1, r[1], r[0], r[2], r[3]] for i, r in enumerate(update_rows)]
-    return bulk.rows_csv(comp_rows), bulk.rows_csv(metric_rows), bulk.rows_csv(updates)
+                kind = list(_UPDATES)[int(rng.integers(len(_UPDATES)))]
+                texts = _UPDATES[kind][0]
+                text = texts[int(rng.integers(len(texts)))].format(p=int(rng.integers(5, 31)))
+                news.append((cal.day(int(rng.integers(0, N_DAYS - 30 * SURGE_MONTHS))), kind,
+                             text))
+            if surge:
+                for n, (kind, text) in enumerate(_SURGE_NEWS):
+                    news.append((cal.day(N_DAYS - 30 * SURGE_MONTHS + 25 + 30 * n), kind, text))
+            for day, kind, text in news:
+                slug = "-".join(text.lower().replace("%", "pct").split()[:6])
+                update_rows.append([day, company_id, cid, kind, f"{name}: {text}.",
+                                    f"{site}/news/{day.isoformat()}-{slug}",
+                                    _UPDATES[kind][1]])
+    update_rows.sort(key=lambda r: (r[0], r[2], r[4]))
+    updates = [[i + 1, r[1], r[2], r[0], r[3], r[4], r[5], r[6], f"demo:{i + 1}"]
+               for i, r in enumerate(update_rows)]
+    return bulk.rows_csv(comp_rows), bulk.rows_csv(estimate_rows), bulk.rows_csv(updates)
 
 
 KPI_COLUMNS = ["id", "company_id", "metric", "period", "target", "direction"]
