@@ -1,5 +1,6 @@
 """Callbacks of the shared filter bar (``layouts.filter_bar``): the company's own channel,
-segment and project options, and picking dates selects the custom range. Each goes through the
+segment and project options (a bar with all three), and picking dates selects the custom
+range. Each goes through the
 view's access check (``request_scope``) like every other callback."""
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ def register(app: Dash, bar: FilterBar) -> None:
 
     fill_options.__name__ = f"{bar.view}_filter_options"
     pick_dates.__name__ = f"{bar.view}_pick_dates"
-    app.callback(Output(bar.channel, "options"), Output(bar.segment, "options"),
-                 Output(bar.project, "options"), Output(bar.message, "children"),
-                 Input(bar.company, "value"))(fill_options)
+    if bar.dimensions == filter_bar.DIMENSIONS:
+        app.callback(Output(bar.channel, "options"), Output(bar.segment, "options"),
+                     Output(bar.project, "options"), Output(bar.message, "children"),
+                     Input(bar.company, "value"))(fill_options)
     app.callback(Output(bar.range, "value"), Input(bar.dates, "start_date"),
                  Input(bar.dates, "end_date"), prevent_initial_call=True)(pick_dates)

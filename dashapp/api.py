@@ -166,6 +166,123 @@ def retailers():
     return _marketing(section)
 
 
+# --------------------------------------------------------------------------- competitive (#16)
+
+COMPETITIVE_SECTIONS = ("market-share", "share-of-voice", "spend-estimates", "positioning",
+                        "gaps", "threats", "updates")
+
+
+def _competitive(section, **extra):
+    """One competitive section, exactly as the view shows it (the same service function),
+    for the filter bar's period: ?range=..., ?start=&end=, ?compare=previous|year."""
+    scope = _scope()
+    raw = {field: request.args.get(field) for field in ("range", "start", "end", "compare")}
+    return jsonify(company=_company(scope.company),
+                   **section(service_context(), scope, raw, **extra))
+
+
+@blueprint.get("/competitive")
+def competitive_index():
+    """The competitive view's sections, each at /api/v1/competitive/<section>."""
+    scope = _scope()
+    return jsonify(company=_company(scope.company),
+                   sections=[f"{blueprint.url_prefix}/competitive/{name}"
+                             for name in COMPETITIVE_SECTIONS],
+                   competitors=f"{blueprint.url_prefix}/competitors")
+
+
+@blueprint.get("/competitive/market-share")
+def competitive_market_share():
+    """Market share per brand and month: the company's as reported, competitors' as ranges
+    with method and source; the latest change and the change against the compared period."""
+    from services.competitive import market_share
+
+    return _competitive(market_share)
+
+
+@blueprint.get("/competitive/share-of-voice")
+def competitive_share_of_voice():
+    """Share of voice per channel, brand and month as ranges, with each month's denominator
+    (which brands, which channel, their total volume)."""
+    from services.competitive import share_of_voice
+
+    return _competitive(share_of_voice)
+
+
+@blueprint.get("/competitive/spend-estimates")
+def competitive_spend_estimates():
+    """Estimated ad spend per competitor and month as ranges; the company's own spend."""
+    from services.competitive import spend_estimates
+
+    return _competitive(spend_estimates)
+
+
+@blueprint.get("/competitive/positioning")
+def competitive_positioning():
+    """Share of voice against share of the same brands' market, with quadrants: ?channel=."""
+    from services.competitive import positioning
+
+    return _competitive(positioning, channel=request.args.get("channel"))
+
+
+@blueprint.get("/competitive/gaps")
+def competitive_gaps():
+    """Per metric and competitor: you, them (a range), the gap as a range and the verdict."""
+    from services.competitive import gaps
+
+    return _competitive(gaps)
+
+
+@blueprint.get("/competitive/threats")
+def competitive_threats():
+    """Competitors ranked by their momentum over the last quarter, with sentences, evidence
+    and recommendations."""
+    from services.competitive import threats
+
+    return _competitive(threats)
+
+
+@blueprint.get("/competitive/updates")
+def competitive_updates():
+    """Competitor updates of the period, newest first: ?competitor=<id>&kind=."""
+    from services.competitive import updates
+
+    return _competitive(updates, competitor=request.args.get("competitor"),
+                        kind=request.args.get("kind"))
+
+
+@blueprint.get("/competitors")
+def competitors_list():
+    """The company's competitors, with their months of estimates and updates."""
+    from services.competitive import list_competitors
+
+    scope = _scope()
+    return jsonify(company=_company(scope.company),
+                   **list_competitors(service_context(), scope))
+
+
+@blueprint.post("/competitors")
+def competitors_add():
+    """Add a competitor (admins and marketing managers): {name, website?}."""
+    from services.competitive import add_competitor
+
+    body = _json_body()
+    unknown = set(body) - {"name", "website"}
+    if unknown:
+        raise ValidationError(f"unknown fields: {', '.join(sorted(map(str, unknown)))[:200]}")
+    made = add_competitor(service_context(), _scope(), body.get("name"), body.get("website"))
+    return jsonify(competitor=made), 201
+
+
+@blueprint.delete("/competitors/<int:competitor_id>")
+def competitors_remove(competitor_id: int):
+    """Remove a competitor with its estimates and updates (admins and marketing managers)."""
+    from services.competitive import remove_competitor
+
+    removed = remove_competitor(service_context(), _scope(), competitor_id)
+    return jsonify(removed=removed)
+
+
 # --------------------------------------------------------------------------- admin (issue #5)
 
 

@@ -34,6 +34,13 @@ _MARKETING = [*_PERIOD, _COMPANY,
               _query("region", _TEXT, "a retailer region")]
 
 
+_COMPETITIVE = [*_PERIOD, _COMPANY,
+                _query("compare", {"type": "string", "enum": ["previous", "year"]},
+                       "compare with the previous period or the same period a year earlier")]
+_COMPETITOR_ID = {"name": "competitor_id", "in": "path", "required": True,
+                  "schema": {"type": "integer", "minimum": 1}}
+
+
 def _json_body(properties: dict, required: list[str] | None = None) -> dict:
     schema = {"type": "object", "properties": properties, "additionalProperties": False}
     if required:
@@ -100,6 +107,34 @@ def openapi() -> dict:
                                                 _MARKETING)},
             "/retailers": {"get": _operation("the retailer leaderboard and regions",
                                              _MARKETING)},
+            "/competitive": {"get": _operation("the competitive view's sections",
+                                               [_COMPANY])},
+            "/competitive/market-share": {"get": _operation(
+                "market share per brand and month (competitors' as ranges)", _COMPETITIVE)},
+            "/competitive/share-of-voice": {"get": _operation(
+                "share of voice per channel with its denominator", _COMPETITIVE)},
+            "/competitive/spend-estimates": {"get": _operation(
+                "estimated ad spend per competitor (ranges) and the company's own",
+                _COMPETITIVE)},
+            "/competitive/positioning": {"get": _operation(
+                "share of voice against share of market, with quadrants",
+                [*_COMPETITIVE, _query("channel", _TEXT, "a share-of-voice channel")])},
+            "/competitive/gaps": {"get": _operation(
+                "where the company leads or trails each competitor", _COMPETITIVE)},
+            "/competitive/threats": {"get": _operation(
+                "competitors ranked by momentum, with recommendations", _COMPETITIVE)},
+            "/competitive/updates": {"get": _operation("competitor updates, newest first", [
+                *_COMPETITIVE, _query("competitor", _TEXT, "a competitor id of the company"),
+                _query("kind", _TEXT, "pricing, product, campaign, partnership, hiring, "
+                                      "positioning or other")])},
+            "/competitors": {
+                "get": _operation("the company's competitors", [_COMPANY]),
+                "post": _operation("add a competitor (admins and marketing managers)",
+                                   [_COMPANY], _json_body({"name": _TEXT, "website": _TEXT},
+                                                          ["name"]))},
+            "/competitors/{competitor_id}": {"delete": _operation(
+                "remove a competitor with its estimates and updates (admins and marketing "
+                "managers)", [_COMPETITOR_ID, _COMPANY])},
             "/realtime": {"get": _operation("today so far, hourly, locations, campaigns",
                                             [_COMPANY])},
             "/alerts": {"get": _operation("firing alerts and the alert rules", [_COMPANY])},

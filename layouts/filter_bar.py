@@ -21,9 +21,16 @@ from services.periods import DEFAULT_RANGE, RANGE_LABELS
 ALL = "all"
 
 
+DIMENSIONS = ("channel", "segment", "project")
+
+
 @dataclass(frozen=True)
 class FilterBar:
+    """A view's filter bar. ``dimensions``: the channel, segment and project dropdowns it
+    shows (a view of monthly market figures shows none: ``FilterBar(view, ())``)."""
+
     view: str
+    dimensions: tuple[str, ...] = DIMENSIONS
 
     def id(self, name: str) -> str:
         return f"{self.view}-{name}"
@@ -64,8 +71,9 @@ class FilterBar:
         """The bar's values as callback inputs, in ``FILTER_ORDER``."""
         return [Input(self.company, "value"), Input(self.range, "value"),
                 Input(self.dates, "start_date"), Input(self.dates, "end_date"),
-                Input(self.compare, "value"), Input(self.channel, "value"),
-                Input(self.segment, "value"), Input(self.project, "value")]
+                Input(self.compare, "value"),
+                *(Input(self.id(name), "value") for name in DIMENSIONS
+                  if name in self.dimensions)]
 
     def states(self) -> list:
         return [State(i.component_id, i.component_property) for i in self.inputs()]
@@ -102,18 +110,24 @@ def layout(bar: FilterBar, user, companies, query: dict) -> html.Div:
                          style={"minWidth": "14rem"}, className="cd-filter",
                          options=[{"label": f"vs {label.lower()}", "value": key}
                                   for key, label in COMPARE_LABELS.items()]),
-            _choice(bar.channel, query.get("channel"), "All channels"),
-            _choice(bar.segment, query.get("segment"), "All segments", "13rem"),
-            _choice(bar.project, query.get("project"), "All projects", "13rem"),
+            *(_choice(bar.id(name), query.get(name), label, width)
+              for name, label, width in (("channel", "All channels", "11rem"),
+                                         ("segment", "All segments", "13rem"),
+                                         ("project", "All projects", "13rem"))
+              if name in bar.dimensions),
         ], className="d-flex flex-wrap gap-2 align-items-center cd-filter-bar"),
         html.Div(id=bar.message),
     ], className="mb-3")
 
 
-def filter_values(values: list) -> dict:
-    """The bar's callback values as the services' raw filters (``services.filters``)."""
-    raw = dict(zip(FILTER_ORDER, values, strict=True))
-    for name in ("channel", "segment", "project"):
+def filter_values(values: list, bar: FilterBar | None = None) -> dict:
+    """The bar's callback values as the services' raw filters (``services.filters``); a bar
+    without some dimensions leaves them None."""
+    names = FILTER_ORDER[:5] + tuple(name for name in DIMENSIONS
+                                     if bar is None or name in bar.dimensions)
+    raw = dict.fromkeys(FILTER_ORDER)
+    raw.update(zip(names, values, strict=True))
+    for name in DIMENSIONS:
         if raw[name] == ALL:
             raw[name] = None
     if raw["range"] != "custom":

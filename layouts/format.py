@@ -63,3 +63,36 @@ BY_UNIT = {"USD": money, "count": count, "x": multiple, "%": percent, "s": durat
 
 def by_unit(value: float | None, unit: str) -> str:
     return BY_UNIT.get(unit, count)(value)
+
+
+def value_range(value: dict | None, unit: str) -> str:
+    """An estimate as "low–high" with its unit (one value when its source calls it exact); a
+    dash when there is none. Never a single number for a range."""
+    if value is None or value.get("low") is None or value.get("high") is None:
+        return DASH
+    show = BY_UNIT.get(unit, count)
+    if value.get("exact") or value["low"] == value["high"]:
+        return show(value["low"])
+    if unit == "USD" and max(abs(value["low"]), abs(value["high"])) < 100:
+        return f"{money(value['low'], 2)}–{money(value['high'], 2)}"
+    return f"{show(value['low'])}–{show(value['high'])}"
+
+
+def signed_range(value: dict | None, unit: str) -> str:
+    """A difference of ranges with signs ("+1.2 to +3.4 pp"); one value when exact."""
+    if value is None:
+        return DASH
+
+    def one(v: float) -> str:
+        if unit == "pp":
+            return f"{v:+,.1f}"
+        if unit == "USD":
+            return ("+" if v >= 0 else "-") + money(abs(v), 2 if abs(v) < 100 else 0)
+        if unit == "%":
+            return f"{v:+,.1f}"
+        return f"{v:+,.0f}"
+
+    suffix = {"pp": " pp", "%": " pp"}.get(unit, "")
+    if value.get("exact") or value["low"] == value["high"]:
+        return one(value["low"]) + suffix
+    return f"{one(value['low'])} to {one(value['high'])}{suffix}"

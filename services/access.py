@@ -60,7 +60,8 @@ ACTION_TEXT = {"pause_campaign": "pause campaigns", "acknowledge_alert": "acknow
                "edit_alert_settings": "change alert settings", "manage_users": "manage users",
                "manage_preferences": "change other users' preferences",
                "read_audit": "read the audit log",
-               "read_system_health": "read the system health"}
+               "read_system_health": "read the system health",
+               "manage_competitors": "manage competitors"}
 
 
 def deny(ctx: ServiceContext, scope: Scope, target: str, error: Exception) -> Exception:
@@ -204,6 +205,22 @@ def alert_in_scope(ctx: ServiceContext, scope: Scope, alert_id) -> int:
         raise deny(ctx, scope, f"alert:{str(alert_id)[:40]}",
                    NotFound(f"no alert {str(alert_id)[:40]} in this company"))
     return number
+
+
+def competitor_in_scope(ctx: ServiceContext, scope: Scope, competitor_id) -> dict:
+    """{id, name, website, industry} of a competitor of the scope's company, or NotFound
+    (audited): another company's competitor id reads like one that does not exist."""
+    from db.queries import competitive as competitive_queries
+
+    found = None
+    number = _as_id(competitor_id)
+    if number is not None and scope.company_id is not None:
+        with ctx.session() as session:
+            found = competitive_queries.competitor(session, scope.company_id, number)
+    if found is None:
+        raise deny(ctx, scope, f"competitor:{str(competitor_id)[:40]}",
+                   NotFound(f"no competitor {str(competitor_id)[:40]} in this company"))
+    return found
 
 
 def user_in_scope(ctx: ServiceContext, scope: Scope, user_id) -> int:

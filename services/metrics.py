@@ -72,8 +72,8 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
            "Average revenue per customer / monthly churn rate."),
     Metric("ltv_cac", "LTV:CAC", "x", 1, "Lifetime value / customer acquisition cost; 3x is "
            "the usual target.", "ltv", "cac"),
-    Metric("market_share", "Market share", "%", 1, "The company's share of its market, as "
-           "reported for the month."),
+    Metric("market_share", "Market share", "%", 1, "A brand's share of its market in the "
+           "month: the company's as it reports it; a competitor's estimated, as a range."),
     Metric("nps", "NPS", "count", 1, "Net promoter score of the month (-100 to 100)."),
     Metric("churn_rate", "Churn rate", "%", -1,
            "Customers lost in the month / customers at its start."),
@@ -124,6 +124,24 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
            "when it records none (email campaigns send without ad spend)."),
     Metric("campaign_roi", "ROI", "%", 1, "(Revenue - cost) / cost x 100; High ROI from "
            "100 %, Good ROI from 50 %.", "profit", "cost", 100.0),
+    # Competitive view (issue #16): competitors' figures are estimates, shown as ranges with
+    # their method and source; the company's own come from its data.
+    Metric("share_of_voice", "Share of voice", "%", 1,
+           "A brand's voice (mentions or branded searches) / the voice of all the named brands "
+           "in one channel and month; a range when the volumes are estimates."),
+    Metric("est_ad_spend", "Ad spend (estimated)", "USD", 0,
+           "A month's ad spend: the company's own from its ad platforms; a competitor's "
+           "estimated (e.g. impressions x benchmark CPM) as a range."),
+    Metric("avg_cpc", "Average CPC", "USD", -1,
+           "What a click costs: the company's spend / clicks; a competitor's from a keyword "
+           "tool's bid range."),
+    Metric("social_followers", "Social followers", "count", 1,
+           "Followers of the brand's public social profiles at the month's end."),
+    Metric("followers_growth", "Followers growth", "%", 1,
+           "Followers at the month's end / three months earlier - 1."),
+    Metric("excess_share_of_voice", "Excess share of voice", "%", 0,
+           "Share of voice - market share, in points: above 0 the brand spends ahead of its "
+           "results."),
 )}
 
 

@@ -32,6 +32,9 @@ def victim(ctx, companies) -> dict:
         campaigns = session.execute(text(
             "SELECT id, name FROM campaigns WHERE company_id = :c ORDER BY id"),
             {"c": company.id}).all()
+        competitors = session.execute(text(
+            "SELECT id, name FROM competitors WHERE company_id = :c ORDER BY id"),
+            {"c": company.id}).all()
     ensure_default_rules(ctx, company.id)
     with ctx.session() as session:
         rule = session.execute(text("SELECT id FROM alert_rules WHERE company_id = :c LIMIT 1"),
@@ -43,7 +46,9 @@ def victim(ctx, companies) -> dict:
              "m": f"Overspend on {campaigns[0].name}"}).scalar()
     return {"slug": slug, "company_id": company.id, "name": company.name,
             "campaign_id": campaigns[0].id, "alert_id": alert, "user_id": user.id,
-            "secrets": [company.name, user.email, *[c.name for c in campaigns]]}
+            "competitor_id": competitors[0].id,
+            "secrets": [company.name, user.email, *[c.name for c in campaigns],
+                        *[c.name for c in competitors]]}
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +75,11 @@ def _state_of_b(ctx, victim) -> list:
             session.execute(text("SELECT rule_key, threshold, enabled, actions FROM alert_rules "
                                  "WHERE company_id = :c ORDER BY rule_key"),
                             {"c": victim["company_id"]}).all(),
+            session.execute(text("""SELECT c.id, c.name, COUNT(e.month) FROM competitors c
+                                    LEFT JOIN competitor_estimates e
+                                      ON e.company_id = c.company_id AND e.competitor_id = c.id
+                                    WHERE c.company_id = :c GROUP BY 1, 2 ORDER BY 1"""),
+                            {"c": victim["company_id"]}).all(),
         ]
 
 
@@ -79,17 +89,22 @@ def _forged_value(component_id: str, prop: str, victim: dict):
     if prop == "data":  # a dcc.Store: every id a store could hold, set to B's
         return {"company_id": victim["company_id"], "campaign_id": victim["campaign_id"],
                 "alert_id": victim["alert_id"], "user_id": victim["user_id"],
+                "competitor_id": victim["competitor_id"],
                 "slug": victim["slug"], "version": -1, "rendered_at": 0}
     if prop in ("selectedRows", "selected_rows"):
         return [{"id": victim["user_id"]}]
     if prop == "value" and component_id.endswith(("user", "-prefs-user")):
         return victim["user_id"]
+    if prop == "value" and component_id.endswith("-competitor"):
+        return str(victim["competitor_id"])
     if prop in ("n_clicks", "n_intervals"):
         return 1
     return None
 
 
 def _index_for(kind: str, victim: dict) -> int:
+    if "competitor" in kind:
+        return victim["competitor_id"]
     return victim["alert_id"] if "alert" in kind else victim["campaign_id"]
 
 
@@ -208,6 +223,7 @@ def test_api_routes_with_another_companys_ids(server, ctx, victim, forgers):
         resource = template.removeprefix("/api/v1/").split("/")[0]
         view = registry.API_RESOURCES.get(resource)
         path = (template.replace("<int:user_id>", str(victim["user_id"]))
+                .replace("<int:competitor_id>", str(victim["competitor_id"]))
                 .replace("<rule_key>", "budget_90"))
         for role in sorted(view.roles if view else []):
             client = server.test_client()
