@@ -10,9 +10,11 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint browser-deps clean
 
 $(STAMP): pyproject.toml
+	@echo "Creating the virtual environment in $(VENV) and installing (the first time takes a few minutes)..."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
+	@echo "Installed."
 	touch $(STAMP)
 
 run: $(STAMP)

