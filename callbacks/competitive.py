@@ -64,7 +64,9 @@ def update_header(*args):
         return scope.company.name, sentence(error), search, _error(error)
     period = described["period"]
     text = (f"{period['start']} to {period['end']} (months {_month(described['first_month'])}"
-            f" to {_month(described['last_month'])}) · data through {described['newest_day']}")
+            f" to {_month(described['last_month'])}; charts from "
+            f"{_month(described['trend_first_month'])}) · data through "
+            f"{described['newest_day']}")
     note = None
     if not listed["count"]:
         note = ids.message("No competitors tracked yet: add them below (admins and marketing "

@@ -104,8 +104,7 @@ def _manage(can_manage: bool) -> dbc.Card:
         dbc.Input(id=NEW_WEBSITE, placeholder="https://website (optional)", maxLength=200,
                   style={"maxWidth": "16rem"}),
         dbc.Button("Add competitor", id=ADD, color="primary", size="sm", n_clicks=0),
-    ], className="d-flex flex-wrap gap-2 mt-3", id=MANAGE,
-        style={} if can_manage else {"display": "none"})
+    ], className="d-flex flex-wrap gap-2 mt-3" if can_manage else "d-none", id=MANAGE)
     hint = None if can_manage else html.Small(
         "Admins and marketing managers manage this list (here or with `campaign-dash "
         "competitor add|list|remove`).", className="text-muted d-block mt-2")

@@ -71,9 +71,10 @@ def value_range(value: dict | None, unit: str) -> str:
     if value is None or value.get("low") is None or value.get("high") is None:
         return DASH
     show = BY_UNIT.get(unit, count)
+    small = unit == "USD" and max(abs(value["low"]), abs(value["high"])) < 100
     if value.get("exact") or value["low"] == value["high"]:
-        return show(value["low"])
-    if unit == "USD" and max(abs(value["low"]), abs(value["high"])) < 100:
+        return money(value["low"], 2) if small else show(value["low"])
+    if small:
         return f"{money(value['low'], 2)}–{money(value['high'], 2)}"
     return f"{show(value['low'])}–{show(value['high'])}"
 

@@ -34,6 +34,7 @@ from services.metrics import METRICS
 UPDATE_KINDS = ("pricing", "product", "campaign", "partnership", "hiring", "positioning",
                 "other")
 QUARTER = 3  # months of momentum
+TREND_MONTHS = 12  # the charts' months at least
 FEED_LIMIT = 50
 # What a voice volume counts, per channel (imports may name other channels).
 VOICE_UNITS = {"Social": "mentions", "Search": "branded searches"}
@@ -137,6 +138,9 @@ def resolve(ctx: ServiceContext, scope: Scope, raw: dict | None) -> dict:
             "range": resolved.range_name, "newest_day": resolved.newest_day.isoformat(),
             "first_month": month_of(period.start).isoformat(),
             "last_month": month_of(period.end).isoformat(),
+            # Charts show at least a year of months: a 30-day period touches one or two.
+            "trend_first_month": min(month_of(period.start), add_months(
+                month_of(period.end), -(TREND_MONTHS - 1))).isoformat(),
             "compare_month": month_of(compare.end).isoformat()}
 
 
@@ -146,7 +150,7 @@ class Figures:
     def __init__(self, ctx: ServiceContext, scope: Scope, described: dict):
         self.described = described
         last = dt.date.fromisoformat(described["last_month"])
-        first = min(dt.date.fromisoformat(described["first_month"]),
+        first = min(dt.date.fromisoformat(described["trend_first_month"]),
                     dt.date.fromisoformat(described["compare_month"]),
                     add_months(last, -QUARTER))
         self.newest_day = dt.date.fromisoformat(described["newest_day"])
@@ -177,10 +181,11 @@ class Figures:
         months_with = {m for (brand, _, _), per in self.estimates.items() if brand != OWN
                        for m in per}
         self.months = [m.isoformat() for m in months_between(
-            dt.date.fromisoformat(described["first_month"]), last)]
-        complete = [m for m in self.months if m in months_with
+            dt.date.fromisoformat(described["trend_first_month"]), last)]
+        in_period = [m for m in self.months if m >= described["first_month"]]
+        complete = [m for m in in_period if m in months_with
                     and month_end(dt.date.fromisoformat(m)) <= self.newest_day]
-        with_data = [m for m in self.months if m in months_with]
+        with_data = [m for m in in_period if m in months_with]
         self.reference = (complete or with_data or [None])[-1]
 
     def partial(self, month: str) -> bool:

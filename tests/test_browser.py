@@ -234,3 +234,69 @@ def test_mkt001_marketing_manager_opens_each_section_drills_down_and_downloads(s
         page.locator("#marketing-kpi-sent").wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         page.screenshot(path=str(SCREENSHOTS / "mkt001-email-390.png"), full_page=True)
+
+
+def test_cmp001_executive_reads_threats_ranges_and_updates_but_cannot_manage(server, ctx):
+    """An executive of the jeweller opens /competitive: threats ranked with their level,
+    estimates shown as ranges (never one number), share of voice with its denominator, the
+    updates feed with source links, no way to add or remove competitors; nothing scrolls
+    sideways on a phone."""
+    from services.users import create_user
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    email = create_user(ctx, f"cmp-{os.getpid()}@browser.test", PASSWORD, "executive",
+                        "bellini-gioielli").email
+    with served(server) as base_url, browser_page() as page:
+        log_in(page, base_url, email, PASSWORD)
+        page.wait_for_url(re.compile(r"/executive"))
+        page.goto(f"{base_url}/competitive?range=year")
+        page.locator("#competitive-threat-1").wait_for()
+        threat = page.locator("#competitive-threat-1").inner_text()
+        assert re.search(r"Critical|Warning|Steady|Losing ground", threat)
+        page.get_by_text("Denominator:").first.wait_for()
+        gaps = page.locator("#competitive-gaps").inner_text()
+        assert "–" in gaps  # competitors' figures are ranges
+        page.locator("#competitive-feed li").first.wait_for()
+        assert page.locator("#competitive-feed a").count() > 0
+        assert not page.locator("#competitive-manage").is_visible()
+        assert page.locator("#competitive-competitors button").count() == 0
+        page.screenshot(path=str(SCREENSHOTS / "cmp001-competitive-1440.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        page.locator("#competitive-threat-1").wait_for()
+        page.get_by_text("Denominator:").first.wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SCREENSHOTS / "cmp001-competitive-390.png"), full_page=True)
+
+
+def test_ui001_every_view_for_every_role_fits_1440_and_390_without_console_errors(server,
+                                                                                 users):
+    """Every built view (the registry's) as every role that may open it, at 1440 px and on a
+    390 px phone: nothing scrolls sideways and the console stays free of errors. The
+    screenshots are kept (CAMPAIGN_DASH_SCREENSHOTS) to be looked at."""
+    from services.registry import ROLES, views_for
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    with served(server) as base_url, browser_page() as page:
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        for role in ROLES:
+            page.context.clear_cookies()
+            log_in(page, base_url, users[role], PASSWORD)
+            page.wait_for_load_state("networkidle")
+            for view in views_for(role):
+                for width in (1440, 390):
+                    page.set_viewport_size({"width": width, "height": 900})
+                    page.goto(f"{base_url}{view.path}")
+                    page.wait_for_load_state("networkidle")
+                    page.wait_for_function("!document.querySelector('[data-dash-is-loading]')")
+                    scroll = page.evaluate("document.documentElement.scrollWidth")
+                    if scroll > width:
+                        problems.append(f"{role} {view.path} at {width}: {scroll} px wide")
+                    page.screenshot(path=str(SCREENSHOTS / f"ui001-{view.slug}-{role}-{width}.png"),
+                                    full_page=True)
+                    if errors:
+                        problems.append(f"{role} {view.path} at {width}: console {errors[:3]}")
+                        errors.clear()
+    assert not problems, "\n".join(problems)
