@@ -212,6 +212,30 @@ def cmd_company(args) -> int:
     return 0
 
 
+def cmd_competitor(args) -> int:
+    from services import competitive
+    from services.access import CLI_USER, choose_company, system_scope
+
+    ctx = _context()
+    scope = system_scope(ctx, choose_company(ctx, CLI_USER, args.company).id)
+    if args.competitor_command == "add":
+        made = competitive.add_competitor(ctx, scope, args.name, args.website)
+        print(f"added competitor {made['id']} {made['name']!r} to {scope.company.slug}")
+        return 0
+    if args.competitor_command == "remove":
+        removed = competitive.remove_competitor(ctx, scope, args.id)
+        print(f"removed competitor {removed['id']} {removed['name']!r} with "
+              f"{removed['estimates']:,} estimates and {removed['updates']:,} updates")
+        return 0
+    rows = competitive.list_competitors(ctx, scope)["competitors"]
+    print(f"{'id':>5}  {'name':<32} {'months':>6} {'updates':>7}  website")
+    for row in rows:
+        print(f"{row['id']:>5}  {row['name'][:32]:<32} {row['months']:>6} "
+              f"{row['updates']:>7}  {row['website'] or '-'}")
+    print(f"{len(rows):,} competitors")
+    return 0
+
+
 def cmd_location(args) -> int:
     from services import catalog
 
@@ -553,6 +577,21 @@ def build_parser() -> argparse.ArgumentParser:
     company_add.add_argument("--industry", default="unspecified")
     company_sub.add_parser("list", help="list companies")
     company.set_defaults(handler=cmd_company)
+
+    competitor = sub.add_parser("competitor", help="add, list or remove a company's "
+                                                   "competitors (the competitive view)")
+    competitor_sub = competitor.add_subparsers(dest="competitor_command", required=True)
+    competitor_add = competitor_sub.add_parser("add", help="track a competitor")
+    competitor_add.add_argument("name")
+    competitor_add.add_argument("--company", required=True, help="company slug")
+    competitor_add.add_argument("--website", help="https://...")
+    competitor_list = competitor_sub.add_parser("list", help="list a company's competitors")
+    competitor_list.add_argument("--company", required=True, help="company slug")
+    competitor_remove = competitor_sub.add_parser(
+        "remove", help="stop tracking a competitor (deletes its estimates and updates)")
+    competitor_remove.add_argument("id", type=int, help="the id `competitor list` shows")
+    competitor_remove.add_argument("--company", required=True, help="company slug")
+    competitor.set_defaults(handler=cmd_competitor)
 
     location = sub.add_parser("location", help="add or list locations (every event has one)")
     location_sub = location.add_subparsers(dest="location_command", required=True)
