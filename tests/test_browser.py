@@ -290,7 +290,7 @@ def test_ui001_every_view_for_every_role_fits_1440_and_390_without_console_error
                     page.set_viewport_size({"width": width, "height": 900})
                     page.goto(f"{base_url}{view.path}")
                     page.wait_for_load_state("networkidle")
-                    page.wait_for_function("!document.querySelector('[data-dash-is-loading]')")
+                    page.wait_for_selector("[data-dash-is-loading]", state="detached")
                     scroll = page.evaluate("document.documentElement.scrollWidth")
                     if scroll > width:
                         problems.append(f"{role} {view.path} at {width}: {scroll} px wide")
