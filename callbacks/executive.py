@@ -13,6 +13,7 @@ from dash import Dash, Input, Output, State, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
+from callbacks import filter_bar as filter_bar_callbacks
 from callbacks.common import request_scope, service_context
 from layouts import executive as ids
 from layouts import format as fmt
@@ -49,18 +50,10 @@ def custom_range_problem(start, end) -> str | None:
     return None
 
 
-def pick_dates(start, end):
-    """Picking dates selects the custom range (the date picker is always usable)."""
-    request_scope("executive")
-    if not start or not end:
-        raise PreventUpdate
-    return "custom"
-
-
 # --------------------------------------------------------------------------- KPI cards
 
 
-def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
+def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks, compare,
                 current_search, preferred=None):
     """KPI cards, header texts and the shareable URL for the chosen company and period."""
     ctx = service_context()
@@ -72,7 +65,7 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
     try:
         scope = request_scope("executive", company_slug)
         tenant = scope.company
-        summary = executive_kpis(ctx, scope, range_name, start, end, segment)
+        summary = executive_kpis(ctx, scope, range_name, start, end, segment, compare)
     except ServiceError as error:
         return [], ids.error_message(str(error)), fmt.DASH, fmt.DASH, no_update
     period = summary["period"]
@@ -82,6 +75,8 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks,
         params.update(start=start, end=end)
     if summary["segment"] != "all":
         params["segment"] = summary["segment"]
+    if summary["compare"] != "previous":
+        params["compare"] = summary["compare"]
     if scope.is_staff:
         params["company"] = tenant.slug
     search = "?" + urlencode(params)
@@ -428,15 +423,11 @@ def register(app: Dash) -> None:
         Output(ids.AS_OF, "children"),
         Output(ids.URL, "search"),
         *FILTERS,
+        Input(ids.COMPARE, "value"),
         State(ids.URL, "search"),
         State(ids.KPI_PREFERENCE, "data"),
     )(update_kpis)
-    app.callback(
-        Output(ids.RANGE, "value"),
-        Input(ids.DATES, "start_date"),
-        Input(ids.DATES, "end_date"),
-        prevent_initial_call=True,
-    )(pick_dates)
+    filter_bar_callbacks.register(app, ids.BAR)  # picking dates selects the custom range
     app.callback(
         Output(ids.REVENUE_CHART, "figure"),
         Output(ids.BACKTEST, "children"),

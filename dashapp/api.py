@@ -49,10 +49,10 @@ def openapi_json():
 def kpis():
     """Every executive KPI card, exactly as the view shows it (the same service function):
     ?range=7d|30d|quarter|year or ?range=custom&start=YYYY-MM-DD&end=YYYY-MM-DD,
-    &segment=all|new|returning|mobile|desktop."""
+    &segment=all|new|returning|mobile|desktop, &compare=previous|year."""
     scope = _scope()
     summary = executive_kpis(service_context(), scope, *_period_args(),
-                             request.args.get("segment"))
+                             request.args.get("segment"), request.args.get("compare"))
     return jsonify(company=_company(scope.company), **summary)
 
 

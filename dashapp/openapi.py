@@ -23,10 +23,10 @@ _PERIOD = [_query("range", _RANGE, "a named range, or custom with start and end"
            _query("start", _DATE, "first day of a custom range"),
            _query("end", _DATE, "last day of a custom range")]
 _SEGMENT = _query("segment", {"type": "string", "enum": list(SEGMENTS)}, "visitor segment")
+_COMPARE = _query("compare", {"type": "string", "enum": ["previous", "year"]},
+                  "compare with the previous period or the same period a year earlier")
 # The marketing filter bar (services.filters): names are checked against the company's own.
-_MARKETING = [*_PERIOD, _COMPANY,
-              _query("compare", {"type": "string", "enum": ["previous", "year"]},
-                     "compare with the previous period or the same period a year earlier"),
+_MARKETING = [*_PERIOD, _COMPANY, _COMPARE,
               _query("channel", _TEXT, "a channel name of the company's campaigns"),
               _query("segment", _TEXT, "a target segment name of the company's campaigns"),
               _query("project", _TEXT, "a project of the company's campaigns"),
@@ -34,9 +34,7 @@ _MARKETING = [*_PERIOD, _COMPANY,
               _query("region", _TEXT, "a retailer region")]
 
 
-_COMPETITIVE = [*_PERIOD, _COMPANY,
-                _query("compare", {"type": "string", "enum": ["previous", "year"]},
-                       "compare with the previous period or the same period a year earlier")]
+_COMPETITIVE = [*_PERIOD, _COMPANY, _COMPARE]
 _COMPETITOR_ID = {"name": "competitor_id", "in": "path", "required": True,
                   "schema": {"type": "integer", "minimum": 1}}
 
@@ -87,7 +85,7 @@ def openapi() -> dict:
         "security": [{"session": []}],
         "paths": {
             "/kpis": {"get": _operation("every executive KPI card",
-                                        [*_PERIOD, _SEGMENT, _COMPANY])},
+                                        [*_PERIOD, _SEGMENT, _COMPANY, _COMPARE])},
             "/timeseries": {"get": _operation("KPI series with anomalies and trend changes",
                                               [*_PERIOD, _SEGMENT, _COMPANY])},
             "/insights": {"get": _operation("ranked plain-language insights",

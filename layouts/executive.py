@@ -5,17 +5,21 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from layouts import filter_bar
 from layouts import format as fmt
-from layouts import shell
+from layouts.filter_bar import FilterBar
 from services.kpis import CARDS, SEGMENTS
-from services.periods import DEFAULT_RANGE, RANGE_LABELS
 
+# The shared filter bar (company, range, dates, compare to), without campaign dimensions:
+# the executive view has its own visitor segment.
+BAR = FilterBar("executive", ())
 # Component ids (DESIGN.md: every id on a view starts with its slug).
 URL = "executive-url"
-COMPANY = "executive-company"
+COMPANY = BAR.company
 COMPANY_NAME = "executive-company-name"
-RANGE = "executive-range"
-DATES = "executive-dates"
+RANGE = BAR.range
+DATES = BAR.dates
+COMPARE = BAR.compare
 REFRESH = "executive-refresh"
 AS_OF = "executive-as-of"
 KPI_CARDS = "executive-kpi-cards"
@@ -49,8 +53,6 @@ GOOD_DIRECTION = {"revenue": 1, "roas": 1, "conversions": 1, "spend": 0}
 
 def layout(user, companies, query: dict) -> html.Div:
     """The page; ``companies`` are the tenants the user may pick (one when they have a company)."""
-    range_value = query.get("range") if query.get("range") in RANGE_LABELS else DEFAULT_RANGE
-    company_picker = shell.company_picker(COMPANY, user, companies, query)
     segment_value = query.get("segment") if query.get("segment") in SEGMENTS else "all"
     return html.Div([
         dcc.Location(id=URL, refresh=False),
@@ -58,37 +60,19 @@ def layout(user, companies, query: dict) -> html.Div:
         dcc.Store(id=KPI_PREFERENCE,
                   data=[metric for metric in (query.get("kpis") or "").split(",") if metric]),
         dcc.Store(id=SELECTED),
-        dbc.Row([
-            dbc.Col([
-                html.H2("Executive summary", className="h3 mb-0"),
-                html.Div([html.Span(id=COMPANY_NAME, className="fw-semibold"), " · ",
-                          html.Span(id=AS_OF)], className="text-muted small"),
-            ], lg=4),
-            dbc.Col(
-                html.Div([
-                    company_picker,
-                    dcc.Dropdown(
-                        id=RANGE, clearable=False, value=range_value, style={"minWidth": "12rem"},
-                        options=[{"label": label, "value": key}
-                                 for key, label in RANGE_LABELS.items()],
-                    ),
-                    dcc.DatePickerRange(id=DATES, start_date=query.get("start"),
-                                        end_date=query.get("end"), display_format="YYYY-MM-DD",
-                                        start_date_placeholder_text="Custom: from",
-                                        end_date_placeholder_text="to",
-                                        clearable=True),
-                    dcc.Dropdown(
-                        id=SEGMENT, clearable=False, value=segment_value,
-                        style={"minWidth": "11rem"},
-                        options=[{"label": label, "value": key}
-                                 for key, label in SEGMENTS.items()],
-                    ),
-                    dbc.Button("Refresh", id=REFRESH, color="primary", outline=True,
-                               n_clicks=0),
-                ], className="d-flex flex-wrap gap-2 justify-content-lg-end align-items-center"),
-                lg=8,
-            ),
-        ], className="mb-3 g-2 align-items-center"),
+        html.Div([
+            html.H2("Executive summary", className="h3 mb-0"),
+            html.Div([html.Span(id=COMPANY_NAME, className="fw-semibold"), " · ",
+                      html.Span(id=AS_OF)], className="text-muted small"),
+        ], className="mb-2"),
+        filter_bar.layout(BAR, user, companies, query, extra=[
+            dcc.Dropdown(id=SEGMENT, clearable=False, value=segment_value,
+                         style={"minWidth": "11rem"}, className="cd-filter",
+                         options=[{"label": label, "value": key}
+                                  for key, label in SEGMENTS.items()]),
+            dbc.Button("Refresh", id=REFRESH, color="primary", outline=True, n_clicks=0,
+                       style={"flex": "0 0 auto"}),
+        ]),
         html.Div(id=MESSAGE),
         dcc.Loading(dbc.Row(id=KPI_CARDS, className="g-3"), type="dot", delay_show=300),
         dbc.Row([
@@ -164,8 +148,10 @@ STATUS_COLOUR = {"green": "#18bc9c", "amber": "#f39c12", "red": "#e74c3c",
 STATUS_TEXT = {"green": "on target", "amber": "near target", "red": "off target"}
 
 
-def _change_class(good: int, change: float | None) -> str:
-    if change is None or not good or change == 0:
+def _change_class(good: int, change: float | None, unit: str = "%") -> str:
+    """Green or red by direction; blue when neutral or when the change shows as zero."""
+    shown = round(change, 2 if unit == "pp" else 1) if change is not None else None
+    if shown is None or not good or shown == 0:
         return "cd-change-neutral"
     return "cd-change-good" if change * good > 0 else "cd-change-bad"
 
@@ -188,7 +174,8 @@ def sparkline(values: list, colour: str) -> dcc.Graph | None:
                      className="mt-1")
 
 
-def kpi_card(kpi: dict, previous_days: int) -> dbc.Col:
+def kpi_card(kpi: dict, compared: str) -> dbc.Col:
+    """One card; ``compared`` names the compared period ("vs previous 30 days")."""
     change = kpi["change"]
     status = kpi.get("status", "neutral")
     good = kpi.get("good", GOOD_DIRECTION.get(kpi["metric"], 0))
@@ -198,12 +185,14 @@ def kpi_card(kpi: dict, previous_days: int) -> dbc.Col:
         comparison = [html.Span("no earlier period to compare", className="text-muted")]
     elif monthly:
         comparison = [html.Span(fmt.signed_change(change, kpi.get("change_unit", "%")),
-                                className=_change_class(good, change)),
+                                className=_change_class(good, change,
+                                                        kpi.get("change_unit", "%"))),
                       html.Span(f" {kpi.get('note') or ''}", className="text-muted")]
     else:
         comparison = [html.Span(fmt.signed_change(change, kpi.get("change_unit", "%")),
-                                className=_change_class(good, change)),
-                      html.Span(f" vs previous {previous_days} days "
+                                className=_change_class(good, change,
+                                                        kpi.get("change_unit", "%"))),
+                      html.Span(f" {compared} "
                                 f"({fmt.by_unit(kpi['previous'], kpi['unit'])})",
                                 className="text-muted")]
     lines = [
@@ -243,11 +232,13 @@ def kpi_cards(summary: dict, preferred: list[str] | None = None) -> list:
     items = summary.get("cards") or []
     by_metric = {kpi["metric"]: kpi for kpi in items}
     days = summary["previous_period"]["days"]
+    compared = ("vs a year earlier" if summary.get("compare") == "year"
+                else f"vs previous {days} days")
     # ``preferred`` comes from a browser store: only known card names count.
     pinned = [metric for metric in (preferred if isinstance(preferred, list) else [])
               if isinstance(metric, str) and metric in KPI_ORDER]
     order = [*pinned, *(metric for metric in KPI_ORDER if metric not in pinned)]
-    return [kpi_card(by_metric[metric], days) for metric in order if metric in by_metric]
+    return [kpi_card(by_metric[metric], compared) for metric in order if metric in by_metric]
 
 
 def notice(text: str) -> dbc.Alert:

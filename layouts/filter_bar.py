@@ -91,7 +91,10 @@ def _choice(component_id: str, value, label: str, width: str = "11rem") -> dcc.D
                         style={"minWidth": width}, className="cd-filter")
 
 
-def layout(bar: FilterBar, user, companies, query: dict) -> html.Div:
+def layout(bar: FilterBar, user, companies, query: dict, extra: list | None = None
+           ) -> html.Div:
+    """The bar from the URL's query; ``extra``: a view's own controls, drawn in the same row
+    after the shared ones (the executive view's visitor segment and Refresh)."""
     range_value = query.get("range") if query.get("range") in RANGE_LABELS else DEFAULT_RANGE
     compare = query.get("compare") if query.get("compare") in COMPARE_LABELS \
         else DEFAULT_COMPARE
@@ -115,6 +118,7 @@ def layout(bar: FilterBar, user, companies, query: dict) -> html.Div:
                                          ("segment", "All segments", "13rem"),
                                          ("project", "All projects", "13rem"))
               if name in bar.dimensions),
+            *(extra or []),
         ], className="d-flex flex-wrap gap-2 align-items-center cd-filter-bar"),
         html.Div(id=bar.message),
     ], className="mb-3")

@@ -18,6 +18,7 @@ from services.access import Scope
 from services.cache import cached
 from services.context import ServiceContext
 from services.errors import ValidationError
+from services.filters import COMPARE_LABELS, DEFAULT_COMPARE, compare_period
 from services.metrics import (
     METRICS,
     change,
@@ -49,6 +50,14 @@ VISITOR_SEGMENTS = ("new", "returning")
 # The LTV:CAC rule of thumb (3:1) stands in for a target the warehouse does not hold.
 LTV_CAC_TARGET = 3.0
 AMBER_BAND = 0.9  # within 10 % of target: amber; further: red
+
+
+def normalize_compare(compare: str | None) -> str:
+    compare = compare or DEFAULT_COMPARE
+    if not isinstance(compare, str) or compare not in COMPARE_LABELS:
+        raise ValidationError(f"unknown compare {str(compare)[:40]!r}; use one of: "
+                              f"{', '.join(COMPARE_LABELS)}")
+    return compare
 
 
 def normalize_segment(segment: str | None) -> str:
@@ -130,17 +139,19 @@ def _sparkline(values) -> list:
 @cached()
 def executive_kpis(ctx: ServiceContext, scope: Scope, range_name: str | None = None,
                    start: str | None = None, end: str | None = None,
-                   segment: str | None = None) -> dict:
-    """Every KPI card of the executive view: value, previous equal period, change, target and
-    its green/amber/red status, and a sparkline over the period. Ad metrics follow a device
+                   segment: str | None = None, compare: str | None = None) -> dict:
+    """Every KPI card of the executive view: value, the compared equal period (the previous
+    one, or ``compare="year"`` the same dates a year earlier), change, target and its
+    green/amber/red status, and a sparkline over the period. Ad metrics follow a device
     segment (mobile, desktop); CRM, e-commerce and business metrics are company-wide."""
     company_id = scope.company_id
     segment = normalize_segment(segment)
+    compare = normalize_compare(compare)
     device = segment if segment in DEVICE_SEGMENTS else None
     with ctx.session() as session:
         anchor = queries.latest_day(session, company_id) or dt.date.today()
         period = resolve_period(range_name, anchor, start, end)
-        prev = period.previous()
+        prev = compare_period(period, compare)
         frames = daily_frames(session, company_id, prev.start, period.end, device=device)
         targets = {(t["metric"], t["period"]): t for t in ts_queries.kpi_targets(session,
                                                                                 company_id)}
@@ -159,7 +170,8 @@ def executive_kpis(ctx: ServiceContext, scope: Scope, range_name: str | None = N
     total["ad_conversions"] = sum((f["ad_conversions"] for k, f in frames.items()
                                    if k is not None), start=total["ad_conversions"] * 0)
     now = total[total.index >= pd.Timestamp(period.start)]
-    before = total[total.index < pd.Timestamp(period.start)]
+    before = total[(total.index >= pd.Timestamp(prev.start))
+                   & (total.index <= pd.Timestamp(prev.end))]
     sums_now, sums_before = now.sum().to_dict(), before.sum().to_dict()
     # Today is a partial day: counted in the totals, left out of the sparklines (a trend
     # would end in a cliff). Weekly sparklines keep complete weeks only.
@@ -215,6 +227,7 @@ def executive_kpis(ctx: ServiceContext, scope: Scope, range_name: str | None = N
                            sparkline=_sparkline([h[metric] for h in history_values])))
     return {"company_id": company_id, "as_of": anchor, "segment": segment,
             "period": period.as_dict(), "previous_period": prev.as_dict(),
+            "compare": compare,
             "previous_complete": previous_complete, "covered": covered,
             "partial_day": partial_day,
             "month": month_now["month"].isoformat() if month_now else None,

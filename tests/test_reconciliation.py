@@ -183,3 +183,17 @@ def test_the_executive_and_marketing_funnels_agree(ctx, companies, range_name):
             continue  # the views end on different newest days (no ads, newer web data)
         assert [s["value"] for s in executive["funnel"]] == [
             s["count"] or 0 for s in marketing["funnel"]], slug
+
+
+def test_compared_to_a_year_earlier_the_cards_show_that_periods_values(ctx, companies):
+    """compare=year: each card's previous value is the value the same card shows for the
+    same dates a year earlier, a period of the same length."""
+    scope = system_scope(ctx, choose_company(ctx, CLI_USER, companies[0]).id)
+    summary = executive_kpis(ctx, scope, "30d", None, None, None, "year")
+    earlier = summary["previous_period"]
+    assert summary["compare"] == "year"
+    assert earlier["days"] == summary["period"]["days"]
+    assert earlier["end"] < summary["period"]["start"]
+    then = _cards(executive_kpis(ctx, scope, "custom", earlier["start"], earlier["end"]))
+    for card in summary["cards"][:7]:  # the daily cards (monthly ones compare months)
+        assert card["previous"] == pytest.approx(then[card["metric"]]["value"]), card["metric"]
