@@ -149,7 +149,7 @@ def revenue_figure(forecast: dict, insights: list[dict], benchmark: dict,
                                     "line": {"width": 1, "color": "white"}},
                          "text": [i["text"] for i in points],
                          "hovertemplate": "%{text}<extra></extra>"})
-    if selected and selected.get("date") in week_of:
+    if isinstance(selected, dict) and selected.get("date") in week_of:
         week = week_of[selected["date"]]
         data.append({"type": "scatter", "x": [week], "y": [value_of[week]], "mode": "markers",
                      "name": "Selected insight", "hoverinfo": "skip",
@@ -168,14 +168,19 @@ def backtest_text(forecast: dict):
     test = forecast.get("backtest")
     if not test:
         return forecast.get("message") or "Not enough history for a backtest."
-    verdict = ("beats" if test["beats_seasonal_naive"] else "does NOT beat")
+    verdict = ("better than" if test["beats_seasonal_naive"] else "no better than")
     return [
-        html.Span(f"Backtest ({test['origins']} origins, {test['horizon_weeks']}-week horizon): "
-                  f"forecast error (MAPE) {test['mape']:.1f}% against "
-                  f"{test['seasonal_naive_mape']:.1f}% for seasonal-naive "
-                  f"(same week last year): the model {verdict} it. "),
-        html.Span(f"Held-out weeks inside the 95% band: {test['coverage'] * 100:.0f}%. "
-                  f"Model: {forecast['model']}."),
+        html.Span("How far to trust it: ", className="fw-semibold"),
+        html.Span(f"forecasting {test['horizon_weeks']} weeks ahead from {test['origins']} "
+                  f"points in the past, it missed actual weekly revenue by "
+                  f"{test['mape']:.1f}% on average, against {test['seasonal_naive_mape']:.1f}% "
+                  f"for simply repeating the same week last year: {verdict} that simple "
+                  "guess. "),
+        html.Span(f"The shaded band should hold 95% of weeks and held "
+                  f"{test['coverage'] * 100:.0f}% in those tests; it widens the further "
+                  "ahead it looks, because uncertainty adds up week by week. ",
+                  title=f"Model: {forecast['model']}; error = mean absolute percentage "
+                        "error (MAPE) of rolling-origin backtests", className="cd-defined"),
     ]
 
 
@@ -233,7 +238,7 @@ def update_insights(range_name, start, end, company_slug, segment, _refresh):
         if rank <= len(insights):
             insight = insights[rank - 1]
             children.append(_insight_item(insight))
-            styles.append({"cursor": "pointer"} if insight["evidence"].get("date") else {})
+            styles.append({"cursor": "pointer"})
         else:
             children.append([])
             styles.append(hidden)
@@ -249,7 +254,8 @@ def update_insights(range_name, start, end, company_slug, segment, _refresh):
 
 
 def select_insight(*args):
-    """Clicking an insight highlights its point on the revenue chart."""
+    """Clicking an insight selects it: its rank (the evidence panel looks it up on the
+    server) and its date (marked on the revenue chart)."""
     request_scope("executive")
     store = args[-1]
     triggered = dash_ctx.triggered_id if dash_ctx.triggered else None
@@ -259,13 +265,75 @@ def select_insight(*args):
     rank = ranks[triggered]
     for insight in store if isinstance(store, list) else []:
         if isinstance(insight, dict) and insight.get("rank") == rank:
-            # Only the date goes back: the store is browser data, echoed nowhere else.
+            # Only the rank and a date go back: the store is browser data; the evidence shown
+            # is looked up again on the server (``show_insight_detail``).
             date = (insight.get("evidence") or {}).get("date")
             try:
-                return {"date": dt.date.fromisoformat(str(date)).isoformat()}
+                date = dt.date.fromisoformat(str(date)).isoformat()
             except ValueError:
-                return None
+                date = None
+            return {"rank": rank, "date": date}
     raise PreventUpdate
+
+
+_EVIDENCE = (("value", "Value"), ("expected", "Expected"), ("benchmark", "Peers' median"),
+             ("change_pct", "Change"), ("multiple", "Times the average"))
+
+
+def insight_evidence(insight: dict) -> list:
+    """The numbers behind an insight, in words and units."""
+    evidence = insight["evidence"]
+    unit = evidence.get("unit", "count")
+    rows = []
+    for key, label in _EVIDENCE:
+        value = evidence.get(key)
+        if value is None:
+            continue
+        text = (fmt.signed_percent(value) if key == "change_pct" else
+                f"{value:,.2f}x" if key == "multiple" else fmt.by_unit(value, unit))
+        if key == "expected" and evidence.get("expected_low") is not None:
+            text += (f" (usual range {fmt.by_unit(evidence['expected_low'], unit)} to "
+                     f"{fmt.by_unit(evidence['expected_high'], unit)})")
+        rows.append(html.Li([html.Span(f"{label}: ", className="text-muted"), text]))
+    if evidence.get("benchmark") is not None:
+        peers = "industry" if evidence.get("benchmark_scope") == "industry" else "all"
+        rows.append(html.Li(f"Peers: {evidence.get('peers')} companies ({peers}), "
+                            "anonymous"))
+    for key, label in (("channel", "Channel"), ("segment", "Segment"), ("date", "Date")):
+        if evidence.get(key):
+            rows.append(html.Li([html.Span(f"{label}: ", className="text-muted"),
+                                 evidence[key]]))
+    period = evidence.get("period") or {}
+    if period.get("start"):
+        rows.append(html.Li([html.Span("Period: ", className="text-muted"),
+                             f"{period['start']} to {period['end']}"]))
+    if evidence.get("related"):
+        rows.append(html.Li([html.Span("Moved with it: ", className="text-muted"),
+                             ", ".join(evidence["related"])]))
+    note = ("Marked on the revenue chart by its date." if evidence.get("date") and
+            evidence.get("metric") != "revenue" else None)
+    return [html.Div(f"Evidence: {evidence.get('label', '')}", className="fw-semibold"),
+            html.Ul(rows, className="mb-1 ps-3"),
+            html.Div(note, className="text-muted") if note else None]
+
+
+def show_insight_detail(selected, range_name, start, end, company_slug, segment, _refresh):
+    """The selected insight's evidence, looked up on the server by its rank; cleared when a
+    filter changes (the ranks then name other insights)."""
+    ctx = service_context()
+    scope = request_scope("executive", company_slug)
+    if dash_ctx.triggered_id != ids.SELECTED:
+        return None
+    rank = selected.get("rank") if isinstance(selected, dict) else None
+    if not isinstance(rank, int) or isinstance(rank, bool):
+        return None
+    range_name, start, end = _inputs(range_name, start, end)
+    try:
+        insights = company_insights(ctx, scope, range_name, start, end, segment)["insights"]
+    except ServiceError:
+        return None
+    found = next((i for i in insights if i["rank"] == rank), None)
+    return insight_evidence(found) if found else None
 
 
 # --------------------------------------------------------------------------- breakdowns
@@ -449,6 +517,11 @@ def register(app: Dash) -> None:
         State(ids.INSIGHT_STORE, "data"),
         prevent_initial_call=True,
     )(select_insight)
+    app.callback(
+        Output(ids.INSIGHT_DETAIL, "children"),
+        Input(ids.SELECTED, "data"),
+        *FILTERS,
+    )(show_insight_detail)
     app.callback(
         Output(ids.FUNNEL, "figure"),
         Output(ids.CHANNELS, "figure"),

@@ -31,6 +31,7 @@ BACKTEST = "executive-backtest"
 INSIGHTS = "executive-insights"
 INSIGHT_STORE = "executive-insight-store"
 SELECTED = "executive-selected"
+INSIGHT_DETAIL = "executive-insight-detail"
 ACTIONS = "executive-actions"
 FUNNEL = "executive-funnel"
 CHANNELS = "executive-channels"
@@ -94,9 +95,10 @@ def layout(user, companies, query: dict) -> html.Div:
             dbc.Col(dbc.Card([
                 dbc.CardHeader("What changed and what to do", className="fw-semibold"),
                 dbc.CardBody([
-                    html.Div(html.Small("Most important first; click one to see it on the "
-                                        "chart. Badge colour: red critical, amber high, "
-                                        "blue medium.", className="text-muted")),
+                    html.Div(html.Small("Most important first; click one for its evidence "
+                                        "(a dated one is marked on the chart). Badge colour: "
+                                        "red critical, amber high, blue medium.",
+                                        className="text-muted")),
                     dcc.Loading(dbc.ListGroup(
                         [dbc.ListGroupItem(id=insight_id(rank), n_clicks=0, action=True,
                                            className="cd-insight small",
@@ -104,6 +106,7 @@ def layout(user, companies, query: dict) -> html.Div:
                          for rank in range(1, MAX_INSIGHTS + 1)],
                         id=INSIGHTS, flush=True, className="mb-3"), type="dot",
                         delay_show=300),
+                    html.Div(id=INSIGHT_DETAIL, className="small mb-3"),
                     html.H6("Action items", className="mt-2"),
                     html.Ul(id=ACTIONS, className="small ps-3 mb-0"),
                 ], className="cd-insights-body"),

@@ -120,7 +120,7 @@ def test_exec003_executive_view_shows_insights_and_charts(server, users):
             timeout=90_000)
         page.locator("#executive-revenue-chart .main-svg").first.wait_for()
         page.get_by_text("Forecast", exact=True).first.wait_for()
-        page.get_by_text("Backtest").first.wait_for()
+        page.get_by_text("How far to trust it").first.wait_for()
         page.locator("#executive-kpi-ltv_cac").wait_for()
         page.locator("#executive-funnel .main-svg").first.wait_for()
         page.locator("#executive-channels .main-svg").first.wait_for()

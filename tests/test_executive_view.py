@@ -83,7 +83,9 @@ def test_the_chart_marks_insights_and_the_forecast(client_for, dash_app):
     assert "Forecast" in names and "95% prediction interval" in names
     assert "Anomaly" in names
     assert any(name and "trend" in name for name in names)  # the peers' benchmark line
-    assert "MAPE" in json.dumps(body["executive-backtest"]["children"])
+    backtest = json.dumps(body["executive-backtest"]["children"])
+    assert "How far to trust it" in backtest and "same week last year" in backtest
+    assert "MAPE" in backtest  # named on hover, not in the sentence
 
 
 def test_clicking_an_insight_selects_its_evidence(client_for, dash_app, ctx, companies):
@@ -93,10 +95,22 @@ def test_clicking_an_insight_selects_its_evidence(client_for, dash_app, ctx, com
     payload = callback_payload(dash_app, "executive-selected",
                                {"executive-insight-store.data": store,
                                 "executive-insight-1.n_clicks": 1})
-    response = client_for("executive").post("/_dash-update-component", json=payload)
+    client = client_for("executive")
+    response = client.post("/_dash-update-component", json=payload)
     date = insights[0]["evidence"].get("date")
-    assert response.json["response"]["executive-selected"]["data"] == (
-        {"date": date} if date else None)
+    assert response.json["response"]["executive-selected"]["data"] == {"rank": 1, "date": date}
+
+    # Every insight, dated or not (a benchmark), shows its evidence, looked up on the server:
+    # a forged store with other numbers changes nothing of what is shown.
+    benchmark = next(i for i in insights if i["kind"] == "benchmark")
+    detail = callback_payload(dash_app, "executive-insight-detail", {
+        "executive-selected.data": {"rank": benchmark["rank"], "date": None},
+        "executive-range.value": "year", "executive-company.value": None,
+        "executive-segment.value": "all"})
+    detail["changedPropIds"] = ["executive-selected.data"]
+    shown = json.dumps(client.post("/_dash-update-component", json=detail).json)
+    assert f"Evidence: {benchmark['evidence']['label']}" in shown
+    assert f"Peers: {benchmark['evidence']['peers']} companies" in shown
 
 
 def test_segment_and_range_are_kept_in_the_url(client_for, dash_app):
