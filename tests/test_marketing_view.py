@@ -81,11 +81,12 @@ def test_another_companys_retailer_is_refused_without_its_names(client_for, dash
         assert answer.status_code == 400
         assert "not a retailer of this company" in answer.json["message"]
         assert not any(name in answer.get_data(as_text=True) for name in names)
-    body = client.post("/_dash-update-component", json=callback_payload(
-        dash_app, "marketing-email-cards", _bar(tab="email", **{
-            "marketing-retailer.value": forged}))).get_data(as_text=True)
-    assert "not a retailer of this company" in body
-    assert not any(name in body for name in names)
+    for output in ("marketing-email-cards", "marketing-retailer-board"):
+        body = client.post("/_dash-update-component", json=callback_payload(
+            dash_app, output, _bar(tab="email", **{
+                "marketing-retailer.value": forged}))).get_data(as_text=True)
+        assert "not a retailer of this company" in body, output
+        assert not any(name in body for name in names), output
 
 
 def test_sections_compute_only_for_the_open_tab(client_for, dash_app):
@@ -134,7 +135,7 @@ def test_drilling_down_on_a_retailer_narrows_the_whole_section(server, dash_app,
     assert picked.status_code == 200, picked.get_data(as_text=True)
     assert picked.json["response"]["marketing-retailer"]["value"] == str(retailer_id)
     answer = client.post("/_dash-update-component", json=callback_payload(
-        dash_app, "marketing-email-cards", _bar(tab="email", **{
+        dash_app, "marketing-retailer-board", _bar(tab="email", **{
             "marketing-retailer.value": str(retailer_id)}))).json["response"]
     board = json.dumps(answer["marketing-retailer-board"])
     assert jeweller_retailers[0].name in board
