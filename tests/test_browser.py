@@ -218,8 +218,11 @@ def test_mkt001_marketing_manager_opens_each_section_drills_down_and_downloads(s
         name = first.inner_text()
         first.click()
         page.wait_for_url(re.compile(r"retailer=\d+"))
-        page.wait_for_function("document.querySelectorAll("
-                               "'#marketing-retailer-board tbody tr').length === 1")
+        # Polled from here: a string predicate (wait_for_function) is eval, which the CSP
+        # refuses.
+        from playwright.sync_api import expect
+
+        expect(page.locator("#marketing-retailer-board tbody tr")).to_have_count(1)
         assert page.locator("#marketing-retailer-board tbody").inner_text().count(name) == 1
         page.screenshot(path=str(SCREENSHOTS / "mkt001-retailer-1440.png"), full_page=True)
         page.get_by_role("tab", name="Leads").click()
