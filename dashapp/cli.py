@@ -103,6 +103,52 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+class ImportProgress:
+    """A progress bar of a long import on standard error: the share of the file read, the
+    rows read and the rows per second so far, redrawn after each chunk (on a terminal in
+    place, otherwise one line per chunk)."""
+
+    WIDTH = 24
+
+    def __init__(self, name: str, stream=None):
+        import time
+
+        self.name = name
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.clock = time.perf_counter
+        self.started = self.clock()
+        self.drawn = 0
+        self(0, 0, 0)
+
+    def __call__(self, rows: int, done: int, total: int) -> None:
+        elapsed = self.clock() - self.started
+        share = min(1.0, done / total) if total else 0.0
+        filled = round(share * self.WIDTH)
+        rate = f"{rows / elapsed:,.0f}" if rows and elapsed > 0 else "-"
+        line = (f"{self.name}: {share:4.0%} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
+                f"{rows:,} rows, {rate} rows/s")
+        if self.tty:
+            self.stream.write("\r" + line.ljust(self.drawn))
+            self.drawn = len(line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _progress(args, path) -> ImportProgress | None:
+    """The bar of one file: with --progress, or on a terminal unless --json / --no-progress."""
+    show = args.progress
+    if show is None:
+        show = sys.stderr.isatty() and not getattr(args, "json", False)
+    return ImportProgress(os.path.basename(str(path))) if show else None
+
+
 def cmd_import(args) -> int:
     from dashapp.runtime import service_context, with_servers
     from db import migrate
@@ -114,7 +160,13 @@ def cmd_import(args) -> int:
     ctx = service_context(config)
     tenant = choose_company(ctx, CLI_USER, args.company)
     defaults = {"campaign_id": args.campaign, "occurred_at": args.occurred_at}
-    result = import_event_file(ctx, tenant.id, args.file, defaults=defaults, year=args.year)
+    bar = _progress(args, args.file)
+    try:
+        result = import_event_file(ctx, tenant.id, args.file, defaults=defaults,
+                                   year=args.year, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     print(f"{args.file}: {result['accepted']:,} events imported, {result['rejected']:,} "
           f"rejected (import run {result['import_run_id']}, {result['seconds']:.2f} s)")
     for rejection in result["rejections"][:args.show]:
@@ -163,12 +215,14 @@ def cmd_import_files(args) -> int:
     summaries, failed = [], False
     # Files other files of the same export name go first (LeadSmart campaigns, insights).
     for path in importers.import_order(args.files, args.format):
+        bar = _progress(args, path)
         try:
             summary = importers.import_file(ctx, path, company=args.company,
                                             format=args.format, dry_run=args.dry_run,
                                             start=args.start, end=args.end,
                                             location=args.location, year=args.year,
-                                            channel_map=args.channel_map)
+                                            channel_map=args.channel_map, progress=bar,
+                                            chunk_rows=args.chunk_rows)
         except ServiceError as error:
             failed = True
             if args.json:
@@ -176,6 +230,9 @@ def cmd_import_files(args) -> int:
             else:
                 print(f"{path}: {error}", file=sys.stderr)
             continue
+        finally:
+            if bar is not None:
+                bar.close()
         summaries.append(summary)
         if not args.json:
             _print_summary(summary, args.show)
@@ -477,6 +534,16 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1, got {value!r}")
+    return number
+
+
 def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
@@ -526,7 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "`import events FILE`",
         epilog="campaign-dash import FILE... [--company SLUG] [--format NAME] [--dry-run] "
                "[--json] [--show N] [--start DATE] [--end DATE] [--location NAME] [--year Y] "
-               "[--channel-map CODES]: real "
+               "[--channel-map CODES] [--progress]: real "
                "exports, the format recognised from the header "
                f"({', '.join(format_names())}); `campaign-dash import FILE --help` explains "
                "the options, README.md ('Importing real exports') the formats.")
@@ -541,6 +608,8 @@ def build_parser() -> argparse.ArgumentParser:
     events.add_argument("--occurred-at", help="ISO time for rows without one")
     events.add_argument("--year", type=int, help="year for files with month and day columns")
     events.add_argument("--show", type=int, default=20, help="rejections to print (default 20)")
+    events.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="a progress bar on standard error (default: on a terminal)")
     imp.set_defaults(handler=cmd_import)
 
     files = sub.add_parser("import-files", help=argparse.SUPPRESS,
@@ -567,6 +636,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: channels 'channel code N')")
     files.add_argument("--json", action="store_true", help="print the summaries as JSON")
     files.add_argument("--show", type=int, default=10, help="rejections to print (default 10)")
+    files.add_argument("--chunk-rows", type=_positive, default=100_000, metavar="N",
+                       help="rows read, checked and stored at a time (default 100,000: "
+                            "memory stays bounded whatever the file's size)")
+    files.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="a progress bar on standard error: share of the file read, rows, "
+                            "rows/s (default: on a terminal, off with --json)")
     files.set_defaults(handler=cmd_import_files)
 
     company = sub.add_parser("company", help="add or list companies (tenants)")

@@ -15,8 +15,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -289,16 +291,18 @@ def validate(frame: pd.DataFrame, campaigns: dict[int, tuple[int, int | None]],
     return valid, reasons
 
 
-def _to_frame(rows) -> tuple[pd.DataFrame, list[tuple[int, str, str]], dict[int, object]]:
-    """(frame of the object rows indexed by row number, parse errors, originals by row)."""
+def _to_frame(rows, offset: int = 0
+              ) -> tuple[pd.DataFrame, list[tuple[int, str, str]], dict[int, object]]:
+    """(frame of the object rows indexed by row number, parse errors, originals by row); row
+    numbers from ``offset`` + 1 (a chunk of a file)."""
     if isinstance(rows, dict):  # columns -> equal-length lists or arrays
         rows = pd.DataFrame(rows)
     if isinstance(rows, pd.DataFrame):
         frame = rows.reset_index(drop=True)
-        frame.index = frame.index + 1
+        frame.index = frame.index + 1 + offset
         return frame, [], {}
     records, numbers, errors, originals = [], [], [], {}
-    for number, row in enumerate(rows, start=1):
+    for number, row in enumerate(rows, start=1 + offset):
         if isinstance(row, RowError):
             errors.append((number, row.raw[:RAW_LIMIT], row.reason))
         elif not isinstance(row, dict):
@@ -436,6 +440,21 @@ def store_events(session, company_id: int, frame: pd.DataFrame, *,
     return StoredBatch(int(len(valid)), rejections, first_id, last_id, event_ids)
 
 
+def _prepare(frame: pd.DataFrame, defaults: dict | None, year: int | None) -> pd.DataFrame:
+    """Columns renamed to ours, month + day completed with ``year``, ``defaults`` filling
+    missing campaign_id / occurred_at."""
+    if len(frame.columns):
+        frame = _normalise_columns(frame, year)
+    for name, value in (defaults or {}).items():
+        if value is None:
+            continue
+        if name not in frame.columns:
+            frame[name] = value
+        else:
+            frame[name] = frame[name].where(frame[name].notna(), value)
+    return frame
+
+
 def ingest_events(ctx: ServiceContext, company_id: int, rows, *, source: str = "api",
                   record_run: bool = True, defaults: dict | None = None,
                   year: int | None = None, audited: bool = True) -> dict:
@@ -446,15 +465,7 @@ def ingest_events(ctx: ServiceContext, company_id: int, rows, *, source: str = "
     (API, file import) writes one audit row; the demo simulator's stream is not audited."""
     started = time.perf_counter()
     frame, parse_errors, originals = _to_frame(rows)
-    if len(frame.columns):
-        frame = _normalise_columns(frame, year)
-    for name, value in (defaults or {}).items():
-        if value is None:
-            continue
-        if name not in frame.columns:
-            frame[name] = value
-        else:
-            frame[name] = frame[name].where(frame[name].notna(), value)
+    frame = _prepare(frame, defaults, year)
 
     with ctx.session() as session:
         batch = store_events(session, company_id, frame, originals=originals,
@@ -520,25 +531,113 @@ def parse_json_lines(lines) -> list:
     return rows
 
 
-def read_event_file(path: str | Path):
-    """Rows of a CSV (header row; UTF-8, BOM allowed) or JSON lines file (.jsonl, .ndjson,
-    .json with one object per line)."""
+CHUNK_ROWS = 100_000  # rows of a file validated and stored together
+
+
+class ReasonCounts(Counter):
+    """Rejection reasons and their counts, kept to MAX_REASONS distinct reasons (a reason
+    may name the bad value, so a file of bad rows could have as many reasons as rows): past
+    that, the rarest half is counted under one 'other reasons' entry."""
+
+    MAX_REASONS = 10_000
+    OTHER = "other reasons (not counted one by one)"
+
+    def add(self, reasons) -> None:
+        self.update(reasons)
+        if len(self) > self.MAX_REASONS:
+            rare = self.most_common()[self.MAX_REASONS // 2:]
+            for reason, _ in rare:
+                del self[reason]
+            self[self.OTHER] += sum(count for _, count in rare)
+
+
+def event_file_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS, handle=None):
+    """(rows, offset) per chunk of at most ``chunk_rows`` rows of a CSV file (header row;
+    UTF-8, BOM allowed; a DataFrame) or a JSON lines file (.jsonl, .ndjson, .json with one
+    object per line; a list), ``offset`` the rows before it."""
     path = Path(path)
     if not path.is_file():
         raise ValidationError(f"no such file: {path}")
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        with path.open("rb") as handle:
-            return parse_json_lines(handle)
+    own = handle is None
+    handle = handle or path.open("rb")
     try:
-        return pd.read_csv(path, encoding="utf-8-sig", skipinitialspace=True,
-                           on_bad_lines="error", low_memory=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as error:
-        raise ValidationError(f"{path.name} is not a readable CSV file: {error}") from None
+        offset = 0
+        if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+            lines = list(itertools.islice(handle, chunk_rows))
+            yielded = False
+            while lines or not yielded:
+                rows = parse_json_lines(lines)
+                if rows or not yielded:
+                    yield rows, offset
+                    yielded = True
+                offset += len(rows)
+                lines = list(itertools.islice(handle, chunk_rows))
+            return
+        try:
+            reader = pd.read_csv(handle, encoding="utf-8-sig", skipinitialspace=True,
+                                 on_bad_lines="error", low_memory=False, chunksize=chunk_rows)
+            with reader:
+                for frame in reader:
+                    yield frame, offset
+                    offset += len(frame)
+        except pd.errors.EmptyDataError:
+            raise ValidationError(f"{path.name} is empty: nothing to import") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as error:
+            raise ValidationError(f"{path.name} is not a readable CSV file: {error}") from None
+    finally:
+        if own:
+            handle.close()
 
 
 def import_event_file(ctx: ServiceContext, company_id: int, path: str | Path, *,
-                      defaults: dict | None = None, year: int | None = None) -> dict:
-    rows = read_event_file(path)
-    return ingest_events(ctx, company_id, rows, source=f"file:{Path(path).name}",
-                         defaults=defaults, year=year)
-
+                      defaults: dict | None = None, year: int | None = None, progress=None,
+                      chunk_rows: int = CHUNK_ROWS) -> dict:
+    """A CSV or JSON lines file of events, read, validated and stored in chunks of
+    ``chunk_rows`` rows, in one transaction (bounded memory; every valid row committed
+    together, every rejected row kept in ``rejected_rows`` with its reasons). ``progress(rows,
+    done, total)`` is called after each chunk with the rows read and the bytes read of the
+    file's total. Returns the counts, the first rejections and the reasons counted."""
+    started = time.perf_counter()
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(f"no such file: {path}")
+    source = f"file:{path.name}"[:500]
+    size = path.stat().st_size
+    accepted = rejected = 0
+    shown: list[tuple[int, str, str]] = []
+    reasons = ReasonCounts()
+    first_id = last_id = None
+    with path.open("rb") as handle, ctx.session() as session:
+        run_id = queries.start_import_run(session, company_id, "events", source)
+        for rows, offset in event_file_chunks(path, chunk_rows, handle):
+            frame, parse_errors, originals = _to_frame(rows, offset)
+            frame = _prepare(frame, defaults, year)
+            batch = store_events(session, company_id, frame, originals=originals,
+                                 parse_errors=parse_errors)
+            queries.add_rejected_rows(session, run_id, batch.rejections)
+            accepted += batch.accepted
+            rejected += len(batch.rejections)
+            shown.extend(batch.rejections[:MAX_RETURNED_REJECTIONS - len(shown)])
+            reasons.add(part for _, _, r in batch.rejections for part in r.split("; "))
+            first_id = first_id if first_id is not None else batch.first_id
+            last_id = batch.last_id if batch.last_id is not None else last_id
+            if progress is not None:
+                progress(accepted + rejected, handle.tell(), size)
+        queries.finish_import_run(session, run_id, company_id, accepted, rejected)
+        audit.record(session, "import", actor_email=source[:255],
+                     target=f"company:{company_id}",
+                     after={"import_run_id": run_id, "accepted": accepted,
+                            "rejected": rejected})
+    if accepted:
+        forget_data_version(ctx, [company_id])
+    return {
+        "import_run_id": run_id,
+        "accepted": accepted,
+        "rejected": rejected,
+        "rejections": [{"row": number, "reason": reason, "raw": raw}
+                       for number, raw, reason in shown],
+        "reasons": reasons,
+        "first_id": first_id,
+        "last_id": last_id,
+        "seconds": time.perf_counter() - started,
+    }

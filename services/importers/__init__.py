@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import time
 from collections import Counter
 
@@ -42,7 +43,13 @@ from services.importers.leadsmart import (
     LeadSmartLeadStatusChanges,
 )
 from services.importers.online_ads import OnlineAdvertising
-from services.importers.reading import Table, normalise, read_header, read_table
+from services.importers.reading import (
+    CHUNK_ROWS,
+    Table,
+    TableReader,
+    normalise,
+    read_header,
+)
 
 FORMATS: tuple[base.Format, ...] = (
     KaggleCampaigns(), FacebookAdConversions(), LeadSmartCampaigns(), LeadSmartInsights(),
@@ -128,44 +135,58 @@ def import_files(ctx: ServiceContext, paths, **options) -> list[dict]:
 def import_file(ctx: ServiceContext, path, *, company: str | None = None,
                 format: str | None = None, dry_run: bool = False,  # noqa: A002
                 actor: str = "cli", start=None, end=None, location: str | None = None,
-                year: int | None = None, channel_map: str | None = None) -> dict:
+                year: int | None = None, channel_map: str | None = None,
+                progress=None, chunk_rows: int = CHUNK_ROWS) -> dict:
     """Import one export (see the module docstring); returns its summary. ``start`` /
     ``end`` (dates), ``year`` and ``location`` (a location name) complete exports without
-    them; ``channel_map`` names the channel codes of customer journeys."""
+    them; ``channel_map`` names the channel codes of customer journeys.
+
+    The file is read, validated and stored in chunks of ``chunk_rows`` rows, all in one
+    transaction, so memory stays bounded whatever the file's size; ``progress(rows, done,
+    total)`` is called after each chunk with the rows read and the bytes read of the
+    file's total."""
     started = time.perf_counter()
-    table = read_table(path)
-    fmt = choose_format(table, format)
-    if isinstance(fmt, Events):
-        summary = _import_events(ctx, table, fmt, company, dry_run)
-    else:
-        mapped = fmt.map(table, {"start": start, "end": end, "location": location,
-                                 "year": year, "channel_map": channel_map})
-        touched: list[int] = []
-        try:
-            with ctx.session() as session:
-                summary = _apply(session, fmt, table, mapped, company, dry_run, actor,
-                                 touched, location)
-                if dry_run:
-                    raise _DryRun(summary)
-        except _DryRun as done:
-            summary = done.summary
-        if touched and not dry_run:
-            forget_data_version(ctx, touched)
+    with TableReader(path, chunk_rows=chunk_rows) as reader:
+        chunks = reader.chunks()
+        first = next(chunks)
+        fmt = choose_format(first, format)
+        if isinstance(fmt, Events):
+            summary = _import_events(ctx, first, fmt, company, dry_run, progress,
+                                     chunk_rows)
+        else:
+            options = {"start": start, "end": end, "location": location, "year": year,
+                       "channel_map": channel_map}
+            run = None
+            try:
+                with ctx.session() as session:
+                    options["seen"] = base.Seen(session, lambda: reader.more)
+                    run = _Run(session, fmt, first, company, dry_run, actor, location)
+                    for table in itertools.chain([first], chunks):
+                        run.add(table, options)
+                        if progress is not None:
+                            progress(run.rows, reader.position, reader.size)
+                    summary = run.finish(reader, options)
+                    if dry_run:
+                        raise _DryRun(summary)
+            except _DryRun as done:
+                summary = done.summary
+            if run is not None and run.touched and not dry_run:
+                forget_data_version(ctx, sorted(run.touched))
     seconds = time.perf_counter() - started
     summary.update(seconds=round(seconds, 3),
                    rows_per_second=round(summary["rows"] / seconds) if seconds else None)
     return summary
 
 
-def _header(table: Table, fmt: base.Format, dry_run: bool) -> dict:
+def _header(table: Table, fmt: base.Format, dry_run: bool, rows: int) -> dict:
     return {"file": str(table.path), "format": fmt.name, "format_title": fmt.title,
             "recognised_from": "header", "encoding": table.encoding,
             "delimiter": table.delimiter, "line_ending": table.line_ending,
-            "rows": len(table.frame) + len(table.unreadable), "dry_run": dry_run}
+            "rows": rows, "dry_run": dry_run}
 
 
 def _import_events(ctx, table: Table, fmt: Events, company: str | None,
-                   dry_run: bool) -> dict:
+                   dry_run: bool, progress=None, chunk_rows: int = CHUNK_ROWS) -> dict:
     if not company:
         raise ValidationError(f"{table.path.name} ({fmt.title}) has no company column: pass "
                               "--company SLUG")
@@ -177,18 +198,18 @@ def _import_events(ctx, table: Table, fmt: Events, company: str | None,
         if tenant is None:
             raise NotFound(f"no company {company!r} (see `campaign-dash company list`)")
         tenant_id = tenant.id
-    result = ingest.import_event_file(ctx, tenant_id, table.path)
+    result = ingest.import_event_file(ctx, tenant_id, table.path, progress=progress,
+                                      chunk_rows=chunk_rows)
     used = fmt.used(table.columns)
-    summary = _header(table, fmt, dry_run)
-    reasons = Counter(part for r in result["rejections"] for part in r["reason"].split("; "))
+    summary = _header(table, fmt, dry_run, result["accepted"] + result["rejected"])
     summary.update(
         imported=result["accepted"], replaced=0, unchanged=0, rejected=result["rejected"],
-        rejections=result["rejections"], reasons=dict(reasons.most_common(20)),
+        rejections=result["rejections"], reasons=dict(result["reasons"].most_common(20)),
         ignored_columns=[c for c in table.columns if c not in used],
         companies_created=[], campaigns_created=0, campaigns_updated=0,
         notes=[*table.notes, "events have no natural key: importing the file again adds "
                              "them again"],
-        fixes=_fixes(fmt, reasons, {}), import_run_id=result["import_run_id"])
+        fixes=_fixes(fmt, result["reasons"], {}), import_run_id=result["import_run_id"])
     return summary
 
 
@@ -235,42 +256,103 @@ def _raw_lines(table: Table, numbers: pd.Index) -> dict[int, str]:
     return lines
 
 
-def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
-           company_slug: str | None, dry_run: bool, actor: str, touched: list[int],
-           location_option: str | None = None) -> dict:
-    rows, reasons = mapped.rows, mapped.reasons
-    scope = None
-    if company_slug:
-        scope = company_by_slug(session, company_slug)
-        if scope is None:
-            raise NotFound(f"no company {company_slug!r} (see `campaign-dash company list`)")
-    if scope is None and not fmt.has_company_column:
-        raise ValidationError(f"{table.path.name} ({fmt.title}) has no company column: "
-                              "pass --company SLUG")
+class _Run:
+    """One import of one file: checks done once (company, locations), then ``add`` per chunk
+    (map, validate, store, keep its rejected rows and import keys), then ``finish`` (the
+    import run's counts and summary, the audit row). All in the caller's transaction."""
 
-    # Locations must exist (every event has one); channels and segments are created.
-    locations = catalog_queries.locations(session)
-    if location_option and location_option.strip().lower() not in locations:
-        raise ValidationError(f"unknown location {location_option!r} for --location (known: "
-                              f"{', '.join(sorted(locations)) or 'none yet'})")
-    location = (rows["location"] if "location" in rows
-                else pd.Series(pd.NA, index=rows.index, dtype=object))
-    location_id = location.str.lower().map(locations)
-    reasons.add((location.notna() & location_id.isna()).to_numpy(),
-                "unknown location " + location.astype(str).map(repr))
-    if fmt.target == "ad_events":
-        reasons.add(location.isna().to_numpy(), "missing location (every event needs one)")
+    def __init__(self, session, fmt: base.Format, first: Table, company_slug: str | None,
+                 dry_run: bool, actor: str, location_option: str | None):
+        self.session, self.fmt, self.dry_run, self.actor = session, fmt, dry_run, actor
+        self.scope = None
+        if company_slug:
+            self.scope = company_by_slug(session, company_slug)
+            if self.scope is None:
+                raise NotFound(f"no company {company_slug!r} (see `campaign-dash company "
+                               "list`)")
+        if self.scope is None and not fmt.has_company_column:
+            raise ValidationError(f"{first.path.name} ({fmt.title}) has no company column: "
+                                  "pass --company SLUG")
+        # Locations must exist (every event has one); channels and segments are created.
+        self.locations = catalog_queries.locations(session)
+        if location_option and location_option.strip().lower() not in self.locations:
+            raise ValidationError(f"unknown location {location_option!r} for --location "
+                                  f"(known: {', '.join(sorted(self.locations)) or 'none yet'})")
+        self.context = {"locations": ", ".join(sorted(self.locations)) or "none yet"}
+        self.path = first.path
+        self.rows = 0
+        self.counts: Counter = Counter()
+        self.extra: Counter = Counter()
+        self.rejected = 0
+        self.shown: list[tuple[int, str, str]] = []
+        self.reasons = ingest.ReasonCounts()
+        self.notes: list[str] = []
+        self.used: list[str] | None = None
+        self.created_companies: list[dict] = []
+        self.companies: set[int] = set()  # of the valid rows
+        self.touched: set[int] = set()  # companies whose data changed
+        self.stored_companies: set[int] = set()  # companies of stored own-table rows
+        self.run_id = ingest_queries.start_import_run(
+            session, self.scope.id if self.scope is not None else None, fmt.name[:32],
+            f"file:{first.path.name}"[:500], format=fmt.name)
 
-    owner = (rows[base.COMPANY].str.lower() if fmt.has_company_column
-             else pd.Series("", index=rows.index))
-    key = owner.astype(str) + "|" + rows["natural_key"].astype(str)
-    duplicate = (key.duplicated(keep="first") & rows["natural_key"].notna()).to_numpy()
-    reasons.add(duplicate, "duplicate natural key " + rows["natural_key"].astype(str).map(repr)
-                + " (an earlier row has it)")
+    # ------------------------------------------------------------------ per chunk
 
-    # Companies: from the file's column (created when missing) or --company.
-    created_companies: list[dict] = []
-    if fmt.has_company_column:
+    def add(self, table: Table, options: dict) -> None:
+        session, fmt = self.session, self.fmt
+        mapped = fmt.map(table, options)
+        self.rows += len(table.frame) + len(table.unreadable)
+        if self.used is None:
+            self.used = mapped.used
+        rows, reasons = mapped.rows, mapped.reasons
+        seen: base.Seen = options["seen"]
+        locations = self.locations
+        location = (rows["location"] if "location" in rows
+                    else pd.Series(pd.NA, index=rows.index, dtype=object))
+        location_id = location.str.lower().map(locations)
+        reasons.add((location.notna() & location_id.isna()).to_numpy(),
+                    "unknown location " + location.astype(str).map(repr))
+        if fmt.target == "ad_events":
+            reasons.add(location.isna().to_numpy(), "missing location (every event needs one)")
+
+        owner = (rows[base.COMPANY].str.lower() if fmt.has_company_column
+                 else pd.Series("", index=rows.index))
+        key = (owner.astype(str) + "|" + rows["natural_key"].astype(str)).where(
+            rows["natural_key"].notna())
+        duplicate = (seen.earlier("natural_key", key)[0] > 0).to_numpy()
+        reasons.add(duplicate, "duplicate natural key "
+                    + rows["natural_key"].astype(str).map(repr) + " (an earlier row has it)")
+
+        company_id = self._companies(rows, reasons)
+        campaign_id = None
+        if fmt.existing_campaigns:  # rows name campaigns imported before (or just now)
+            ids = queries.campaign_ids(session, self.scope.id, fmt.existing_campaigns,
+                                       rows["campaign_key"].dropna().unique().tolist())
+            campaign_id = rows["campaign_key"].map(ids)
+            reasons.add((rows["campaign_key"].notna() & campaign_id.isna()).to_numpy(),
+                        fmt.unknown_campaign + rows["campaign_key"].astype(str).map(repr)
+                        + fmt.unknown_campaign_why)
+
+        good = ~reasons.bad
+        g = rows[good].copy()
+        g["company_id"] = company_id[good].astype("int64")
+        g["location_id"] = location_id[good].astype("Int64")
+        self.companies.update(int(c) for c in g["company_id"].unique())
+        if fmt.target not in ("ad_events", "campaigns"):
+            counts = self._store_own(g, options)
+        elif campaign_id is not None:
+            g["campaign_id"] = campaign_id[good].astype("int64")
+            counts = self._store_events(g)
+        else:
+            counts = self._store_campaigns(g, seen)
+        self._chunk_done(table, mapped, counts)
+
+    def _companies(self, rows: pd.DataFrame, reasons) -> pd.Series:
+        """Per row, its company id: from the file's column (companies created when missing)
+        or --company."""
+        if not self.fmt.has_company_column:
+            return pd.Series(self.scope.id, index=rows.index)
+        session, scope = self.session, self.scope
         names = rows[base.COMPANY]
         lower = names.str.lower()
         if scope is not None:
@@ -279,213 +361,218 @@ def _apply(session, fmt: base.Format, table: Table, mapped: base.Mapped,
                         + f", not {scope.slug!r}")
         known = catalog_queries.company_ids_by_name(session)
         missing = names[~reasons.bad & names.notna() & ~lower.isin(list(known))]
-        taken = catalog_queries.slugs(session)
-        for name in missing.drop_duplicates(keep="first").tolist():
-            if name.lower() in known:
+        if len(missing):
+            taken = catalog_queries.slugs(session)
+            for name in missing.drop_duplicates(keep="first").tolist():
+                if name.lower() in known:
+                    continue
+                slug = _unique_slug(name, taken)
+                new_id = catalog_queries.insert_company(session, slug, name, "unspecified")
+                known[name.lower()] = (new_id, slug)
+                self.created_companies.append({"id": new_id, "slug": slug, "name": name})
+        return lower.map(lambda n: known.get(n, (None,))[0] if isinstance(n, str) else None)
+
+    def _store_campaigns(self, g: pd.DataFrame, seen: base.Seen) -> dict:
+        """Rows that carry their campaign: the campaigns upserted (a campaign met in an
+        earlier chunk keeps the values of its first row, unless the format widens its
+        dates), then one event per row unless the rows are campaigns."""
+        session, fmt = self.session, self.fmt
+        channels = catalog_queries.channels(session)
+        for name in g["channel"].dropna().drop_duplicates().tolist():
+            if name.lower() not in channels:
+                channels[name.lower()] = catalog_queries.insert_channel(
+                    session, name, CHANNEL_KINDS.get(name.lower(), "other"))
+        g["channel_id"] = g["channel"].str.lower().map(channels)
+        segments = catalog_queries.segments(session)
+        if "segment" in g:
+            for name in g["segment"].dropna().drop_duplicates().tolist():
+                if name.lower() not in segments:
+                    segments[name.lower()] = catalog_queries.insert_segment(session, name)
+            g["segment_id"] = g["segment"].str.lower().map(segments)
+        else:
+            g["segment_id"] = None
+        today = catalog_queries.today(session)
+
+        queries.lock_companies(session, g["company_id"].unique().tolist())
+        created_total = updated_total = 0
+        g["campaign_id"] = pd.Series(dtype="int64")
+        for cid, part in g.groupby("company_id", sort=True):
+            first = part.drop_duplicates("campaign_key", keep="first")
+            met = seen.earlier("campaign", f"{cid}|" + first["campaign_key"])[0] > 0
+            new_keys = set(first.loc[~met.to_numpy(), "campaign_key"])
+            if not fmt.widen_campaign_dates:
+                first = first[~met.to_numpy()]
+            ids: dict[str, int] = {}
+            created = updated = 0
+            if len(first):
+                end = first["end_date"]
+                status = np.where(end.notna() & (end.map(lambda d: d is not None and d < today,
+                                                         na_action="ignore").fillna(False)),
+                                  "completed", "active")
+                columns = {
+                    "source_key": _values(first["campaign_key"]),
+                    "channel_id": _values(first["channel_id"], int),
+                    "segment_id": _values(first["segment_id"], int),
+                    "location_id": _values(first["location_id"], int),
+                    "name": [n[:200] for n in _values(first["campaign_name"])],
+                    "goal": _values(first["goal"]),
+                    "status": status.tolist(),
+                    "start_date": _values(first["start_date"]),
+                    "end_date": _values(first["end_date"]),
+                    "budget_allocated": _values(first["budget_allocated"], float),
+                    "daily_budget": _values(first["daily_budget"], float),
+                    "language": [v or "unknown" for v in _values(first["language"])],
+                    "project": _values(first["project"]),
+                    "target_audience": _values(first["target_audience"]),
+                    "engagement_score": _values(first["engagement_score"], int),
+                }
+                ids, created, updated = queries.upsert_campaigns(
+                    session, int(cid), fmt.name, columns,
+                    widen=fmt.widen_campaign_dates, counted=new_keys)
+            missing = sorted(set(part["campaign_key"]) - set(ids))
+            if missing:  # campaigns of an earlier chunk
+                ids.update(queries.campaign_ids(session, int(cid), fmt.name, missing))
+            created_total += created
+            updated_total += updated
+            g.loc[part.index, "campaign_id"] = part["campaign_key"].map(ids).astype("int64")
+            if fmt.target == "campaigns" and created + updated:
+                rollups.bump_data_version(session.connection(), [int(cid)], history=False)
+                self.touched.add(int(cid))
+
+        if fmt.target == "campaigns":  # a row is a campaign: imported = created, and so on
+            counts = {"imported": created_total, "replaced": updated_total,
+                      "unchanged": len(g) - created_total - updated_total}
+        else:
+            counts = self._store_events(g)
+        counts.update(campaigns_created=created_total, campaigns_updated=updated_total)
+        return counts
+
+    def _store_own(self, g: pd.DataFrame, options: dict) -> dict:
+        """Rows of a format with a table of its own (leads, web traffic, journeys), per
+        company."""
+        counts: Counter = Counter()
+        for cid, part in g.groupby("company_id", sort=True):
+            queries.lock_companies(self.session, [int(cid)])
+            result = self.fmt.store(self.session, int(cid), part, options)
+            if result["imported"] or result["replaced"]:
+                self.touched.add(int(cid))
+                self.stored_companies.add(int(cid))
+            counts.update(result)
+        return dict(counts)
+
+    def _store_events(self, g: pd.DataFrame) -> dict:
+        """One ad event per row, by natural key: unchanged rows skipped, restated rows
+        replace their event (taken out of the rollups first), and what ad_events has no
+        column for kept in ad_event_details (reach also summed into ad_stats_daily)."""
+        session, fmt = self.session, self.fmt
+        queries.lock_companies(session, g["company_id"].unique().tolist())
+        hashed = [c for c in g.columns if c not in ("natural_key", base.COMPANY)]
+        g["row_hash"] = pd.util.hash_pandas_object(g[hashed].astype(str), index=False) \
+            .to_numpy().view(np.int64)
+
+        rejections: list[tuple[int, str, str]] = []
+        imported = replaced = unchanged = 0
+        for cid, part in g.groupby("company_id", sort=True):
+            cid = int(cid)
+            keys = part["natural_key"].tolist()
+            existing = queries.import_keys(session, cid, fmt.name, keys)
+            # Compared as Python ints: a 64-bit hash does not survive a float column.
+            same = np.array([k in existing and existing[k][0] == int(h)
+                             for k, h in zip(keys, part["row_hash"].tolist(), strict=True)],
+                            dtype=bool)
+            restated = np.array([k in existing for k in keys], dtype=bool) & ~same
+            restated_rows = part.index[restated]
+            unchanged += int(same.sum())
+            old_events = [existing[k][1] for k in part["natural_key"][restated]
+                          if existing[k][1] is not None]
+            queries.remove_events(session, cid, [int(e) for e in old_events])
+            todo = part[~same]
+            if not len(todo):
                 continue
-            slug = _unique_slug(name, taken)
-            new_id = catalog_queries.insert_company(session, slug, name, "unspecified")
-            known[name.lower()] = (new_id, slug)
-            created_companies.append({"id": new_id, "slug": slug, "name": name})
-        company_id = lower.map(lambda n: known.get(n, (None,))[0] if isinstance(n, str)
-                               else None)
-    else:
-        company_id = pd.Series(scope.id, index=rows.index)
+            events = todo[["campaign_id", "occurred_at", "location_id", "device",
+                           "impressions", "clicks", "conversions", "cost", "revenue"]]
+            batch = ingest.store_events(session, cid, events)
+            rejections.extend(batch.rejections)
+            stored = todo.loc[todo.index.isin(batch.event_ids.index)].copy()
+            stored["event_id"] = batch.event_ids.reindex(stored.index).astype("int64")
+            replaced_here = int(stored.index.isin(restated_rows).sum())
+            replaced += replaced_here
+            imported += int(len(stored)) - replaced_here
+            if len(stored):
+                self.touched.add(cid)
+                if base.DETAIL_COLUMNS & set(stored.columns):
+                    queries.save_event_details(session, cid, stored)
+                queries.save_import_keys(session, cid, fmt.name, self.run_id,
+                                         stored["natural_key"].tolist(),
+                                         [int(h) for h in stored["row_hash"]],
+                                         [int(c) for c in stored["campaign_id"]],
+                                         [int(e) for e in stored["event_id"]])
+        return {"imported": imported, "replaced": replaced, "unchanged": unchanged,
+                "store_rejections": rejections}
 
-    campaign_id = None
-    if fmt.existing_campaigns:  # rows name campaigns imported before (or just now)
-        ids = queries.campaign_ids(session, scope.id, fmt.existing_campaigns,
-                                   rows["campaign_key"].dropna().unique().tolist())
-        campaign_id = rows["campaign_key"].map(ids)
-        reasons.add((rows["campaign_key"].notna() & campaign_id.isna()).to_numpy(),
-                    fmt.unknown_campaign + rows["campaign_key"].astype(str).map(repr)
-                    + fmt.unknown_campaign_why)
+    def _chunk_done(self, table: Table, mapped: base.Mapped, counts: dict) -> None:
+        """The chunk's rejected rows stored (and the first MAX_SHOWN kept for the summary),
+        its counts and notes added up."""
+        rows, reasons = mapped.rows, mapped.reasons
+        rejections: list[tuple[int, str, str]] = list(table.unreadable)
+        bad_numbers = rows.index[reasons.bad]
+        raws = _raw_lines(table, bad_numbers)
+        rejections.extend((int(n), raws[n], str(r)) for n, r in
+                          zip(bad_numbers.tolist(), reasons.text[reasons.bad], strict=True))
+        rejections.extend(counts.pop("store_rejections", []))
+        rejections.sort()
+        ingest_queries.add_rejected_rows(self.session, self.run_id, rejections)
+        self.rejected += len(rejections)
+        self.shown.extend(rejections[:MAX_SHOWN - len(self.shown)])
+        self.reasons.add(part for _, _, r in rejections for part in r.split("; "))
+        for key in ("imported", "replaced", "unchanged", "campaigns_created",
+                    "campaigns_updated"):
+            self.counts[key] += counts.pop(key, 0)
+        self.extra.update(counts)
+        for note in (*table.notes, *mapped.notes):
+            if note not in self.notes:
+                self.notes.append(note)
 
-    good = ~reasons.bad
-    g = rows[good].copy()
-    g["company_id"] = company_id[good].astype("int64")
-    g["location_id"] = location_id[good].astype("Int64")
-    context = {"locations": ", ".join(sorted(locations)) or "none yet"}
-    if fmt.target not in ("ad_events", "campaigns"):
-        return _finish(session, fmt, table, mapped, g, scope, dry_run, actor, touched, context,
-                       created_companies, _store_own(session, fmt, g, touched))
-    if campaign_id is not None:
-        g["campaign_id"] = campaign_id[good].astype("int64")
-        counts = _store_events(session, fmt, g, touched)
-        return _finish(session, fmt, table, mapped, g, scope, dry_run, actor, touched, context,
-                       created_companies, counts)
-    channels = catalog_queries.channels(session)
-    for name in g["channel"].dropna().drop_duplicates().tolist():
-        if name.lower() not in channels:
-            channels[name.lower()] = catalog_queries.insert_channel(
-                session, name, CHANNEL_KINDS.get(name.lower(), "other"))
-    g["channel_id"] = g["channel"].str.lower().map(channels)
-    segments = catalog_queries.segments(session)
-    if "segment" in g:
-        for name in g["segment"].dropna().drop_duplicates().tolist():
-            if name.lower() not in segments:
-                segments[name.lower()] = catalog_queries.insert_segment(session, name)
-        g["segment_id"] = g["segment"].str.lower().map(segments)
-    else:
-        g["segment_id"] = None
-    today = catalog_queries.today(session)
+    # ------------------------------------------------------------------ at the end
 
-    queries.lock_companies(session, g["company_id"].unique().tolist())
-    campaigns_created = campaigns_updated = 0
-    g["campaign_id"] = pd.Series(dtype="int64")
-    for cid, part in g.groupby("company_id", sort=True):
-        first = part.drop_duplicates("campaign_key", keep="first")
-        end = first["end_date"]
-        status = np.where(end.notna() & (end.map(lambda d: d is not None and d < today,
-                                                 na_action="ignore").fillna(False)),
-                          "completed", "active")
-        columns = {
-            "source_key": _values(first["campaign_key"]),
-            "channel_id": _values(first["channel_id"], int),
-            "segment_id": _values(first["segment_id"], int),
-            "location_id": _values(first["location_id"], int),
-            "name": [n[:200] for n in _values(first["campaign_name"])],
-            "goal": _values(first["goal"]),
-            "status": status.tolist(),
-            "start_date": _values(first["start_date"]),
-            "end_date": _values(first["end_date"]),
-            "budget_allocated": _values(first["budget_allocated"], float),
-            "daily_budget": _values(first["daily_budget"], float),
-            "language": [v or "unknown" for v in _values(first["language"])],
-            "project": _values(first["project"]),
-            "target_audience": _values(first["target_audience"]),
-            "engagement_score": _values(first["engagement_score"], int),
+    def finish(self, reader: TableReader, options: dict) -> dict:
+        """The summary, the import run's counts and summary, and the audit row."""
+        fmt, session = self.fmt, self.session
+        if self.stored_companies:
+            fmt.finish(session, sorted(self.stored_companies), options)
+        for note in reader.notes:
+            if note not in self.notes:
+                self.notes.insert(0, note)
+        imported, replaced, unchanged = (self.counts[k] for k in ("imported", "replaced",
+                                                                  "unchanged"))
+        summary = {
+            "imported": imported, "replaced": replaced, "unchanged": unchanged,
+            "rejected": self.rejected,
+            "rejections": [{"row": n, "reason": r, "raw": raw} for n, raw, r in self.shown],
+            "reasons": dict(self.reasons.most_common(20)),
+            "ignored_columns": [c for c in reader.columns if c not in (self.used or [])],
+            "companies_created": self.created_companies,
+            "campaigns_created": self.counts["campaigns_created"],
+            "campaigns_updated": self.counts["campaigns_updated"],
+            "notes": self.notes,
+            "fixes": _fixes(fmt, self.reasons, self.context),
+            **dict(self.extra),
         }
-        ids, created, updated = queries.upsert_campaigns(session, int(cid), fmt.name, columns)
-        campaigns_created += created
-        campaigns_updated += updated
-        g.loc[part.index, "campaign_id"] = part["campaign_key"].map(ids).astype("int64")
-        if fmt.target == "campaigns" and created + updated:
-            rollups.bump_data_version(session.connection(), [int(cid)], history=False)
-            touched.append(int(cid))
-
-    if fmt.target == "campaigns":  # a row is a campaign: imported = created, and so on
-        counts = {"imported": campaigns_created, "replaced": campaigns_updated,
-                  "unchanged": len(g) - campaigns_created - campaigns_updated}
-    else:
-        counts = _store_events(session, fmt, g, touched)
-    counts.update(campaigns_created=campaigns_created, campaigns_updated=campaigns_updated)
-    return _finish(session, fmt, table, mapped, g, scope, dry_run, actor, touched, context,
-                   created_companies, counts)
-
-
-def _store_own(session, fmt: base.Format, g: pd.DataFrame, touched: list[int]) -> dict:
-    """Rows of a format with a table of its own (leads, web traffic, journeys), per company."""
-    counts: Counter = Counter()
-    extra: dict = {}
-    for cid, part in g.groupby("company_id", sort=True):
-        queries.lock_companies(session, [int(cid)])
-        result = fmt.store(session, int(cid), part)
-        if result["imported"] or result["replaced"]:
-            touched.append(int(cid))
-        for key in ("imported", "replaced", "unchanged"):
-            counts[key] += result.pop(key)
-        extra.update(result)
-    return {"imported": counts["imported"], "replaced": counts["replaced"],
-            "unchanged": counts["unchanged"], **extra}
-
-
-def _store_events(session, fmt: base.Format, g: pd.DataFrame, touched: list[int]) -> dict:
-    """One ad event per row, by natural key: unchanged rows skipped, restated rows replace
-    their event (taken out of the rollups first), and what ad_events has no column for kept
-    in ad_event_details (reach also summed into ad_stats_daily)."""
-    queries.lock_companies(session, g["company_id"].unique().tolist())
-    hashed = [c for c in g.columns if c not in ("natural_key", base.COMPANY)]
-    g["row_hash"] = pd.util.hash_pandas_object(g[hashed].astype(str), index=False) \
-        .to_numpy().view(np.int64)
-
-    rejections: list[tuple[int, str, str]] = []
-    imported = replaced = unchanged = 0
-    saved: list[tuple[int, pd.DataFrame]] = []
-    for cid, part in g.groupby("company_id", sort=True):
-        cid = int(cid)
-        keys = part["natural_key"].tolist()
-        existing = queries.import_keys(session, cid, fmt.name, keys)
-        # Compared as Python ints: a 64-bit hash does not survive a float column.
-        same = np.array([k in existing and existing[k][0] == int(h)
-                         for k, h in zip(keys, part["row_hash"].tolist(), strict=True)],
-                        dtype=bool)
-        restated = np.array([k in existing for k in keys], dtype=bool) & ~same
-        restated_rows = part.index[restated]
-        unchanged += int(same.sum())
-        old_events = [existing[k][1] for k in part["natural_key"][restated]
-                      if existing[k][1] is not None]
-        queries.remove_events(session, cid, [int(e) for e in old_events])
-        todo = part[~same]
-        if not len(todo):
-            continue
-        events = todo[["campaign_id", "occurred_at", "location_id", "device", "impressions",
-                       "clicks", "conversions", "cost", "revenue"]]
-        batch = ingest.store_events(session, cid, events)
-        rejections.extend(batch.rejections)
-        stored = todo.loc[todo.index.isin(batch.event_ids.index)].copy()
-        stored["event_id"] = batch.event_ids.reindex(stored.index).astype("int64")
-        replaced_here = int(stored.index.isin(restated_rows).sum())
-        replaced += replaced_here
-        imported += int(len(stored)) - replaced_here
-        if len(stored):
-            touched.append(cid)
-            saved.append((cid, stored))
-            if base.DETAIL_COLUMNS & set(stored.columns):
-                queries.save_event_details(session, cid, stored)
-    return {"imported": imported, "replaced": replaced, "unchanged": unchanged,
-            "store_rejections": rejections, "saved": saved}
-
-
-def _finish(session, fmt: base.Format, table: Table, mapped: base.Mapped, g: pd.DataFrame,
-            scope, dry_run: bool, actor: str, touched: list[int], context: dict,
-            created_companies: list[dict], counts: dict) -> dict:
-    """The summary, the import run with its rejected rows, the import keys and the audit
-    row."""
-    rows, reasons = mapped.rows, mapped.reasons
-    rejections: list[tuple[int, str, str]] = list(table.unreadable)
-    bad_numbers = rows.index[reasons.bad]
-    raws = _raw_lines(table, bad_numbers)
-    rejections.extend((int(n), raws[n], str(r)) for n, r in
-                      zip(bad_numbers.tolist(), reasons.text[reasons.bad], strict=True))
-    rejections.extend(counts.pop("store_rejections", []))
-    rejections.sort()
-    saved = counts.pop("saved", [])
-    imported, replaced, unchanged = (counts.pop(k) for k in ("imported", "replaced",
-                                                             "unchanged"))
-    campaigns_created = counts.pop("campaigns_created", 0)
-    campaigns_updated = counts.pop("campaigns_updated", 0)
-
-    reason_counts = Counter(part for _, _, r in rejections for part in r.split("; "))
-    summary = {
-        "imported": imported, "replaced": replaced, "unchanged": unchanged,
-        "rejected": len(rejections),
-        "rejections": [{"row": n, "reason": r, "raw": raw}
-                       for n, raw, r in rejections[:MAX_SHOWN]],
-        "reasons": dict(reason_counts.most_common(20)),
-        "ignored_columns": [c for c in table.columns if c not in mapped.used],
-        "companies_created": created_companies,
-        "campaigns_created": campaigns_created, "campaigns_updated": campaigns_updated,
-        "notes": [*table.notes, *mapped.notes],
-        "fixes": _fixes(fmt, reason_counts, context),
-        **counts,
-    }
-    run_company = scope.id if scope is not None else (
-        int(g["company_id"].iloc[0]) if g["company_id"].nunique() == 1 else None)
-    run_id = ingest_queries.record_import_run(
-        session, run_company, fmt.name[:32], f"file:{table.path.name}"[:500],
-        imported + replaced, len(rejections), rejections, format=fmt.name,
-        summary={k: v for k, v in summary.items() if k != "rejections"})
-    for cid, stored in saved:
-        queries.save_import_keys(session, cid, fmt.name, run_id, stored["natural_key"].tolist(),
-                                 [int(h) for h in stored["row_hash"]],
-                                 [int(c) for c in stored["campaign_id"]],
-                                 [int(e) for e in stored["event_id"]])
-    audit.record(session, "import", actor_email=actor[:255],
-                 target=f"company:{run_company}" if run_company else "companies",
-                 after={"import_run_id": run_id, "file": table.path.name,
-                        "format": fmt.name, "imported": imported, "replaced": replaced,
-                        "unchanged": unchanged, "rejected": len(rejections),
-                        "dry_run": dry_run})
-    summary = {**_header(table, fmt, dry_run), **summary, "import_run_id": run_id}
-    return summary
+        run_company = self.scope.id if self.scope is not None else (
+            next(iter(self.companies)) if len(self.companies) == 1 else None)
+        table = Table(self.path, pd.DataFrame(), reader.columns, reader.encoding,
+                      reader.delimiter, reader.line_ending)
+        summary = {**_header(table, fmt, self.dry_run, self.rows), **summary,
+                   "import_run_id": self.run_id}
+        ingest_queries.finish_import_run(
+            session, self.run_id, run_company, imported + replaced, self.rejected,
+            summary={k: v for k, v in summary.items()
+                     if k not in ("rejections", "import_run_id", "seconds",
+                                  "rows_per_second")})
+        audit.record(session, "import", actor_email=self.actor[:255],
+                     target=f"company:{run_company}" if run_company else "companies",
+                     after={"import_run_id": self.run_id, "file": self.path.name,
+                            "format": fmt.name, "imported": imported, "replaced": replaced,
+                            "unchanged": unchanged, "rejected": self.rejected,
+                            "dry_run": self.dry_run})
+        return summary

@@ -60,6 +60,10 @@ class Format:
     # The reason of a row naming an unknown campaign: prefix + the key + why (and the fix).
     unknown_campaign = "unknown campaign "
     unknown_campaign_why = ""
+    # Campaigns run from their first to their last row: a stored campaign's dates are
+    # widened, never narrowed (its other rows stay), and a file read in chunks widens them
+    # chunk by chunk.
+    widen_campaign_dates = False
     # (reason prefix, the fix to name in the summary)
     fixes: tuple[tuple[str, str], ...] = ()
 
@@ -69,11 +73,16 @@ class Format:
     def map(self, table: Table, options: dict) -> Mapped:
         raise NotImplementedError
 
-    def store(self, session, company_id: int, rows: pd.DataFrame) -> dict:
+    def store(self, session, company_id: int, rows: pd.DataFrame, options: dict) -> dict:
         """Formats whose ``target`` is a table of their own write their valid rows (index =
-        row numbers, natural keys unique) here, in the caller's transaction, and return the
-        counts: imported, replaced, unchanged, plus anything the summary should add."""
+        row numbers, natural keys unique) here, chunk by chunk, in the caller's transaction,
+        and return the counts: imported, replaced, unchanged, plus any other counts the
+        summary should add up (``options``: the import's options and its ``seen`` keys)."""
         raise NotImplementedError
+
+    def finish(self, session, company_ids: list[int], options: dict) -> None:
+        """After the last chunk, in the import's transaction: work done once per import for
+        the companies whose rows were stored (e.g. rebuilding a rollup)."""
 
 
 def column_index(table: Table) -> dict[str, str]:
@@ -171,16 +180,76 @@ def durations(series: pd.Series, label: str, reasons: _Reasons) -> pd.Series:
     return days.astype("Int64")
 
 
-def occurrence_keys(keys: pd.Series) -> pd.Series:
+class Seen:
+    """The keys met by the earlier chunks of one import (``db.queries.importers.seen_keys``:
+    a temporary table of the import's transaction), so duplicates, repeated lines and repeated
+    grains are found across a file read in chunks, in bounded memory. A file read in one
+    chunk never touches the table. ``more()`` says whether chunks follow the current one."""
+
+    def __init__(self, session=None, more=lambda: False):
+        self.session = session
+        self.more = more
+        self.used = False
+
+    @property
+    def active(self) -> bool:
+        return self.session is not None and (self.used or self.more())
+
+    def earlier(self, kind: str, keys: pd.Series) -> tuple[pd.Series, pd.Series]:
+        """Per row: how many rows before it had its key (in this chunk or an earlier one),
+        and the number of the first row that had it (its own when none). Missing keys: 0 and
+        the row's own number. Across chunks keys are compared by a 64-bit hash."""
+        index = keys.index
+        before = pd.Series(0, index=index, dtype="int64")
+        first = pd.Series(index.to_numpy(dtype="int64"), index=index)
+        present = keys.notna().to_numpy()
+        if not present.any():
+            return before, first
+        k = keys[present]
+        numbers = pd.Series(k.index.to_numpy(dtype="int64"), index=k.index)
+        grouped = numbers.groupby(k.to_numpy(), sort=False)
+        within = grouped.cumcount().astype("int64")
+        first_within = grouped.transform("min").astype("int64")
+        if not self.active:
+            before[k.index] = within
+            first[k.index] = first_within
+            return before, first
+        from db.queries import importers as queries
+
+        self.used = True
+        hashed = pd.Series(pd.util.hash_pandas_object(k.astype(str), index=False)
+                           .to_numpy().view(np.int64), index=k.index)
+        per = numbers.groupby(hashed.to_numpy(), sort=False).agg(["size", "min"])
+        seen = queries.seen_keys(self.session, kind, per.index.tolist(),
+                                 per["size"].tolist(), per["min"].tolist())
+        totals = pd.DataFrame.from_dict(seen, orient="index", columns=["n", "first_row"])
+        prior = (totals["n"] - per["size"].reindex(totals.index)).astype("int64")
+        prior_row = hashed.map(prior).astype("int64")
+        before[k.index] = within + prior_row
+        first[k.index] = np.where(prior_row > 0, hashed.map(totals["first_row"]),
+                                  first_within).astype("int64")
+        return before, first
+
+
+def occurrence_keys(keys: pd.Series, seen: Seen | None = None) -> pd.Series:
     """Natural keys made unique by their occurrence: the second row with key 'k' gets
     'k#2', the third 'k#3' (exports that report one grain twice with different values, e.g.
     a late partial-day row; both are real reports). Stable while the file keeps its order."""
-    number = keys.groupby(keys, sort=False).cumcount() + 1
+    if seen is not None:
+        before, _ = seen.earlier("occurrence", keys)
+        number = before + 1
+    else:
+        number = keys.groupby(keys, sort=False).cumcount() + 1
     return keys.where(number == 1, keys + "#" + number.astype(str))
 
 
-def exact_repeats(frame: pd.DataFrame) -> pd.Series:
+def exact_repeats(frame: pd.DataFrame, seen: Seen | None = None) -> pd.Series:
     """Per row: the number of an earlier row it repeats in every column, else <NA>."""
+    if seen is not None and seen.active:
+        rows = pd.Series(pd.util.hash_pandas_object(frame, index=False).to_numpy()
+                         .view(np.int64), index=frame.index)
+        before, first = seen.earlier("row", rows)
+        return first.where(before > 0).astype("Int64")
     first = pd.Series(frame.index, index=frame.index)
     grouped = first.groupby([frame[c] for c in frame.columns], sort=False, dropna=False)
     earliest = grouped.transform("min")

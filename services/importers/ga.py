@@ -49,6 +49,6 @@ class GaDailySessions(base.Format):
                  "as NULL (shown as a dash), never 0"]
         return base.Mapped(rows, reasons, [found["date"], label], notes)
 
-    def store(self, session, company_id: int, rows: pd.DataFrame) -> dict:
+    def store(self, session, company_id: int, rows: pd.DataFrame, options: dict) -> dict:
         return queries.upsert_web_sessions(session, company_id, rows["day"].tolist(),
                                            [int(v) for v in rows["sessions"]], UNKNOWN)

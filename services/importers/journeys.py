@@ -143,7 +143,7 @@ class CustomerJourneys(base.Format):
                          f"{CONVERSION} or not at all): ignored")
         return base.Mapped(rows, reasons, used, notes)
 
-    def store(self, session, company_id: int, rows: pd.DataFrame) -> dict:
+    def store(self, session, company_id: int, rows: pd.DataFrame, options: dict) -> dict:
         channels = catalog_queries.channels(session)
         for name in sorted({n for names in rows["channels"] for n in names}):
             if name.lower() not in channels:

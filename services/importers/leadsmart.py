@@ -43,8 +43,8 @@ def _columns(table: Table):
     return found, frame, col
 
 
-def _repeats(frame: pd.DataFrame, reasons: _Reasons) -> None:
-    earlier = base.exact_repeats(frame)
+def _repeats(frame: pd.DataFrame, reasons: _Reasons, seen: base.Seen | None) -> None:
+    earlier = base.exact_repeats(frame, seen)
     repeated = earlier.notna().to_numpy()
     reasons.add(repeated, "repeats row " + earlier.astype(str) + " in every column (a "
                 "duplicated line)")
@@ -137,9 +137,10 @@ class LeadSmartInsights(base.Format):
                                    maximum=LIMITS["impressions"])
         # 'YYYY-MM-DD' and 'YYYY-MM-DD 00:00:00' both occur: the day is what counts.
         day = base.dates(col("created_at"), "created_at", reasons).dt.normalize()
-        _repeats(frame[[found[n] for n in sorted(self.REQUIRED)]], reasons)
+        seen = options.get("seen")
+        _repeats(frame[[found[n] for n in sorted(self.REQUIRED)]], reasons, seen)
         key = ad_set + "|" + day.dt.strftime("%Y-%m-%d")
-        natural_key = base.occurrence_keys(key)
+        natural_key = base.occurrence_keys(key, seen)
         repeated_grain = int(((natural_key != key) & ~reasons.bad).sum())
         rows = pd.DataFrame({
             "campaign_key": campaign,
@@ -202,10 +203,11 @@ class LeadSmartLeadStatusChanges(base.Format):
                  "the export has no lead value: leads.value is stored as 0"]
         return base.Mapped(rows, reasons, used, notes)
 
-    def store(self, session, company_id: int, rows: pd.DataFrame) -> dict:
-        """Merged with the leads' changes stored before, by (lead, time): a new change is
-        added, a change whose status differs replaces it, an equal one is unchanged. Only
-        leads with a new or restated change are rewritten."""
+    def store(self, session, company_id: int, rows: pd.DataFrame, options: dict) -> dict:
+        """Merged with the leads' changes stored before (by earlier imports, or by earlier
+        chunks of this one), by (lead, time): a new change is added, a change whose status
+        differs replaces it, an equal one is unchanged. Only leads with a new or restated
+        change are rewritten; the lead rollups are rebuilt once, by ``finish``."""
         keys = rows["lead_key"].unique().tolist()
         old = queries.lead_changes(session, company_id, SOURCE, keys)
         new = rows[["lead_key", "changed_at", "to_status"]]
@@ -230,7 +232,14 @@ class LeadSmartLeadStatusChanges(base.Format):
                 leads["created_at"].tolist(), leads["status"].tolist())
             merged["lead_id"] = merged["lead_key"].map(ids)
             queries.replace_lead_changes(session, company_id, merged)
-            queries.lead_facts_changed(session, company_id)
+        # Leads met in an earlier chunk of the file are not counted again.
+        seen = options.get("seen") or base.Seen()
+        first_time = seen.earlier("lead", pd.Series(keys, index=pd.RangeIndex(len(keys)))
+                                  .map(lambda k: f"{company_id}|{k}"))[0] == 0
         return {"imported": int((~known).sum()), "replaced": int((known & ~same).sum()),
                 "unchanged": int(same.sum()), "leads_created": created,
-                "leads_updated": updated, "leads": len(keys)}
+                "leads_updated": updated, "leads": int(first_time.sum())}
+
+    def finish(self, session, company_ids: list[int], options: dict) -> None:
+        for company_id in company_ids:  # the lead rollups, once per import
+            queries.lead_facts_changed(session, company_id)

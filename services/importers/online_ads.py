@@ -24,6 +24,7 @@ NOT_AVAILABLE = {"#N/A", "N/A", "#NA"}  # a spreadsheet's "not available"
 class OnlineAdvertising(base.Format):
     name = SOURCE
     title = "Online advertising performance (banner campaigns)"
+    widen_campaign_dates = True
     fixes = (
         ("month is not", "write month as an English month name, e.g. April"),
         ("is not a day of", "check month and day: the date does not exist in that year"),
@@ -79,11 +80,13 @@ class OnlineAdvertising(base.Format):
                                    reasons, whole=True, maximum=LIMITS["conversions"])
         sales = base.numbers(col("post_click_sales_amount"), "post_click_sales_amount",
                              reasons, money=True, maximum=LIMITS["revenue"]).round(4)
-        earlier = base.exact_repeats(frame)
+        seen = options.get("seen")
+        earlier = base.exact_repeats(frame, seen)
         reasons.add(earlier.notna().to_numpy(), "repeats row " + earlier.astype(str)
                     + " in every column (a duplicated line)")
 
-        # A campaign runs from its first to its last day in the file (valid rows).
+        # A campaign runs from its first to its last day in the file (valid rows; a file read
+        # in chunks widens the campaign's dates chunk by chunk: ``widen_campaign_dates``).
         valid_day = day.where(~pd.Series(reasons.bad, index=frame.index))
         start = valid_day.groupby(campaign).transform("min")
         end = valid_day.groupby(campaign).transform("max")
@@ -115,7 +118,7 @@ class OnlineAdvertising(base.Format):
             "placement": placement.mask(not_available),
             "user_engagement": engagement,
             "publisher_revenue": publisher_revenue,
-            "natural_key": base.occurrence_keys(key),
+            "natural_key": base.occurrence_keys(key, seen),
         }, index=frame.index)
         used = [found[n] for n in (*REQUIRED, *OPTIONAL) if n in found]
         notes = [f"the file has no year: its days are in {year} (--year); each row is one "
