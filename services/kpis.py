@@ -131,6 +131,14 @@ def _card(metric, value, previous, *, target=None, direction=None, sparkline=Non
             "sparkline": sparkline or [], "note": note}
 
 
+def _company_daily(frames: dict) -> pd.DataFrame:
+    """The company's daily totals with ad conversions (the channels' sum) beside them."""
+    total = frames[None]
+    total["ad_conversions"] = sum((f["ad_conversions"] for k, f in frames.items()
+                                   if k is not None), start=total["ad_conversions"] * 0)
+    return total
+
+
 def _sparkline(values) -> list:
     return [None if v is None or (isinstance(v, float) and not math.isfinite(v))
             else round(float(v), 6) for v in values]
@@ -152,7 +160,13 @@ def executive_kpis(ctx: ServiceContext, scope: Scope, range_name: str | None = N
         anchor = queries.latest_day(session, company_id) or dt.date.today()
         period = resolve_period(range_name, anchor, start, end)
         prev = compare_period(period, compare)
-        frames = daily_frames(session, company_id, prev.start, period.end, device=device)
+        # Two windows when the compared period is a year earlier: the year between them is
+        # never read (a 30-day period otherwise read 425 days).
+        windows = ([(prev.start, period.end)] if prev.end + dt.timedelta(days=1) == period.start
+                   else [(prev.start, prev.end), (period.start, period.end)])
+        total = pd.concat([_company_daily(daily_frames(session, company_id, first, last,
+                                                        device=device))
+                           for first, last in windows])
         targets = {(t["metric"], t["period"]): t for t in ts_queries.kpi_targets(session,
                                                                                 company_id)}
         # Active campaigns are counted by spend: the ads' rollup alone answers that.
@@ -166,9 +180,6 @@ def executive_kpis(ctx: ServiceContext, scope: Scope, range_name: str | None = N
         first = ts_queries.first_day(session, company_id)
         spend_by_month = {row["month"]: row["spend"] for row in ts_queries.monthly_spend(
             session, company_id, dt.date(1900, 1, 1), period.end)}
-    total = frames[None]
-    total["ad_conversions"] = sum((f["ad_conversions"] for k, f in frames.items()
-                                   if k is not None), start=total["ad_conversions"] * 0)
     now = total[total.index >= pd.Timestamp(period.start)]
     before = total[(total.index >= pd.Timestamp(prev.start))
                    & (total.index <= pd.Timestamp(prev.end))]
