@@ -358,10 +358,21 @@ def update_threats(*args):
     ctx = service_context()
     try:
         result = competitive.threats(ctx, scope, _raw(values))
-        gaps = competitive.gaps(ctx, scope, _raw(values))
     except ServiceError as error:
-        return _error(error), None, None
-    return threat_list(result), recommendation_list(result), gaps_table(gaps)
+        return _error(error), None
+    return threat_list(result), recommendation_list(result)
+
+
+def update_gaps(*args):
+    """The gap table, its own request beside the threats' (each answers in about half the
+    time: together their warm p95 was 21 ms at 10 million events, over the 20 ms target)."""
+    *values, _changed = args
+    scope = _scope(_raw(values))
+    try:
+        gaps = competitive.gaps(service_context(), scope, _raw(values))
+    except ServiceError as error:
+        return _error(error)
+    return gaps_table(gaps)
 
 
 # --------------------------------------------------------------------------- updates feed
@@ -496,7 +507,8 @@ def register(app: Dash) -> None:
                  *BAR.inputs(), Input(ids.POSITION_CHANNEL, "value"),
                  changed)(update_position)
     app.callback(Output(ids.THREATS, "children"), Output(ids.RECOMMENDATIONS, "children"),
-                 Output(ids.GAPS, "children"), *BAR.inputs(), changed)(update_threats)
+                 *BAR.inputs(), changed)(update_threats)
+    app.callback(Output(ids.GAPS, "children"), *BAR.inputs(), changed)(update_gaps)
     app.callback(Output(ids.FEED, "children"), *BAR.inputs(),
                  Input(ids.FEED_COMPETITOR, "value"), Input(ids.FEED_KIND, "value"),
                  changed)(update_feed)
