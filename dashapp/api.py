@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, request
 
 from dashapp.auth import current_record, remote_addr, service_context
-from services import access, admin, audit_query, registry, request_metrics
+from services import access, admin, audit_query, data_quality, registry, request_metrics
 from services.errors import Forbidden, NotFound, ValidationError
 from services.kpis import executive_kpis
 
@@ -404,6 +404,15 @@ def system_health():
         raise ValidationError("window must be hour or day")
     return jsonify(request_metrics.system_health(service_context(), window,
                                                  company_id=actor.company_id))
+
+
+@blueprint.get("/data-quality")
+def data_quality_report():
+    """Per company and source: freshness (newest data, its age; streaming sources late after
+    2 hours), completeness (share of present required fields), validity (share of imported
+    rows rejected) and duplicates. An admin with a company sees that company's only."""
+    actor = _admin("read_system_health")
+    return jsonify(data_quality.data_quality(service_context(), company_id=actor.company_id))
 
 
 # --------------------------------------------------------------------------- real time (#4)

@@ -170,6 +170,9 @@ def openapi() -> dict:
                 _query("format", {"type": "string", "enum": ["json", "csv"]}, "csv exports")])},
             "/system-health": {"get": _operation("latency, errors, cache, freshness (admins)", [
                 _query("window", {"type": "string", "enum": ["hour", "day"]}, "window")])},
+            "/data-quality": {"get": _operation(
+                "freshness, completeness, validity and duplicates per company and source "
+                "(admins)")},
             "/events": {"post": _operation(
                 "ingest ad events for the token's company",
                 body={"required": True, "content": {"application/json": {"schema": {

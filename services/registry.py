@@ -70,7 +70,7 @@ VIEWS: tuple[View, ...] = (
          api=("competitors", "competitive"),
          actions={"manage_competitors": EDITORS}),
     View("admin", "Admin", roles=frozenset({"admin"}), landing_for=frozenset({"admin"}),
-         built=True, api=("users", "audit", "system-health"),
+         built=True, api=("users", "audit", "system-health", "data-quality"),
          actions={"manage_users": frozenset({"admin"}),
                   "manage_preferences": frozenset({"admin"}),
                   "read_audit": frozenset({"admin"}),

@@ -1,0 +1,150 @@
+"""Data quality per company and source (issue #12, step 6): freshness, completeness, validity
+and duplicates equal pandas over the raw rows; /api/v1/data-quality for admins only."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from dashapp.cli import main
+from services import data_quality
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+GA = DATA / "ga_daily_sessions_forecastga" / "ga_sessions.csv"
+ONLINE = DATA / "online_advertising_performance" / "online_advertising_performance_data.csv"
+
+
+@pytest.fixture(scope="module")
+def own_config(private_warehouse):
+    return private_warehouse("data_quality", 17)
+
+
+@pytest.fixture(scope="module")
+def own_ctx(own_config):
+    from dashapp.runtime import service_context
+
+    return service_context(own_config)
+
+
+def frame(ctx, sql: str, **params) -> pd.DataFrame:
+    with ctx.session() as session:
+        result = session.execute(text(sql), params)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+@pytest.fixture(scope="module")
+def company(own_config, own_ctx, tmp_path_factory):
+    """A company with GA sessions, the online advertising file (5 repeated lines rejected)
+    and live events three hours old, one line of them twice and one rejected."""
+    folder = tmp_path_factory.mktemp("quality")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", own_config.database_url)
+        patch.setenv("REDIS_URL", own_config.redis_url)
+        assert main(["company", "add", "Quality Check Ltd"]) == 0
+        assert main(["campaign", "add", "Live one", "--company", "quality-check-ltd",
+                     "--channel", "Google Ads", "--goal", "sales", "--start", "2024-01-01",
+                     "--budget", "100"]) == 0
+        company_id, campaign = frame(own_ctx, """
+            SELECT c.id, k.id AS campaign FROM companies c JOIN campaigns k
+            ON k.company_id = c.id WHERE c.slug = 'quality-check-ltd'""").iloc[0].tolist()
+        when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3)
+        events = pd.DataFrame({
+            "campaign_id": campaign,
+            "occurred_at": [(when - dt.timedelta(minutes=i)).isoformat() for i in range(40)],
+            "impressions": range(100, 140), "clicks": 3, "conversions": 1, "cost": 2.5,
+            "revenue": 4.0, "location": "Boston",
+            "device": ["mobile", "desktop", "unknown", "tablet"] * 10})
+        events = pd.concat([events, events.iloc[[7]]], ignore_index=True)  # a line twice
+        events["clicks"] = events["clicks"].astype(object)
+        events.loc[len(events)] = [campaign, when.isoformat(), 1, "many", 0, 1, 1, "Boston",
+                                   "mobile"]
+        path = folder / "events.csv"
+        events.to_csv(path, index=False)
+        for args in ([str(GA), "--company", "quality-check-ltd"],
+                     [str(ONLINE), "--company", "quality-check-ltd", "--year", "2020",
+                      "--location", "Boston"],
+                     [str(path), "--company", "quality-check-ltd"]):
+            main(["import", *args, "--json"])
+    return int(company_id)
+
+
+def expected(ctx, company_id: int) -> dict[str, dict]:
+    """The report's numbers, computed by pandas over the raw rows of the company."""
+    now = pd.Timestamp(frame(ctx, "SELECT now() AS now")["now"][0])
+    out = {}
+    events = frame(ctx, """
+        SELECT COALESCE(k.source, 'live') AS source, f.campaign_id, f.occurred_at,
+               f.location_id, f.device, f.impressions, f.clicks, f.conversions, f.cost,
+               f.revenue, d.ad_set, d.banner, d.placement, d.user_engagement
+        FROM ad_events f LEFT JOIN campaigns k ON k.id = f.campaign_id
+        LEFT JOIN ad_event_details d ON d.event_id = f.id WHERE f.company_id = :c""",
+                   c=company_id)
+    for source, rows in events.groupby("source"):
+        newest = rows["occurred_at"].max()
+        out[source] = {"rows": len(rows), "age_hours": (now - newest).total_seconds() / 3600,
+                       "completeness": (3 + (rows["device"] != "unknown").mean()) / 4,
+                       "duplicates": int(rows.drop(columns="source")
+                                         .duplicated(keep="first").sum())}
+    web = frame(ctx, "SELECT * FROM web_traffic_daily WHERE company_id = :c", c=company_id)
+    measures = ["sessions", "bounces", "duration_seconds", "pageviews", "conversions"]
+    out["ga-daily-sessions"] = {
+        "rows": len(web), "completeness": web[measures].notna().to_numpy().mean(),
+        "duplicates": int(web.duplicated().sum()),
+        "age_hours": (now - (pd.Timestamp(web["day"].max(), tz="UTC")
+                             + pd.Timedelta(days=1))).total_seconds() / 3600}
+    runs = frame(ctx, "SELECT COALESCE(format, kind) AS format, rows_accepted, rows_rejected, "
+                      "summary FROM import_runs WHERE company_id = :c", c=company_id)
+    runs["rows"] = [s["rows"] if s and "rows" in s else a + r for s, a, r in
+                    zip(runs["summary"], runs["rows_accepted"], runs["rows_rejected"],
+                        strict=True)]
+    runs["source"] = runs["format"].replace({"events": "live"})
+    for source, rows in runs.groupby("source"):
+        out[source]["validity"] = rows["rows_rejected"].sum() / rows["rows"].sum()
+    return out
+
+
+def test_the_report_equals_pandas_over_the_raw_rows(own_ctx, company):
+    report = data_quality.data_quality(own_ctx, company_id=company)
+    [entry] = report["companies"]
+    got = {s["source"]: s for s in entry["sources"]}
+    want = expected(own_ctx, company)
+    assert set(got) == set(want) == {"live", "online-advertising-performance",
+                                     "ga-daily-sessions"}
+    for source, numbers in want.items():
+        for key, value in numbers.items():
+            assert got[source][key] == pytest.approx(value, abs=0.01), (source, key)
+    # what the files are known to hold
+    assert got["ga-daily-sessions"]["completeness"] == pytest.approx(0.2)
+    assert got["ga-daily-sessions"]["fields"]["bounces"] == 0.0
+    assert got["online-advertising-performance"]["validity"] == pytest.approx(5 / 15_408)
+    assert got["online-advertising-performance"]["rows_read"] == 15_408
+    assert got["live"]["duplicates"] == 1 and got["live"]["rows"] == 41
+    assert got["live"]["validity"] == pytest.approx(1 / 42)
+    assert got["live"]["fields"]["device"] == pytest.approx(31 / 41)
+    # a streaming source three hours behind is late; imports are not streams
+    assert got["live"]["streaming"] and got["live"]["late"]
+    assert not got["online-advertising-performance"]["late"]
+    assert any(s["company_id"] == company and s["source"] == "live"
+               for s in data_quality.late_streams(own_ctx))
+
+
+def test_every_company_for_an_admin_without_one(own_ctx, company):
+    report = data_quality.data_quality(own_ctx)
+    slugs = [c["slug"] for c in report["companies"]]
+    assert "quality-check-ltd" in slugs and len(slugs) > 1
+    seeded = next(c for c in report["companies"] if c["slug"] != "quality-check-ltd")
+    assert {s["source"] for s in seeded["sources"]} >= {"live", "web", "crm", "journeys"}
+    json.dumps(report)  # serialisable as the API sends it
+
+
+def test_api_for_admins_only(client_for):
+    admin = client_for("admin").get("/api/v1/data-quality")
+    assert admin.status_code == 200 and admin.json["late_after_hours"] == 2
+    assert admin.json["companies"] and "sources" in admin.json["companies"][0]
+    assert client_for("analyst").get("/api/v1/data-quality").status_code == 403
+    assert client_for(None).get("/api/v1/data-quality").status_code == 401
