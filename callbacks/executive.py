@@ -58,8 +58,10 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks, 
     """KPI cards, header texts and the shareable URL for the chosen company and period."""
     ctx = service_context()
     if range_name == "custom" and custom_range_problem(start, end):
-        return (no_update, ids.notice(custom_range_problem(start, end)), no_update, no_update,
-                no_update)
+        # The header still names the company (a reversed range from a link left it blank).
+        scope = request_scope("executive", company_slug)
+        return (no_update, ids.notice(custom_range_problem(start, end)), scope.company.name,
+                "pick a valid range", no_update)
     range_name, start, end = _inputs(range_name, start, end)
     custom = range_name == "custom"
     try:

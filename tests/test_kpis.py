@@ -163,3 +163,21 @@ def test_bad_parameters_get_a_clear_400(client_for, query, message):
     response = client_for("executive").get(f"/api/v1/kpis?{query}")
     assert response.status_code == 400
     assert message in response.json["message"]
+
+
+def test_a_reversed_range_from_a_link_says_what_is_wrong_and_keeps_the_company(
+        client_for, dash_app, companies, ctx):
+    payload = callback_payload(dash_app, "executive-kpi-cards", {
+        "executive-range.value": "custom",
+        "executive-dates.start_date": "2026-05-01",
+        "executive-dates.end_date": "2026-04-01",
+    })
+    body = client_for("executive").post("/_dash-update-component", json=payload).json
+    response = body["response"]
+    assert "start date is after the end date" in str(response["executive-message"])
+    with ctx.session() as session:
+        from sqlalchemy import text
+
+        name = session.execute(text("SELECT name FROM companies WHERE slug = :s"),
+                               {"s": companies[0]}).scalar()
+    assert response["executive-company-name"]["children"] == name
