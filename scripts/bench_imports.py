@@ -40,7 +40,9 @@ def restore(dump: str) -> None:
 
 
 def run(label: str, *args) -> None:
-    done = subprocess.run([*CLI, "import", *map(str, args), "--json"], cwd=ROOT,
+    # BENCH_CODE: another checkout of the code to measure (e.g. the commit before a change)
+    done = subprocess.run([*CLI, "import", *map(str, args), "--json"],
+                          cwd=os.environ.get("BENCH_CODE", ROOT),
                           capture_output=True, text=True)
     peak = next((int(line.split()[1]) for line in done.stderr.splitlines()
                  if line.startswith("PEAK_KB")), 0) / 1024

@@ -89,24 +89,41 @@ def campaign_ids(session: Session, company_id: int, source: str,
 
 
 def seen_keys(session: Session, kind: str, hashes: list[int], counts: list[int],
-              first_rows: list[int]) -> dict[int, tuple[int, int]]:
+              first_rows: list[int], *, earlier: bool = True,
+              later: bool = True) -> dict[int, tuple[int, int]]:
     """Keys one import has met in its chunks so far (a temporary table of the import's
-    transaction, so a file's duplicates are found across chunks in bounded memory): adds this
-    chunk's keys (64-bit hashes, with how often and from which row each occurs in it) and
-    returns, per hash, (its count including this chunk, the first row that had it)."""
-    session.execute(text("""
-        CREATE TEMPORARY TABLE IF NOT EXISTS import_seen (
-            kind text, h bigint, n bigint, first_row bigint, PRIMARY KEY (kind, h))
-        ON COMMIT DROP"""))
-    rows = session.execute(text("""
-        INSERT INTO import_seen AS s (kind, h, n, first_row)
-        SELECT :kind, t.h, t.n, t.r
-        FROM unnest(CAST(:h AS bigint[]), CAST(:n AS bigint[]), CAST(:r AS bigint[]))
-             AS t(h, n, r)
-        ON CONFLICT (kind, h) DO UPDATE SET n = s.n + EXCLUDED.n
-        RETURNING s.h, s.n, s.first_row"""),
-        {"kind": kind, "h": array_literal(hashes, quote=False),
-         "n": array_literal(counts, quote=False), "r": array_literal(first_rows, quote=False)})
+    transaction, so a file's duplicates are found across chunks in bounded memory): this
+    chunk's keys (64-bit hashes, each with how often and from which row it occurs in the
+    chunk). Returns, per hash met before, (its count including this chunk, the first row that
+    had it); hashes not returned are new. ``earlier``: chunks came before (else nothing is
+    looked up); ``later``: chunks follow (else nothing is kept)."""
+    params = {"kind": kind, "h": array_literal(hashes, quote=False),
+              "n": array_literal(counts, quote=False),
+              "r": array_literal(first_rows, quote=False)}
+    rows = ()
+    if not earlier:  # the first chunk: nothing to find, only to keep
+        session.execute(text("""
+            CREATE TEMPORARY TABLE IF NOT EXISTS import_seen (
+                kind text, h bigint, n bigint, first_row bigint, PRIMARY KEY (kind, h))
+            ON COMMIT DROP"""))
+        session.execute(text("""
+            INSERT INTO import_seen (kind, h, n, first_row)
+            SELECT :kind, t.h, t.n, t.r
+            FROM unnest(CAST(:h AS bigint[]), CAST(:n AS bigint[]), CAST(:r AS bigint[]))
+                 AS t(h, n, r)"""), params)
+    elif not later:  # the last chunk: only to find
+        rows = session.execute(text("""
+            SELECT s.h, s.n + t.n AS n, s.first_row
+            FROM unnest(CAST(:h AS bigint[]), CAST(:n AS bigint[])) AS t(h, n)
+            JOIN import_seen s ON s.kind = :kind AND s.h = t.h"""), params)
+    else:
+        rows = session.execute(text("""
+            INSERT INTO import_seen AS s (kind, h, n, first_row)
+            SELECT :kind, t.h, t.n, t.r
+            FROM unnest(CAST(:h AS bigint[]), CAST(:n AS bigint[]), CAST(:r AS bigint[]))
+                 AS t(h, n, r)
+            ON CONFLICT (kind, h) DO UPDATE SET n = s.n + EXCLUDED.n
+            RETURNING s.h, s.n, s.first_row"""), params)
     return {row.h: (row.n, row.first_row) for row in rows}
 
 

@@ -189,11 +189,11 @@ class Seen:
     def __init__(self, session=None, more=lambda: False):
         self.session = session
         self.more = more
-        self.used = False
+        self.kinds: set[str] = set()  # kinds of keys kept by earlier chunks
 
     @property
     def active(self) -> bool:
-        return self.session is not None and (self.used or self.more())
+        return self.session is not None and (bool(self.kinds) or self.more())
 
     def earlier(self, kind: str, keys: pd.Series) -> tuple[pd.Series, pd.Series]:
         """Per row: how many rows before it had its key (in this chunk or an earlier one),
@@ -216,15 +216,17 @@ class Seen:
             return before, first
         from db.queries import importers as queries
 
-        self.used = True
+        earlier = kind in self.kinds
+        self.kinds.add(kind)
         hashed = pd.Series(pd.util.hash_pandas_object(k.astype(str), index=False)
                            .to_numpy().view(np.int64), index=k.index)
         per = numbers.groupby(hashed.to_numpy(), sort=False).agg(["size", "min"])
         seen = queries.seen_keys(self.session, kind, per.index.tolist(),
-                                 per["size"].tolist(), per["min"].tolist())
+                                 per["size"].tolist(), per["min"].tolist(),
+                                 earlier=earlier, later=self.more())
         totals = pd.DataFrame.from_dict(seen, orient="index", columns=["n", "first_row"])
         prior = (totals["n"] - per["size"].reindex(totals.index)).astype("int64")
-        prior_row = hashed.map(prior).astype("int64")
+        prior_row = hashed.map(prior).fillna(0).astype("int64")
         before[k.index] = within + prior_row
         first[k.index] = np.where(prior_row > 0, hashed.map(totals["first_row"]),
                                   first_within).astype("int64")
