@@ -19,6 +19,7 @@ from services import (
     admin,
     api_tokens,
     audit_query,
+    data_quality,
     preferences,
     registry,
     request_metrics,
@@ -285,6 +286,15 @@ def load_health(window, _refresh, _tick, tab):
             ids.slow_table(health["slow_queries"], threshold), ids.tokens_table(tokens))
 
 
+def load_quality(_refresh, tab):
+    """The data-quality table (not on the 30-second refresh: it reads the facts)."""
+    scope = require_action(_scope(), "read_system_health")
+    if tab != "health":
+        raise PreventUpdate
+    return ids.quality_table(data_quality.data_quality(service_context(),
+                                                       company_id=scope.user.company_id))
+
+
 def register(app: Dash) -> None:
     app.callback(
         Output(ids.USER_COMPANY_FILTER, "options"),
@@ -382,3 +392,8 @@ def register(app: Dash) -> None:
         Input(ids.HEALTH_INTERVAL, "n_intervals"),
         Input(ids.TABS, "active_tab"),
     )(load_health)
+    app.callback(
+        Output(ids.HEALTH_QUALITY, "children"),
+        Input(ids.HEALTH_REFRESH, "n_clicks"),
+        Input(ids.TABS, "active_tab"),
+    )(load_quality)

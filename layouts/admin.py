@@ -65,6 +65,7 @@ HEALTH_CHART = "admin-health-chart"
 HEALTH_FRESHNESS = "admin-health-freshness"
 HEALTH_SLOW = "admin-health-slow"
 HEALTH_TOKENS = "admin-health-tokens"
+HEALTH_QUALITY = "admin-health-quality"
 
 NO_COMPANY = "none"  # dropdown value for "no company (picks one)"
 ROLE_OPTIONS = [{"label": role.replace("_", " ").capitalize(), "value": role} for role in ROLES]
@@ -288,6 +289,9 @@ def health_tab() -> html.Div:
                               dbc.CardBody(html.Div(id=HEALTH_SLOW))],
                              className="shadow-sm h-100"), xl=7, className="mb-3"),
         ], className="g-3"),
+        dbc.Card([dbc.CardHeader("Data quality by source", className="fw-semibold"),
+                  dbc.CardBody(dcc.Loading(html.Div(id=HEALTH_QUALITY), type="dot",
+                                           delay_show=300))], className="shadow-sm mb-3"),
         dbc.Card([dbc.CardHeader("API tokens for event ingest", className="fw-semibold"),
                   dbc.CardBody(html.Div(id=HEALTH_TOKENS))], className="shadow-sm mb-3"),
     ], className="pt-3")
@@ -491,6 +495,64 @@ def freshness_table(rows: list[dict]):
                       html.Th("Insight models (UTC)",
                               title="Anomalies, trend changes and the forecast, fitted by the "
                                     "worker when a company's history changes")])
+    return dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", responsive=True,
+                     className="mb-0 small")
+
+
+def _share_text(value, *, good_high: bool = True, warn: float = 0.95, bad: float = 0.8):
+    """A share as a percentage with a tone (a dash when not known)."""
+    if value is None:
+        return fmt.DASH, "text-muted"
+    score = value if good_high else 1 - value
+    tone = "text-success" if score >= warn else "text-warning" if score >= bad \
+        else "text-danger"
+    return f"{value:.1%}", tone
+
+
+def quality_table(report: dict):
+    """Per company and source: newest data and its age (a late stream in red), completeness,
+    rejected share of imported rows and duplicates (``services.data_quality``)."""
+    rows = [(company, source) for company in report["companies"]
+            for source in company["sources"]]
+    if not rows:
+        return html.Div("No data yet.", className="text-muted")
+    body = []
+    for company, source in rows:
+        age = source["age_hours"]
+        age_text = fmt.DASH if age is None else (
+            f"{age * 60:,.0f} min" if age < 2 else f"{age:,.1f} h" if age < 48
+            else f"{age / 24:,.0f} days")
+        age_tone = "text-danger fw-semibold" if source["late"] else "text-muted" \
+            if not source["streaming"] else "text-success"
+        complete, complete_tone = _share_text(source["completeness"])
+        valid, valid_tone = _share_text(source["validity"], good_high=False, warn=0.99,
+                                        bad=0.9)
+        missing = [name for name, share in source["fields"].items()
+                   if share is not None and share < 1]
+        body.append(html.Tr([
+            html.Td(company["name"]),
+            html.Td(source["source"] + (" (stream)" if source["streaming"] else "")),
+            html.Td(f"{source['rows']:,}", className="text-end"),
+            html.Td((source["newest"] or fmt.DASH)[:16].replace("T", " ")),
+            html.Td(age_text + (" late" if source["late"] else ""),
+                    className=f"text-end {age_tone}"),
+            html.Td(complete, className=f"text-end {complete_tone}",
+                    title="fields not always given: " + (", ".join(missing) or "none")),
+            html.Td(valid, className=f"text-end {valid_tone}",
+                    title=(f"{source['rows_rejected']:,} of {source['rows_read']:,} imported "
+                           "rows rejected" if source["rows_read"] else "never imported")),
+            html.Td(f"{source['duplicates']:,}", className="text-end"),
+        ]))
+    header = html.Tr([
+        html.Th("Company"), html.Th("Source"), html.Th("Rows", className="text-end"),
+        html.Th("Newest (UTC)"),
+        html.Th("Age", className="text-end",
+                title=f"a stream more than {report['late_after_hours']} hours behind is late"),
+        html.Th("Complete", className="text-end",
+                title="share of the required fields that are given"),
+        html.Th("Rejected", className="text-end", title="share of imported rows rejected"),
+        html.Th("Duplicates", className="text-end",
+                title="rows equal to another in every column")])
     return dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", responsive=True,
                      className="mb-0 small")
 

@@ -148,3 +148,16 @@ def test_api_for_admins_only(client_for):
     assert admin.json["companies"] and "sources" in admin.json["companies"][0]
     assert client_for("analyst").get("/api/v1/data-quality").status_code == 403
     assert client_for(None).get("/api/v1/data-quality").status_code == 401
+
+
+def test_admin_health_tab_shows_the_table(client_for, dash_app):
+    from conftest import callback_payload
+
+    payload = callback_payload(dash_app, "admin-health-quality",
+                               {"admin-tabs.active_tab": "health"})
+    answer = client_for("admin").post("/_dash-update-component", json=payload)
+    assert answer.status_code == 200
+    body = answer.get_data(as_text=True)
+    assert "Complete" in body and "live (stream)" in body
+    assert client_for("analyst").post("/_dash-update-component",
+                                      json=payload).status_code == 403
