@@ -5,7 +5,7 @@ restored from a dump before the run, so two runs compare the same work.
     createdb cd_imp_bench && DATABASE_URL=... campaign-dash seed --events 14000
     pg_dump -Fc cd_imp_bench > /tmp/cd_imp_bench.dump
     DATABASE_URL=postgresql+psycopg2://postgres@127.0.0.1:5432/cd_imp_bench \\
-        REDIS_URL=redis://127.0.0.1:6379/0 python scripts/bench_imports.py /tmp/cd_imp_bench.dump
+        REDIS_URL=redis://127.0.0.1:6379/0 python -m dashapp.bench.imports /tmp/cd_imp_bench.dump
 
 Prints one line per import: rows, what happened, seconds and rows/s as the summary gives them,
 and the peak resident memory of the process (MB). The datasets are only read."""
@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
 CLI = [sys.executable, "-c", "import sys, resource; from dashapp.cli import main; code = main("
        "sys.argv[1:]); print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
