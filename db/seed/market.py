@@ -87,11 +87,12 @@ _UPDATES = {
 _SURGE_NEWS = (("campaign", "Started a national TV and YouTube campaign"),
                ("pricing", "Cut prices on its best sellers by 15%"),
                ("hiring", "Expanded its performance-marketing team"))
-COMPETITOR_COLUMNS = ["id", "company_id", "name", "industry", "website"]
+# added_at and created_at are given (not now()): the same inputs give identical tables.
+COMPETITOR_COLUMNS = ["id", "company_id", "name", "industry", "website", "added_at"]
 ESTIMATE_COLUMNS = ["company_id", "competitor_id", "month", "metric", "channel", "low", "high",
                     "method", "source"]
 COMPETITOR_UPDATE_COLUMNS = ["id", "company_id", "competitor_id", "observed_on", "kind",
-                             "summary", "url", "source", "source_key"]
+                             "summary", "url", "source", "source_key", "created_at"]
 # How each estimate is made (the view names these beside every range).
 METHODS = {
     "market_share": ("analyst estimate from reported revenue / category size",
@@ -133,7 +134,8 @@ def competitors(cal: Calendar, seed: int, company_ids: list[int]) -> tuple[bytes
         for name in names:
             cid = len(comp_rows) + 1
             site = "".join(ch for ch in name.lower() if ch.isalnum()) + ".example"
-            comp_rows.append([cid, company_id, name, comp.industry, f"https://{site}"])
+            comp_rows.append([cid, company_id, name, comp.industry, f"https://{site}",
+                              f"{cal.start_date.isoformat()} 00:00:00+00"])
             brands.append((cid, name, base_share * rng.uniform(0.5, 1.9)))
         cpc = float(np.mean([CHANNELS[CHANNEL_INDEX[ch]].cpc for ch, _ in comp.tracks]))
         for j, (cid, name, share) in enumerate(brands):
@@ -194,7 +196,8 @@ def competitors(cal: Calendar, seed: int, company_ids: list[int]) -> tuple[bytes
                                     f"{site}/news/{day.isoformat()}-{slug}",
                                     _UPDATES[kind][1]])
     update_rows.sort(key=lambda r: (r[0], r[2], r[4]))
-    updates = [[i + 1, r[1], r[2], r[0], r[3], r[4], r[5], r[6], f"demo:{i + 1}"]
+    updates = [[i + 1, r[1], r[2], r[0], r[3], r[4], r[5], r[6], f"demo:{i + 1}",
+                f"{r[0].isoformat()} 12:00:00+00"]
                for i, r in enumerate(update_rows)]
     return bulk.rows_csv(comp_rows), bulk.rows_csv(estimate_rows), bulk.rows_csv(updates)
 
