@@ -51,11 +51,14 @@ def _track_of_company(company: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def leads(cal: Calendar, seed: int, plan: CampaignPlan, company_ids: list[int],
-          channel_ids: list[int], segment_ids: list[int]) -> tuple[bytes, bytes, int]:
+          channel_ids: list[int], segment_ids: list[int], scale: float = 1.0
+          ) -> tuple[bytes, bytes, int]:
     """CSV of leads and of lead_status_changes (new -> contacted -> qualified -> opportunity
-    -> won/lost, lost possible after contact), censored at the end of the history."""
+    -> won/lost, lost possible after contact), censored at the end of the history. ``scale``
+    multiplies every company's daily leads (the bench's large histories)."""
     rng = stream(seed, "leads")
-    lam = np.stack([COMPANIES[c].leads * _shape(cal, c) for c in range(len(COMPANIES))])
+    lam = np.stack([COMPANIES[c].leads * scale * _shape(cal, c)
+                    for c in range(len(COMPANIES))])
     lam[:, -1] *= seasonality.day_fraction(cal.cutoff_seconds)
     counts = rng.poisson(lam)
     company = np.repeat(np.repeat(np.arange(len(COMPANIES)), N_DAYS), counts.reshape(-1))

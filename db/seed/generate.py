@@ -40,6 +40,9 @@ from db.seed.patterns import injected_patterns
 log = logging.getLogger(__name__)
 
 SCALES = {"small": 200_000, "medium": 2_000_000, "large": 10_000_000}  # total events
+# Leads grow with the history beyond the small scale, so a bench of 10 million events holds
+# over a million leads (and three times as many status changes), not the small demo's 24,000.
+LEADS_SCALE_FROM = SCALES["small"]
 
 # Truncated (RESTART IDENTITY) on every seed. CASCADE also empties app tables that point at
 # campaigns (alerts). Not here: companies, users, audit_log, user_preferences and the rest of
@@ -140,7 +143,8 @@ def seed(database_url: str, *, events: int, seed: int = 42, end_date: dt.date | 
             phase("email funnel")
 
             lead_csv, change_csv, _ = crm_web.leads(cal, seed, plan, company_ids, channel_ids,
-                                                    segment_ids)
+                                                    segment_ids,
+                                                    max(1.0, events / LEADS_SCALE_FROM))
             bulk.copy_bytes(cur, "leads", crm_web.LEAD_COLUMNS, lead_csv)
             bulk.copy_bytes(cur, "lead_status_changes", crm_web.CHANGE_COLUMNS, change_csv)
             web_csv, _ = crm_web.web_traffic(cal, seed, company_ids)
