@@ -8,13 +8,13 @@ import textwrap
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-import plotly.io as pio
 from dash import Dash, Input, Output, State, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
 from callbacks import filter_bar as filter_bar_callbacks
 from callbacks.common import request_scope, service_context
+from layouts import components
 from layouts import executive as ids
 from layouts import format as fmt
 from layouts.components import ALWAYS, FROM_LG, FROM_MD, FROM_SM, metric_header
@@ -91,7 +91,7 @@ def update_kpis(range_name, start, end, company_slug, segment, _refresh_clicks, 
 
 # Figures are plain dicts: plotly's validated objects cost tens of milliseconds per figure,
 # more than the cached data behind them. The white template is resolved once, here.
-TEMPLATE = {"layout": pio.templates["plotly_white"].to_plotly_json()["layout"]}
+TEMPLATE = components.TEMPLATE
 
 
 def _layout(**extra) -> dict:

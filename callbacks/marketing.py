@@ -365,16 +365,16 @@ def split_table(result: dict, split: str):
                             className="btn btn-link p-0 text-start cd-drill", n_clicks=0,
                             title=f"Filter the view by {split} {name}")
                 if row["filter_value"] else html.Span(name, className="text-muted"))
-        body.append(html.Tr([html.Td(cell), num(row["spend"], "USD"),
-                             num(row["impressions"], "count", FROM_LG),
-                             num(row["clicks"], "count", FROM_MD), num(row["leads"], "count"),
-                             num(row["cpl"], "USD", FROM_SM), num(row["ctr"], "%", FROM_SM)]))
-    totals = result["totals"]
-    footer = [html.Td("Total"), num(totals["spend"], "USD"),
-              num(totals["impressions"], "count", FROM_LG),
-              num(totals["clicks"], "count", FROM_MD), num(totals["leads"], "count"),
-              num(totals["cpl"], "USD", FROM_SM), num(totals["ctr"], "%", FROM_SM)]
-    return table(header, body, footer)
+        body.append(html.Tr(_split_cells(html.Td(cell), row)))
+    return table(header, body, _split_cells(html.Td("Total"), result["totals"]))
+
+
+def _split_cells(name: html.Td, values: dict) -> list:
+    """A split row's cells (the total's too): name, spend, impressions, clicks, leads, CPL,
+    CTR, each with its priority class."""
+    return [name, num(values["spend"], "USD"), num(values["impressions"], "count", FROM_LG),
+            num(values["clicks"], "count", FROM_MD), num(values["leads"], "count"),
+            num(values["cpl"], "USD", FROM_SM), num(values["ctr"], "%", FROM_SM)]
 
 
 def update_leads(*args):

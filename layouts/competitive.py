@@ -9,6 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import filter_bar
+from layouts.components import empty_figure  # noqa: F401 (ids.*)
 from layouts.filter_bar import FilterBar
 
 BAR = FilterBar("competitive", ())
@@ -55,15 +56,6 @@ LEVEL_COLOURS = {"critical": "danger", "warning": "warning", "steady": "info",
 KIND_LABELS = {"pricing": "Pricing", "product": "Product", "campaign": "Campaign",
                "partnership": "Partnership", "hiring": "Hiring", "positioning": "Positioning",
                "other": "Other"}
-
-
-def empty_figure(message: str = "") -> dict:
-    layout = {"margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-              "xaxis": {"visible": False}, "yaxis": {"visible": False}}
-    if message:
-        layout["annotations"] = [{"text": message, "showarrow": False,
-                                  "font": {"color": "#6c757d"}}]
-    return {"data": [], "layout": layout}
 
 
 def graph(component_id: str, height: int = 320) -> dcc.Loading:

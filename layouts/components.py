@@ -37,3 +37,22 @@ def figure_layout(**extra) -> dict:
     """A chart's layout: the white template, small margins, a horizontal legend below."""
     return {"template": TEMPLATE, "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
             "legend": {"orientation": "h", "y": -0.3, "x": 0}, **extra}
+
+
+def empty_figure(message: str = "") -> dict:
+    """A chart with no data: no axes, and ``message`` in its middle (why it is empty)."""
+    layout = {"margin": {"l": 10, "r": 10, "t": 10, "b": 10},
+              "xaxis": {"visible": False}, "yaxis": {"visible": False}}
+    if message:
+        layout["annotations"] = [{"text": message, "showarrow": False,
+                                  "font": {"color": "#6c757d"}}]
+    return {"data": [], "layout": layout}
+
+
+def change_class(good: int, change: float | None, unit: str = "%") -> str:
+    """A period change's colour: green or red by the metric's good direction; blue when the
+    metric has none or the change shows as zero at its precision (2 decimals for pp)."""
+    shown = round(change, 2 if unit == "pp" else 1) if change is not None else None
+    if shown is None or not good or shown == 0:
+        return "cd-change-neutral"
+    return "cd-change-good" if change * good > 0 else "cd-change-bad"

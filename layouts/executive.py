@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from layouts import filter_bar
 from layouts import format as fmt
+from layouts.components import change_class, empty_figure  # noqa: F401 (ids.*)
 from layouts.filter_bar import FilterBar
 from services.kpis import CARDS, SEGMENTS
 
@@ -135,28 +136,11 @@ def layout(user, companies, query: dict) -> html.Div:
     ])
 
 
-def empty_figure(message: str = "") -> dict:
-    layout = {"margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-              "xaxis": {"visible": False}, "yaxis": {"visible": False}}
-    if message:
-        layout["annotations"] = [{"text": message, "showarrow": False,
-                                  "font": {"color": "#6c757d"}}]
-    return {"data": [], "layout": layout}
-
-
 # Flatly's success, warning, danger and info colours (green good, amber warning, red
 # critical, blue neutral).
 STATUS_COLOUR = {"green": "#18bc9c", "amber": "#f39c12", "red": "#e74c3c",
                  "neutral": "#3498db"}
 STATUS_TEXT = {"green": "on target", "amber": "near target", "red": "off target"}
-
-
-def _change_class(good: int, change: float | None, unit: str = "%") -> str:
-    """Green or red by direction; blue when neutral or when the change shows as zero."""
-    shown = round(change, 2 if unit == "pp" else 1) if change is not None else None
-    if shown is None or not good or shown == 0:
-        return "cd-change-neutral"
-    return "cd-change-good" if change * good > 0 else "cd-change-bad"
 
 
 def sparkline(values: list, colour: str) -> dcc.Graph | None:
@@ -188,12 +172,12 @@ def kpi_card(kpi: dict, compared: str) -> dbc.Col:
         comparison = [html.Span("no earlier period to compare", className="text-muted")]
     elif monthly:
         comparison = [html.Span(fmt.signed_change(change, kpi.get("change_unit", "%")),
-                                className=_change_class(good, change,
+                                className=change_class(good, change,
                                                         kpi.get("change_unit", "%"))),
                       html.Span(f" {kpi.get('note') or ''}", className="text-muted")]
     else:
         comparison = [html.Span(fmt.signed_change(change, kpi.get("change_unit", "%")),
-                                className=_change_class(good, change,
+                                className=change_class(good, change,
                                                         kpi.get("change_unit", "%"))),
                       html.Span(f" {compared} "
                                 f"({fmt.by_unit(kpi['previous'], kpi['unit'])})",

@@ -8,7 +8,7 @@ from dash import dcc, html
 
 from layouts import filter_bar
 from layouts import format as fmt
-from layouts.components import ALWAYS
+from layouts.components import ALWAYS, change_class, empty_figure  # noqa: F401 (ids.*)
 from layouts.filter_bar import FilterBar
 
 BAR = FilterBar("marketing")
@@ -223,22 +223,6 @@ def layout(user, companies, query: dict) -> html.Div:
 # --------------------------------------------------------------------------- pieces
 
 
-def empty_figure(message: str = "") -> dict:
-    layout = {"margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-              "xaxis": {"visible": False}, "yaxis": {"visible": False}}
-    if message:
-        layout["annotations"] = [{"text": message, "showarrow": False,
-                                  "font": {"color": "#6c757d"}}]
-    return {"data": [], "layout": layout}
-
-
-def _change_class(good: int, change: float | None, unit: str) -> str:
-    shown = round(change, 2 if unit == "pp" else 1) if change is not None else None
-    if shown is None or not good or shown == 0:
-        return "cd-change-neutral"
-    return "cd-change-good" if change * good > 0 else "cd-change-bad"
-
-
 def metric_card(card: dict, compare_label: str) -> dbc.Col:
     """A catalogue metric with the compared period's value and the change (pp for rates)."""
     if card["previous"] is None:
@@ -246,7 +230,7 @@ def metric_card(card: dict, compare_label: str) -> dbc.Col:
     else:
         comparison = [
             html.Span(fmt.signed_change(card["change"], card["change_unit"]),
-                      className=_change_class(card["good"], card["change"],
+                      className=change_class(card["good"], card["change"],
                                               card["change_unit"])),
             html.Span(f" {compare_label} ({fmt.by_unit(card['previous'], card['unit'])})",
                       className="text-muted"),
