@@ -18,8 +18,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from conftest import SEED, SEED_END_DATE, SEED_EVENTS
-from db.seed import PATTERN_FREE, SCALES, bulk, injected_patterns, seed
-from db.seed.dimensions import N_DAYS
+from db.seed import PATTERN_FREE, SCALES, bulk, email_funnel, injected_patterns, seed
+from db.seed.dimensions import N_DAYS, TRACKS
 from db.seed.generate import WAREHOUSE_TABLES
 
 ANOMALY_TOLERANCE = 0.35  # observed multiplier within 35 % of the documented one
@@ -204,6 +204,15 @@ def test_ad_events_are_valid_increments(seeded):
     assert 0.025 < ch.ctr["Google Ads"] < 0.07 and 1.5 < ch.cpc["Google Ads"] < 5
     assert 0.005 < ch.ctr["Facebook"] < 0.013 and ch.cpc["LinkedIn"] > 4
     assert ch.ctr["YouTube"] < ch.ctr["Instagram"] < ch.ctr["Google Ads"]
+
+
+@pytest.mark.parametrize("events", [20_000, 200_000, 2_000_000, 10_000_000])
+def test_email_sends_grow_with_the_requested_events(events):
+    """A bench's email funnel is at the scale of its ad events: about 30 % of the events are
+    sends at every size, from a small demo to the 10 million events of the bench."""
+    plan = email_funnel.plan_email(events, len(TRACKS) * N_DAYS)
+    assert 0.25 * events <= plan.sends <= 0.30 * events
+    assert plan.per_retailer >= email_funnel.SENDS_PER_RETAILER or plan.campaigns == 1
 
 
 def test_email_funnel_rates(seeded):

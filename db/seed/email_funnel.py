@@ -6,11 +6,14 @@ open and 3.2 % click rates of delivered mail, CRM conversions 70 % sales ($2,000
 leads ($500-2,000), 10 % sign-ups ($100-400), 1-4 orders per retailer and campaign of
 $1,000-6,000, 60 % of them attributed to the email.
 
-Scale: a full email campaign is 3 x 15 x 600 = 27,000 sends. The generator keeps email sends
-at most ``EMAIL_SHARE`` (30 %) of the requested events: it runs 1 to 6 campaigns (the most
-recent ones) and, only when even one full campaign does not fit (events below 90,000), sends
-to fewer recipients per retailer (e.g. 133 at events=20,000). Open, click and conversion-type
-shares are drawn as exact counts per (email, retailer), so the rates hold at every scale.
+Scale: a full email campaign is 3 x 15 x 600 = 27,000 sends. Email sends are ``EMAIL_SHARE``
+(30 %) of the requested events, so a bench's email funnel is at the scale of its ad events: the
+generator runs 1 to 6 campaigns (the most recent ones); when even one full campaign does not
+fit (events below 90,000) it sends to fewer recipients per retailer (e.g. 133 at
+events=20,000), and once six full campaigns fit (events above 540,000) to more (11,111 per
+retailer and email at 10 million events: 3 million sends). Between those, the share is at most
+30 %. Open, click and conversion-type shares are drawn as exact counts per (email, retailer),
+so the rates hold at every scale.
 """
 
 from __future__ import annotations
@@ -80,8 +83,11 @@ def plan_email(events: int, ad_cells: int) -> EmailPlan:
         raise ValueError(f"events must be at least {ad_cells + unit} (one ad event per "
                          f"channel-day and one email per retailer), got {events}")
     campaigns = max(1, min(MAX_CAMPAIGNS, budget // per_full))
-    per = SENDS_PER_RETAILER if campaigns * per_full <= budget else budget // unit
-    return EmailPlan(campaigns, per)
+    if campaigns * per_full > budget:  # not even one full campaign fits
+        return EmailPlan(campaigns, budget // unit)
+    if campaigns == MAX_CAMPAIGNS:  # a big sender: more recipients per retailer
+        return EmailPlan(campaigns, max(SENDS_PER_RETAILER, budget // (campaigns * unit)))
+    return EmailPlan(campaigns, SENDS_PER_RETAILER)
 
 
 def _season_name(day: dt.date) -> str:
