@@ -1,0 +1,128 @@
+"""Read-model queries behind the campaigns view (issue #14). Every function takes the tenant
+as a required argument and reads rollups and dimensions only, never raw events.
+
+A campaign's revenue and conversions are its ads' plus its CRM conversions and completed
+e-commerce orders (DESIGN.md); each source is summed on its own rollup before the join, so
+nothing fans out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from db.queries.benchmarks import _RATIOS, _SUMS
+
+# Per campaign over [start, end]: the ads' sums and the sales' sums, each grouped on its own.
+_TOTALS = """
+    WITH ads AS (
+        SELECT campaign_id, SUM(impressions) AS impressions, SUM(clicks) AS clicks,
+               SUM(conversions) AS conversions, SUM(spend) AS spend, SUM(revenue) AS revenue
+        FROM rollup_campaign_daily
+        WHERE company_id = :company AND day BETWEEN :start AND :end
+        GROUP BY campaign_id),
+    sales AS (
+        SELECT campaign_id, SUM(conversions) AS conversions, SUM(revenue) AS revenue
+        FROM rollup_sales_daily
+        WHERE company_id = :company AND day BETWEEN :start AND :end AND campaign_id <> 0
+        GROUP BY campaign_id)
+    SELECT c.id AS campaign_id, c.name AS campaign, ch.name AS channel, c.goal,
+           sg.name AS segment, l.name AS location, c.language, c.status,
+           c.start_date, c.end_date, c.budget_allocated::float8 AS budget,
+           COALESCE(a.impressions, 0)::bigint AS impressions,
+           COALESCE(a.clicks, 0)::bigint AS clicks,
+           COALESCE(a.conversions, 0)::bigint AS ad_conversions,
+           (COALESCE(a.conversions, 0) + COALESCE(s.conversions, 0))::bigint AS conversions,
+           COALESCE(a.spend, 0)::float8 AS spend,
+           COALESCE(a.revenue, 0)::float8 AS ad_revenue,
+           (COALESCE(a.revenue, 0) + COALESCE(s.revenue, 0))::float8 AS revenue
+    FROM campaigns c
+    JOIN channels ch ON ch.id = c.channel_id
+    LEFT JOIN segments sg ON sg.id = c.segment_id
+    LEFT JOIN locations l ON l.id = c.location_id
+    LEFT JOIN ads a ON a.campaign_id = c.id
+    LEFT JOIN sales s ON s.campaign_id = c.id
+    WHERE c.company_id = :company
+      AND (a.campaign_id IS NOT NULL OR s.campaign_id IS NOT NULL
+           OR (c.start_date <= :end AND COALESCE(c.end_date, :end) >= :start))
+    ORDER BY c.id"""
+
+TOTAL_COLUMNS = ("campaign_id", "campaign", "channel", "goal", "segment", "location",
+                 "language", "status", "start_date", "end_date", "budget", "impressions",
+                 "clicks", "ad_conversions", "conversions", "spend", "ad_revenue", "revenue")
+
+
+def campaign_totals(session: Session, company_id: int, start: dt.date,
+                    end: dt.date) -> list[tuple]:
+    """Every campaign of the company that ran or had activity in [start, end], with its
+    dimensions and its totals over the period (rows in ``TOTAL_COLUMNS`` order, by id)."""
+    return [tuple(row) for row in session.execute(
+        text(_TOTALS), {"company": company_id, "start": start, "end": end}).all()]
+
+
+def first_day(session: Session, company_id: int) -> dt.date | None:
+    """The first day with ad activity or sales."""
+    return session.execute(text("""
+        SELECT LEAST((SELECT MIN(day) FROM rollup_campaign_daily WHERE company_id = :company),
+                     (SELECT MIN(day) FROM rollup_sales_daily WHERE company_id = :company))"""),
+        {"company": company_id}).scalar()
+
+
+def campaign_daily(session: Session, company_id: int, campaign_id: int, start: dt.date,
+                   end: dt.date) -> list[dict]:
+    """One campaign's days over [start, end]: the ads' sums and its sales, each summed on its
+    own before the join."""
+    rows = session.execute(text("""
+        WITH ads AS (
+            SELECT day, SUM(impressions) AS impressions, SUM(clicks) AS clicks,
+                   SUM(conversions) AS conversions, SUM(spend) AS spend, SUM(revenue) AS revenue
+            FROM rollup_campaign_daily
+            WHERE company_id = :company AND campaign_id = :campaign
+              AND day BETWEEN :start AND :end GROUP BY day),
+        sales AS (
+            SELECT day, SUM(conversions) AS conversions, SUM(revenue) AS revenue
+            FROM rollup_sales_daily
+            WHERE company_id = :company AND campaign_id = :campaign
+              AND day BETWEEN :start AND :end GROUP BY day)
+        SELECT COALESCE(a.day, s.day) AS day,
+               COALESCE(a.impressions, 0)::bigint AS impressions,
+               COALESCE(a.clicks, 0)::bigint AS clicks,
+               COALESCE(a.conversions, 0)::bigint AS ad_conversions,
+               (COALESCE(a.conversions, 0) + COALESCE(s.conversions, 0))::bigint AS conversions,
+               COALESCE(a.spend, 0)::float8 AS spend,
+               COALESCE(a.revenue, 0)::float8 AS ad_revenue,
+               (COALESCE(a.revenue, 0) + COALESCE(s.revenue, 0))::float8 AS revenue
+        FROM ads a FULL JOIN sales s ON s.day = a.day
+        ORDER BY 1"""),
+        {"company": company_id, "campaign": campaign_id, "start": start, "end": end})
+    return [dict(row) for row in rows.mappings().all()]
+
+
+# Peer groups (benchmarks): per group, the number of *other* companies with ad activity in
+# the period and the equal-weight average of their per-company ad ratios
+# (``db.queries.benchmarks``' definitions), never one company's row.
+_PEER_GROUPS = {
+    "segment": ("sg.name", "JOIN campaigns ca ON ca.id = r.campaign_id "
+                           "JOIN segments sg ON sg.id = ca.segment_id"),
+    "channel": ("ch.name", "JOIN channels ch ON ch.id = r.channel_id"),
+}
+
+
+def peer_ratios(session: Session, company_id: int, start: dt.date, end: dt.date, group: str,
+                *, industry_only: bool) -> list[dict]:
+    """Per segment or channel: how many other companies (of the asking company's industry,
+    or all) had ad activity in it over [start, end], and the average of their ad ratios."""
+    key, join = _PEER_GROUPS[group]
+    industry_filter = ("AND co.industry = (SELECT industry FROM companies WHERE id = :company)"
+                       if industry_only else "")
+    rows = session.execute(text(f"""
+        WITH per_company AS (
+            SELECT {key} AS grp, r.company_id, {_SUMS}
+            FROM rollup_campaign_daily r
+            JOIN companies co ON co.id = r.company_id {join}
+            WHERE r.day BETWEEN :start AND :end AND r.company_id <> :company {industry_filter}
+            GROUP BY 1, 2)
+        SELECT grp, {_RATIOS} FROM per_company GROUP BY grp ORDER BY grp"""),
+        {"company": company_id, "start": start, "end": end}).mappings().all()
+    return [dict(row) for row in rows]

@@ -1,0 +1,204 @@
+"""Pure computations of the campaigns view (issue #14) over a frame of per-campaign totals:
+metrics from the catalogue, duration bands, group totals, filters, sorting and clusters. No
+database, no cache: ``services.campaigns`` reads the rows and calls these.
+
+Group figures are ratios of sums (a segment's CTR is its clicks / its impressions), never
+averages of campaign ratios, so a small campaign weighs no more than its volume.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+
+from services.kpis import roi_tier
+from services.metrics import METRICS, metric_values
+
+# Summed base quantities of a campaign or a group.
+BASES = ("impressions", "clicks", "ad_conversions", "conversions", "spend", "ad_revenue",
+         "revenue")
+# The ratios shown per campaign and group (all from the catalogue).
+RATIOS = ("ctr", "conversion_rate", "cpa", "roas", "roi_pct", "ad_cpa", "ad_roas")
+DIMENSIONS = ("channel", "goal", "segment", "location", "language", "duration_band",
+              "status")
+UNSET = "(none)"  # a campaign without a segment or location is grouped under this name
+
+# Campaign length bands, in days (start to end, both counted); open-ended campaigns apart.
+DURATION_BANDS = ((1, 14, "1–14 days"), (15, 29, "15–29 days"), (30, 44, "30–44 days"),
+                  (45, 59, "45–59 days"), (60, 89, "60–89 days"), (90, None, "90+ days"))
+OPEN_ENDED = "No end date"
+BAND_ORDER = [label for _, _, label in DURATION_BANDS] + [OPEN_ENDED]
+TIERS = ("High ROI", "Good ROI", "Standard")
+
+
+def duration_band(days: float | None) -> str:
+    if days is None or (isinstance(days, float) and math.isnan(days)):
+        return OPEN_ENDED
+    for low, high, label in DURATION_BANDS:
+        if days >= low and (high is None or days <= high):
+            return label
+    return DURATION_BANDS[0][2]  # an end before the start counts as the shortest band
+
+
+def with_metrics(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the catalogue's ratios (NaN where a denominator is zero) and, per row, the ROI
+    tier (None where ROI is undefined)."""
+    frame = frame.copy()
+    frame["profit"] = frame["revenue"] - frame["spend"]
+    for metric in RATIOS:
+        frame[metric] = metric_values(frame, metric)
+    frame["tier"] = [roi_tier(None if math.isnan(v) else v) for v in frame["roi_pct"]]
+    return frame.drop(columns="profit")
+
+
+def campaign_frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Per-campaign rows (``db.queries.campaigns.campaign_totals``) as a frame with duration,
+    duration band and every metric."""
+    frame = pd.DataFrame(rows, columns=list(columns))
+    for name in ("segment", "location"):
+        frame[name] = frame[name].fillna(UNSET)
+    for name in BASES:
+        frame[name] = frame[name].astype("float64")
+    start = pd.to_datetime(frame["start_date"])
+    end = pd.to_datetime(frame["end_date"])
+    frame["duration_days"] = (end - start).dt.days + 1
+    frame["duration_band"] = [duration_band(d) for d in frame["duration_days"]]
+    for name in ("start_date", "end_date"):
+        frame[name] = [d.isoformat() if isinstance(d, dt.date) else None for d in frame[name]]
+    return with_metrics(frame)
+
+
+def group_totals(frame: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
+    """Summed bases and the number of campaigns per group, with the ratios of the sums."""
+    keys = [by] if isinstance(by, str) else list(by)
+    grouped = frame.groupby(keys, sort=True, dropna=False)
+    out = grouped[list(BASES)].sum()
+    out["campaigns"] = grouped.size()
+    return with_metrics(out.reset_index())
+
+
+def totals(frame: pd.DataFrame) -> dict:
+    """The frame's summed bases and their ratios (one dict, None for undefined)."""
+    summed = {name: float(frame[name].sum()) for name in BASES}
+    one = with_metrics(pd.DataFrame([summed]))
+    return {**summed, "campaigns": int(len(frame)),
+            **{metric: clean(one[metric].iloc[0]) for metric in RATIOS}}
+
+
+def clean(value):
+    """NaN and numpy scalars as plain Python (None for NaN)."""
+    if value is None:
+        return None
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    """Rows as JSON-ready dicts (None for NaN)."""
+    out = []
+    for values in frame[columns].itertuples(index=False, name=None):
+        out.append({name: clean(value) for name, value in zip(columns, values, strict=True)})
+    return out
+
+
+def apply_filters(frame: pd.DataFrame, chosen: dict[str, str]) -> pd.DataFrame:
+    """Rows whose dimensions equal every chosen value ({column: value})."""
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in chosen.items():
+        mask &= (frame[column] == value).to_numpy()
+    return frame[mask]
+
+
+def sort_rows(frame: pd.DataFrame, column: str, descending: bool,
+              tie: str = "campaign_id") -> pd.DataFrame:
+    """Sorted on ``column``, undefined values last whatever the order, ties by ``tie``."""
+    keys = [column] if column == tie else [column, tie]
+    return frame.sort_values(keys, ascending=[not descending, True][:len(keys)],
+                             na_position="last", kind="mergesort")
+
+
+def good_direction(metric: str) -> int:
+    return METRICS[metric].good or 1
+
+
+# --------------------------------------------------------------------------- clusters
+
+# Dimensions that describe a combination; each one-hot encoded with equal weight.
+CLUSTER_DIMENSIONS = ("channel", "segment", "goal", "duration_band", "location")
+K_RANGE = range(2, 9)
+SILHOUETTE_SAMPLE = 4000  # silhouette is quadratic: scored on a seeded sample beyond this
+SEED = 14
+
+
+def one_hot(frame: pd.DataFrame) -> np.ndarray:
+    return pd.get_dummies(frame[list(CLUSTER_DIMENSIONS)].astype(str),
+                          dtype="float64").to_numpy()
+
+
+def cluster_labels(frame: pd.DataFrame, seed: int = SEED) -> dict:
+    """KMeans over the one-hot dimensions, k from 2 to 8 chosen by the silhouette score
+    (cosine-free Euclidean on 0/1 columns: campaigns sharing more dimension values are
+    closer). Seeded: the same campaigns in the same order give the same labels. Fewer than
+    ten campaigns, or fewer distinct combinations than clusters, give no clustering."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    features = one_hot(frame)
+    distinct = len(np.unique(features, axis=0)) if len(features) else 0
+    if len(features) < 10 or distinct < 3:
+        return {"labels": None, "k": None, "silhouette": None, "scores": {}}
+    sample = min(len(features), SILHOUETTE_SAMPLE)
+    best, scores = None, {}
+    for k in K_RANGE:
+        if k >= distinct:
+            break
+        model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(features)
+        score = float(silhouette_score(features, model.labels_, sample_size=sample,
+                                       random_state=seed))
+        scores[k] = score
+        if best is None or score > best[0] + 1e-12:
+            best = (score, k, model.labels_)
+    if best is None:
+        return {"labels": None, "k": None, "silhouette": None, "scores": scores}
+    return {"labels": best[2].astype(int), "k": best[1], "silhouette": best[0],
+            "scores": scores}
+
+
+def profile(members: pd.DataFrame, everyone: pd.DataFrame) -> list[dict]:
+    """What sets a cluster apart: per dimension, its most common value, that value's share in
+    the cluster and in all campaigns."""
+    out = []
+    for dimension in CLUSTER_DIMENSIONS:
+        counts = members[dimension].value_counts()
+        value = counts.index[0]
+        share = counts.iloc[0] / len(members)
+        overall = float((everyone[dimension] == value).mean())
+        out.append({"dimension": dimension, "value": str(value), "share": float(share),
+                    "overall_share": overall})
+    return out
+
+
+DIMENSION_WORDS = {"channel": "on", "segment": "for", "goal": "goal", "duration_band": "running",
+                   "location": "in"}
+
+
+def profile_words(parts: list[dict]) -> str:
+    """The profile in words: dimensions whose top value covers most of the cluster first
+    ("all on Email, mostly for Foodies (64 %), ...")."""
+    phrases = []
+    for part in sorted(parts, key=lambda p: -p["share"]):
+        share = part["share"]
+        if share < max(0.35, part["overall_share"] * 1.2):
+            continue  # not characteristic of this cluster
+        amount = "all" if share >= 0.999 else "mostly" if share >= 0.6 else "often"
+        value = part["value"] if part["dimension"] != "goal" else f"{part['value']} goal"
+        word = DIMENSION_WORDS[part["dimension"]]
+        text = f"{word} {value}" if part["dimension"] != "goal" else value
+        phrases.append(f"{amount} {text}" + ("" if share >= 0.999 else f" ({share:.0%})"))
+    return ", ".join(phrases[:4]) or "a mix with no dominant channel, segment or goal"

@@ -1,0 +1,534 @@
+"""The campaigns view (issue #14): the campaign explorer, segments and channels against their
+benchmarks, the goal x segment matrix, top and bottom performers, duration bands and
+campaign clusters. Every section is one function of the request's scope and the filter bar's
+raw values; the API (``/api/v1/<resource>``) calls the same functions.
+
+Figures come from the daily rollups (``db.queries.campaigns``): per campaign, its ads plus its
+CRM conversions and completed e-commerce orders, each summed on its own. The per-campaign
+frame of a period is computed once per data version and kept in Redis (JSON columns) and in
+a small in-process memo, so paging, sorting and filtering 100,000 campaigns is pandas work on
+a frame already built. Duration bands and clusters cover the whole history and are fitted by
+the worker per history version (``services.insights.store.history_model``).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections import OrderedDict
+
+import pandas as pd
+
+from db.queries import campaigns as queries
+from services import access, filters
+from services import campaign_stats as stats
+from services.access import Scope
+from services.cache import cache_key, cached, data_version, read_cached, write_cached
+from services.context import ServiceContext
+from services.errors import ValidationError
+from services.insights.benchmarks import MIN_PEERS
+from services.insights.store import history_model, history_through
+from services.metrics import METRICS
+
+# --------------------------------------------------------------------------- the frame
+
+EXPLORER_FILTERS = {"location": "location", "goal": "goal", "duration": "duration_band",
+                    "language": "language", "segment": "segment", "channel": "channel",
+                    "status": "status", "tier": "tier"}
+# The explorer's columns, in order (CSV too); every one sortable.
+COLUMNS = ("campaign_id", "campaign", "channel", "goal", "segment", "location", "language",
+           "start_date", "end_date", "duration_days", "duration_band", "status", "spend",
+           "impressions", "clicks", "ctr", "conversions", "conversion_rate", "cpa", "revenue",
+           "roas", "roi_pct", "tier")
+PAGE_MAX = 1000
+_MEMO: OrderedDict[str, pd.DataFrame] = OrderedDict()
+_MEMO_SIZE = 6
+
+
+def _period_raw(raw: dict | None) -> dict:
+    raw = raw if isinstance(raw, dict) else {}
+    return {key: raw.get(key) for key in ("range", "start", "end", "compare")}
+
+
+def resolve(ctx: ServiceContext, scope: Scope, raw: dict | None) -> filters.Filters:
+    """The filter bar's period for this company (``services.filters``)."""
+    return filters.resolve(ctx, scope, _period_raw(raw))
+
+
+def period_frame(ctx: ServiceContext, scope: Scope, start: dt.date,
+                 end: dt.date) -> pd.DataFrame:
+    """Every campaign of the period with its dimensions, totals and metrics: from the
+    process memo, else Redis, else the rollups (then kept in both). The key holds the
+    tenant, the period and the data version, so a changed company is never served stale."""
+    version = data_version(ctx, scope.company_id)
+    key = cache_key(ctx, period_frame, scope.company_id, version,
+                    {"start": start.isoformat(), "end": end.isoformat()})
+    frame = _MEMO.get(key)
+    if frame is not None:
+        _MEMO.move_to_end(key)
+        return frame
+    hit = read_cached(ctx, key)
+    if hit is not None:
+        frame = pd.DataFrame(json.loads(hit))
+    else:
+        with ctx.session() as session:
+            rows = queries.campaign_totals(session, scope.company_id, start, end)
+        frame = stats.campaign_frame(rows, queries.TOTAL_COLUMNS)
+        write_cached(ctx, key, json.dumps(frame.to_dict(orient="list")), 3600)
+    _MEMO[key] = frame
+    while len(_MEMO) > _MEMO_SIZE:
+        _MEMO.popitem(last=False)
+    return frame
+
+
+def _frame(ctx, scope, raw) -> tuple[filters.Filters, pd.DataFrame]:
+    resolved = resolve(ctx, scope, raw)
+    return resolved, period_frame(ctx, scope, resolved.period.start, resolved.period.end)
+
+
+def _options(frame: pd.DataFrame) -> dict[str, list[str]]:
+    out = {}
+    for name, column in EXPLORER_FILTERS.items():
+        values = {str(v) for v in frame[column].dropna().unique()}
+        if column == "duration_band":
+            out[name] = [b for b in stats.BAND_ORDER if b in values]
+        elif column == "tier":
+            out[name] = [t for t in stats.TIERS if t in values]
+        else:
+            out[name] = sorted(values)
+    return out
+
+
+def _chosen(raw: dict, options: dict[str, list[str]]) -> dict[str, str]:
+    """The explorer's filters from raw values, each checked against what the period has."""
+    chosen = {}
+    for name, column in EXPLORER_FILTERS.items():
+        value = raw.get(name)
+        if value in (None, "", "all"):
+            continue
+        if not isinstance(value, str) or value not in options[name]:
+            shown = ", ".join(options[name][:12]) + (", ..." if len(options[name]) > 12 else "")
+            raise ValidationError(f"unknown {name} {str(value)[:60]!r}; the period has: "
+                                  f"{shown or 'none'}")
+        chosen[column] = value
+    return chosen
+
+
+def _sort(sort, order) -> tuple[str, bool]:
+    sort = sort or "spend"
+    if sort not in COLUMNS:
+        raise ValidationError(f"cannot sort by {str(sort)[:40]!r}; use one of: "
+                              f"{', '.join(COLUMNS)}")
+    order = order or "desc"
+    if order not in ("asc", "desc"):
+        raise ValidationError("order must be asc or desc")
+    return sort, order == "desc"
+
+
+def _whole(value, name: str, default: int, maximum: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a whole number, not {str(value)[:20]!r}") \
+            from None
+    if not 0 <= number <= maximum:
+        raise ValidationError(f"{name} must be between 0 and {maximum:,}")
+    return number
+
+
+def filtered(ctx: ServiceContext, scope: Scope, raw: dict | None) -> tuple:
+    """(resolved filters, period frame, the explorer's chosen filters, filtered and sorted
+    rows, sort column, descending)."""
+    raw = raw if isinstance(raw, dict) else {}
+    resolved, frame = _frame(ctx, scope, raw)
+    options = _options(frame)
+    chosen = _chosen(raw, options)
+    sort, descending = _sort(raw.get("sort"), raw.get("order"))
+    rows = stats.sort_rows(stats.apply_filters(frame, chosen), sort, descending)
+    return resolved, frame, options, chosen, rows, sort, descending
+
+
+def explorer(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> dict:
+    """One page of the campaign explorer: ``raw`` holds the period (range, start, end), the
+    explorer's filters (location, goal, duration, language, segment, channel, status, tier),
+    ``sort`` (a column) and ``order`` (asc, desc), ``offset`` and ``limit`` (at most 1,000).
+    ``total`` counts the filtered campaigns; ``totals`` sums them."""
+    raw = raw if isinstance(raw, dict) else {}
+    offset = _whole(raw.get("offset"), "offset", 0, 10**9)
+    limit = _whole(raw.get("limit"), "limit", 100, PAGE_MAX)
+    resolved, frame, options, chosen, rows, sort, descending = filtered(ctx, scope, raw)
+    page = rows.iloc[offset:offset + limit]
+    return {"period": resolved.period.as_dict(), "campaigns": len(frame), "total": len(rows),
+            "offset": offset, "limit": limit, "sort": sort,
+            "order": "desc" if descending else "asc",
+            "filters": {name: chosen.get(column) for name, column in EXPLORER_FILTERS.items()},
+            "options": options, "totals": stats.totals(rows),
+            "rows": stats.records(page, list(COLUMNS))}
+
+
+CSV_HEADER = ("Campaign ID", "Campaign", "Channel", "Goal", "Segment", "Location",
+              "Language", "Start", "End", "Duration (days)", "Duration band", "Status",
+              "Spend (USD)", "Impressions", "Clicks", "CTR (%)", "Conversions",
+              "Conversion rate (%)", "CPA (USD)", "Revenue (USD)", "ROAS (x)", "ROI (%)",
+              "Tier")
+
+
+def explorer_csv(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> str:
+    """Every filtered campaign (no paging) in the explorer's order, as CSV; undefined ratios
+    are empty cells."""
+    *_, rows, _sort_column, _descending = filtered(ctx, scope, raw)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for row in stats.records(rows, list(COLUMNS)):
+        writer.writerow(["" if row[c] is None else _csv_value(row[c]) for c in COLUMNS])
+    return out.getvalue()
+
+
+def _csv_value(value):
+    # repr keeps every digit of a float (the export equals the figures exactly)
+    return repr(value) if isinstance(value, float) else value
+
+
+# --------------------------------------------------------------------------- one campaign
+
+DETAIL_METRICS = ("ctr", "conversion_rate", "cpa", "roas", "roi_pct")
+
+
+def campaign_detail(ctx: ServiceContext, scope: Scope, raw: dict | None,
+                    campaign_id) -> dict:
+    """One campaign of the scope's company (another company's id: NotFound, audited): its
+    daily trend over the period, and its ratios beside its channel's, its segment's and the
+    company's (ratios of sums over their campaigns in the period)."""
+    found = access.campaign_in_scope(ctx, scope, campaign_id)
+    resolved, frame = _frame(ctx, scope, raw)
+    period = resolved.period
+    with ctx.session() as session:
+        daily = queries.campaign_daily(session, scope.company_id, found["id"], period.start,
+                                       period.end)
+    mine = frame[frame["campaign_id"] == found["id"]]
+    if mine.empty:
+        return {"campaign": {"campaign_id": found["id"], "campaign": found["name"]},
+                "period": period.as_dict(), "active": False, "daily": [], "compare": []}
+    row = stats.records(mine, list(COLUMNS))[0]
+    channel = stats.totals(frame[frame["channel"] == row["channel"]])
+    segment = stats.totals(frame[frame["segment"] == row["segment"]])
+    company = stats.totals(frame)
+    days = pd.DataFrame(daily) if daily else pd.DataFrame(columns=list(stats.BASES) + ["day"])
+    if not days.empty:
+        days = stats.with_metrics(days.astype({b: "float64" for b in stats.BASES}))
+    compare = [{"metric": m, "label": METRICS[m].label, "unit": METRICS[m].unit,
+                "definition": METRICS[m].definition, "good": METRICS[m].good,
+                "campaign": row[m], "channel": channel[m], "segment": segment[m],
+                "company": company[m]} for m in DETAIL_METRICS]
+    return {"campaign": row, "period": period.as_dict(), "active": True,
+            "channel_campaigns": channel["campaigns"],
+            "segment_campaigns": segment["campaigns"],
+            "daily": stats.records(days, ["day", *stats.BASES, "ctr", "conversion_rate",
+                                          "roas"]) if not days.empty else [],
+            "compare": compare}
+
+
+# --------------------------------------------------------------------------- segments
+
+HEATMAP_METRICS = ("conversion_rate", "ctr", "ad_cpa", "ad_roas")
+MIN_CLICKS = 100  # a segment or channel with fewer clicks is not called the best
+FEWER = f"fewer than {MIN_PEERS} peers"
+
+
+def _versus(value, average, metric) -> dict:
+    """Own value against a peer average: the difference in % of it and whether it is better
+    (by the metric's good direction)."""
+    if value is None or average is None or not average:
+        return {"difference_pct": None, "better": None}
+    difference = (value - average) / abs(average) * 100
+    return {"difference_pct": difference,
+            "better": difference * stats.good_direction(metric) > 0}
+
+
+def _peer_cell(value, peer: dict | None, metric: str) -> dict:
+    peers = int(peer["peers"]) if peer else 0
+    average = stats.clean(peer.get(metric)) if peer else None
+    if peers < MIN_PEERS or average is None:
+        return {"value": value, "peers": peers, "average": None, "status": FEWER,
+                "difference_pct": None, "better": None}
+    return {"value": value, "peers": peers, "average": average, "status": "ok",
+            **_versus(value, average, metric)}
+
+
+@cached()
+def segments(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> dict:
+    """Per target segment: campaigns, spend, revenue and the heatmap's ratios (conversion
+    rate, CTR, ad CPA, ad ROAS) against the average of the same segment at at least
+    ``MIN_PEERS`` other companies of the industry (never fewer, never one company's number),
+    and the best segment by conversion rate with its evidence."""
+    resolved, frame = _frame(ctx, scope, raw)
+    period = resolved.period
+    groups = stats.group_totals(frame, "segment")
+    company = stats.totals(frame)
+    with ctx.session() as session:
+        peers = {row["grp"]: row for row in queries.peer_ratios(
+            session, scope.company_id, period.start, period.end, "segment", industry_only=True)}
+    rows = []
+    for record in stats.records(groups, ["segment", "campaigns", *stats.BASES,
+                                         *stats.RATIOS]):
+        rows.append({**record, "cells": {m: _peer_cell(record[m], peers.get(record["segment"]),
+                                                       m) for m in HEATMAP_METRICS},
+                     "vs_company": {m: _versus(record[m], company[m], m)
+                                    for m in HEATMAP_METRICS}})
+    best = _best(rows, company, "segment", "segment")
+    for row in rows:
+        row["best"] = best is not None and row["segment"] == best["name"]
+    return {"period": period.as_dict(), "company": company, "segments": rows,
+            "metrics": [{"metric": m, "label": METRICS[m].label, "unit": METRICS[m].unit,
+                         "definition": METRICS[m].definition, "good": METRICS[m].good}
+                        for m in HEATMAP_METRICS],
+            "min_peers": MIN_PEERS, "best": best}
+
+
+def _best(rows: list[dict], company: dict, key: str, noun: str) -> dict | None:
+    """The group with the highest conversion rate among those with ``MIN_CLICKS`` clicks,
+    as a sentence with its evidence."""
+    eligible = [r for r in rows if r["clicks"] >= MIN_CLICKS and r["conversion_rate"] is not None
+                and r[key] != stats.UNSET]
+    if not eligible or company["conversion_rate"] in (None, 0):
+        return None
+    top = max(eligible, key=lambda r: (r["conversion_rate"], -r["spend"]))
+    times = top["conversion_rate"] / company["conversion_rate"]
+    comparison = (f"{times:.1f}x the conversion rate of your company average" if times >= 1.05
+                  else "a conversion rate about equal to your company average")
+    return {"name": top[key], "ratio": times,
+            "sentence": f"Your best performing {noun} is {top[key]}, with {comparison}.",
+            "evidence": [
+                f"{top[key]}: {top['ad_conversions']:,.0f} ad conversions from "
+                f"{top['clicks']:,.0f} clicks ({top['conversion_rate']:.2f} %) over "
+                f"{top['campaigns']:,} campaigns.",
+                f"Company: {company['ad_conversions']:,.0f} from {company['clicks']:,.0f} "
+                f"clicks ({company['conversion_rate']:.2f} %).",
+                f"Only {noun}s with at least {MIN_CLICKS} clicks are ranked."]}
+
+
+# --------------------------------------------------------------------------- channels
+
+CHANNEL_METRICS = ("ctr", "conversion_rate", "ad_cpa", "ad_roas")
+
+
+@cached()
+def channels(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> dict:
+    """Per channel: the company's ratios against the average of all other companies active
+    on that channel (at least ``MIN_PEERS``), and the best channel by conversion rate."""
+    resolved, frame = _frame(ctx, scope, raw)
+    period = resolved.period
+    groups = stats.group_totals(frame, "channel")
+    company = stats.totals(frame)
+    with ctx.session() as session:
+        peers = {row["grp"]: row for row in queries.peer_ratios(
+            session, scope.company_id, period.start, period.end, "channel",
+            industry_only=False)}
+    rows = [{**record, "cells": {m: _peer_cell(record[m], peers.get(record["channel"]), m)
+                                 for m in CHANNEL_METRICS}}
+            for record in stats.records(groups, ["channel", "campaigns", *stats.BASES,
+                                                 *stats.RATIOS])]
+    best = _best(rows, company, "channel", "channel")
+    for row in rows:
+        row["best"] = best is not None and row["channel"] == best["name"]
+    return {"period": period.as_dict(), "company": company, "channels": rows, "best": best,
+            "metrics": [{"metric": m, "label": METRICS[m].label, "unit": METRICS[m].unit,
+                         "definition": METRICS[m].definition, "good": METRICS[m].good}
+                        for m in CHANNEL_METRICS],
+            "min_peers": MIN_PEERS}
+
+
+# --------------------------------------------------------------------------- goal x segment
+
+MATRIX_METRICS = ("conversion_rate", "ctr", "cpa", "roas", "roi_pct")
+
+
+def _metric(metric, allowed) -> str:
+    metric = metric or allowed[0]
+    if metric not in allowed:
+        raise ValidationError(f"unknown metric {str(metric)[:40]!r}; use one of: "
+                              f"{', '.join(allowed)}")
+    return metric
+
+
+@cached()
+def performance_matrix(ctx: ServiceContext, scope: Scope, raw: dict | None = None,
+                       metric: str | None = None) -> dict:
+    """Goal x segment: the metric (ratio of the cell's sums) and the number of campaigns
+    behind each cell."""
+    metric = _metric(metric, MATRIX_METRICS)
+    resolved, frame = _frame(ctx, scope, raw)
+    cells = stats.group_totals(frame, ["goal", "segment"])
+    return {"period": resolved.period.as_dict(), "metric": metric,
+            "label": METRICS[metric].label, "unit": METRICS[metric].unit,
+            "definition": METRICS[metric].definition,
+            "goals": sorted(frame["goal"].unique().tolist()),
+            "segments": sorted(frame["segment"].unique().tolist()),
+            "cells": [{"goal": r["goal"], "segment": r["segment"], "value": r[metric],
+                       "campaigns": r["campaigns"], "spend": r["spend"], "clicks": r["clicks"]}
+                      for r in stats.records(cells, ["goal", "segment", "campaigns", "spend",
+                                                     "clicks", metric])]}
+
+
+# --------------------------------------------------------------------------- top and bottom
+
+RANK_METRICS = ("roas", "roi_pct", "conversion_rate", "ctr", "cpa")
+RANK_BY = {"campaign": "campaign_id", "segment": "segment", "channel": "channel"}
+TOP_N = 5
+
+
+def _money(value, name: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be an amount in USD, not {str(value)[:20]!r}") \
+            from None
+    if not 0 <= number <= 1e12:
+        raise ValidationError(f"{name} must be between 0 and 1,000,000,000,000")
+    return number
+
+
+@cached()
+def top_bottom(ctx: ServiceContext, scope: Scope, raw: dict | None = None,
+               metric: str | None = None, by: str | None = None,
+               min_spend=None) -> dict:
+    """The best and worst ``TOP_N`` campaigns, segments or channels by a metric, among those
+    with at least ``min_spend`` of spend (default: a tenth of the median spend of the
+    period's groups with spend, at least $100), so a $1 campaign cannot top the list."""
+    metric = _metric(metric, RANK_METRICS)
+    by = by or "campaign"
+    if by not in RANK_BY:
+        raise ValidationError(f"by must be one of: {', '.join(RANK_BY)}")
+    floor = _money(min_spend, "min_spend")
+    resolved, frame = _frame(ctx, scope, raw)
+    groups = frame if by == "campaign" else stats.group_totals(frame, by)
+    spent = groups[groups["spend"] > 0]["spend"]
+    if floor is None:
+        floor = max(100.0, float(spent.median()) / 10) if len(spent) else 100.0
+    eligible = groups[(groups["spend"] >= floor) & groups[metric].notna()]
+    ordered = stats.sort_rows(eligible, metric, descending=stats.good_direction(metric) > 0,
+                              tie=RANK_BY[by])
+    columns = [c for c in ("campaign_id", "campaign", "channel", "segment", "goal")
+               if c in ordered.columns and (by == "campaign" or c == by)]
+    columns += ["campaigns"] if by != "campaign" else []
+    columns += ["spend", "revenue", "clicks", "conversions", metric]
+    top = ordered.head(TOP_N)
+    bottom = ordered.iloc[len(top):].tail(TOP_N).iloc[::-1]
+    return {"period": resolved.period.as_dict(), "metric": metric, "by": by,
+            "label": METRICS[metric].label, "unit": METRICS[metric].unit,
+            "min_spend": floor, "eligible": len(eligible), "all": len(groups),
+            "top": stats.records(top, columns), "bottom": stats.records(bottom, columns)}
+
+
+# --------------------------------------------------------------------------- history models
+
+def _history_frame(ctx: ServiceContext, company_id: int) -> pd.DataFrame:
+    """Every campaign's totals over the whole history through yesterday."""
+    through = history_through()
+    with ctx.session() as session:
+        first = queries.first_day(session, company_id) or through
+        rows = queries.campaign_totals(session, company_id, min(first, through), through)
+    return stats.campaign_frame(rows, queries.TOTAL_COLUMNS)
+
+
+MIN_BAND_CAMPAIGNS = 3  # a band with fewer campaigns is shown but never called the best
+
+
+def duration_analysis(frame: pd.DataFrame) -> dict:
+    """Performance per campaign length band, and per channel and per segment the band with
+    the highest ROAS (among bands with ``MIN_BAND_CAMPAIGNS`` campaigns), with counts."""
+    columns = ["campaigns", *stats.BASES, *stats.RATIOS]
+    bands = stats.group_totals(frame, "duration_band")
+    bands["order"] = [stats.BAND_ORDER.index(b) for b in bands["duration_band"]]
+    out = {"bands": stats.records(bands.sort_values("order"), ["duration_band", *columns])}
+    for dimension in ("channel", "segment"):
+        cells = stats.group_totals(frame, [dimension, "duration_band"])
+        best = []
+        for name, group in cells.groupby(dimension, sort=True):
+            ranked = group[(group["campaigns"] >= MIN_BAND_CAMPAIGNS) & group["roas"].notna()]
+            top = ranked.sort_values(["roas", "campaigns"], ascending=False).head(1)
+            best.append({dimension: name, "campaigns": int(group["campaigns"].sum()),
+                         "best": stats.records(top, ["duration_band", "campaigns", "roas",
+                                                     "conversion_rate"])[0]
+                         if not top.empty else None,
+                         "cells": stats.records(group, ["duration_band", "campaigns", "roas",
+                                                        "conversion_rate", "spend"])})
+        out[f"by_{dimension}"] = best
+    return out
+
+
+@history_model
+def duration_model(ctx: ServiceContext, company_id: int) -> dict:
+    frame = _history_frame(ctx, company_id)
+    return {"through": history_through().isoformat(), "campaigns": len(frame),
+            **duration_analysis(frame)}
+
+
+def clusters_of(frame: pd.DataFrame, seed: int = stats.SEED) -> dict:
+    """Clusters of campaigns by channel, segment, goal, duration band and location (KMeans
+    over one-hot dimensions, k by silhouette), each with its size, profile in words and its
+    ROAS and conversion rate against the company's; best ROAS first."""
+    found = stats.cluster_labels(frame, seed)
+    company = stats.totals(frame)
+    if found["labels"] is None:
+        return {"k": None, "silhouette": None, "scores": {}, "clusters": [],
+                "company": company, "seed": seed}
+    labelled = frame.assign(cluster=found["labels"])
+    clusters = []
+    for label, members in labelled.groupby("cluster", sort=True):
+        summary = stats.totals(members)
+        parts = stats.profile(members, frame)
+        clusters.append({
+            "label": int(label), "size": len(members), "share": len(members) / len(frame),
+            "profile": parts, "description": stats.profile_words(parts),
+            "roas": summary["roas"], "conversion_rate": summary["conversion_rate"],
+            "spend": summary["spend"], "revenue": summary["revenue"],
+            "roas_vs_company": _versus(summary["roas"], company["roas"], "roas"),
+            "conversion_rate_vs_company": _versus(summary["conversion_rate"],
+                                                  company["conversion_rate"],
+                                                  "conversion_rate")})
+    clusters.sort(key=lambda c: (c["roas"] is None, -(c["roas"] or 0)))
+    for rank, cluster in enumerate(clusters, start=1):
+        cluster["rank"] = rank
+    return {"k": found["k"], "silhouette": found["silhouette"],
+            "scores": {str(k): v for k, v in found["scores"].items()},
+            "clusters": clusters, "company": company, "seed": seed,
+            "algorithm": "KMeans over one-hot channel, segment, goal, duration band and "
+                         "location; k from 2 to 8 by the silhouette score; seeded"}
+
+
+@history_model
+def clusters_model(ctx: ServiceContext, company_id: int) -> dict:
+    frame = _history_frame(ctx, company_id)
+    return {"through": history_through().isoformat(), "campaigns": len(frame),
+            **clusters_of(frame)}
+
+
+def _company_id(scope: Scope) -> int:
+    if not isinstance(scope, Scope) or scope.company_id is None:
+        raise TypeError("pass the request's Scope (services.access) of one company")
+    return scope.company_id
+
+
+def campaign_duration(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> dict:
+    """Duration bands over the whole history (fitted by the worker per history version)."""
+    return duration_model(ctx, _company_id(scope))
+
+
+def campaign_clusters(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> dict:
+    """Campaign clusters over the whole history (fitted by the worker per history version)."""
+    return clusters_model(ctx, _company_id(scope))
+
+
+def refresh_models(ctx: ServiceContext, company_id: int) -> None:
+    """The worker's call (``services.insights.precompute``): refit when the history changed."""
+    duration_model.refit_if_stale(ctx, company_id)
+    clusters_model.refit_if_stale(ctx, company_id)
+

@@ -1,0 +1,317 @@
+"""The campaigns view's numbers (issue #14) on the imported Kaggle campaign-performance export
+against pandas over the raw file: per campaign, per segment, per channel, per duration band
+and goal x segment; the CSV export of a filter equals pandas filtered the same way;
+benchmarks never show fewer than 3 other companies; clusters are deterministic for a seed and
+put every campaign in exactly one cluster."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from dashapp.cli import main
+from services import campaign_stats as stats
+from services import campaigns
+from services.access import CLI_USER, choose_company, system_scope
+from services.errors import NotFound, ValidationError
+from test_importers import KAGGLE_900, kaggle_expected
+
+YEAR = {"range": "custom", "start": "2021-01-01", "end": "2021-12-31"}
+COMPANY = "Innovate Industries"
+OTHER = "TechCorp"
+
+
+@pytest.fixture(scope="module")
+def warehouse(private_warehouse):
+    """A warehouse of this module's own, with the Kaggle export imported into it."""
+    config = private_warehouse("campaigns", 7)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", config.database_url)
+        patch.setenv("REDIS_URL", config.redis_url)
+        assert main(["import", str(KAGGLE_900), "--json"]) == 0
+    return config
+
+
+@pytest.fixture(scope="module")
+def ctx(warehouse):
+    from dashapp.runtime import service_context
+
+    return service_context(warehouse)
+
+
+def _scope(ctx, name: str):
+    with ctx.session() as session:
+        slug = session.execute(text("SELECT slug FROM companies WHERE name = :n"),
+                               {"n": name}).scalar_one()
+    return system_scope(ctx, choose_company(ctx, CLI_USER, slug).id)
+
+
+@pytest.fixture(scope="module")
+def scope(ctx):
+    return _scope(ctx, COMPANY)
+
+
+@pytest.fixture(scope="module")
+def raw() -> pd.DataFrame:
+    """Every row of the file with its dimensions and measures, computed by pandas alone."""
+    file = pd.read_csv(KAGGLE_900)
+    measures = kaggle_expected(KAGGLE_900)
+    days = file["Duration"].str.extract(r"(\d+)")[0].astype(int)
+    frame = pd.DataFrame({
+        "key": file["Campaign_ID"].astype(str), "company": file["Company"],
+        "channel": file["Channel_Used"], "goal": file["Campaign_Type"],
+        "segment": file["Customer_Segment"], "location": file["Location"],
+        "language": file["Language"], "date": file["Date"],
+        "band": days.map({15: "15–29 days", 30: "30–44 days", 45: "45–59 days",
+                          60: "60–89 days"}),
+        "duration_days": days})
+    for name in ("impressions", "clicks", "conversions", "spend", "revenue"):
+        frame[name] = measures[name].to_numpy().astype(float)
+    return frame
+
+
+def expected_ratios(frame: pd.DataFrame) -> pd.DataFrame:
+    """DESIGN.md's formulas over summed columns; undefined (NaN) for a zero denominator."""
+    def div(a, b):
+        return frame[a] / frame[b].where(frame[b] != 0)
+
+    return pd.DataFrame({"ctr": div("clicks", "impressions") * 100,
+                         "conversion_rate": div("conversions", "clicks") * 100,
+                         "cpa": div("spend", "conversions"), "roas": div("revenue", "spend"),
+                         "roi_pct": (frame["revenue"] - frame["spend"])
+                         / frame["spend"].where(frame["spend"] != 0) * 100},
+                        index=frame.index)
+
+
+def grouped(frame: pd.DataFrame, by) -> pd.DataFrame:
+    sums = frame.groupby(by)[["impressions", "clicks", "conversions", "spend",
+                              "revenue"]].sum()
+    sums["campaigns"] = frame.groupby(by).size()
+    return pd.concat([sums, expected_ratios(sums)], axis=1)
+
+
+def close(got, want) -> bool:
+    if want is None or (isinstance(want, float) and np.isnan(want)):
+        return got is None
+    return got == pytest.approx(float(want), rel=1e-9, abs=1e-9)
+
+
+RATIOS = ("ctr", "conversion_rate", "cpa", "roas", "roi_pct")
+
+
+def assert_rows(rows: list[dict], expected: pd.DataFrame, key: str) -> None:
+    assert sorted(str(r[key]) for r in rows) == sorted(map(str, expected.index))
+    for row in rows:
+        want = expected.loc[row[key]]
+        for name in ("impressions", "clicks", "conversions", "spend", "revenue", *RATIOS):
+            assert close(row[name], want[name]), (row[key], name, row[name], want[name])
+        if "campaigns" in row:
+            assert row["campaigns"] == want["campaigns"]
+
+
+def _all_rows(ctx, scope, **extra) -> list[dict]:
+    page = campaigns.explorer(ctx, scope, {**YEAR, "limit": 1000, **extra})
+    assert page["total"] == len(page["rows"])
+    return page["rows"]
+
+
+def test_per_campaign_values_equal_pandas(ctx, scope, raw):
+    mine = raw[raw["company"] == COMPANY].set_index("key")
+    want = pd.concat([mine, expected_ratios(mine)], axis=1)
+    with ctx.session() as session:
+        keys = dict(session.execute(text(
+            "SELECT id, source_key FROM campaigns WHERE company_id = :c"),
+            {"c": scope.company_id}).all())
+    rows = _all_rows(ctx, scope)
+    assert len(rows) == len(mine) == 191
+    for row in rows:
+        expected = want.loc[keys[row["campaign_id"]]]
+        for name in ("impressions", "clicks", "conversions", "spend", "revenue", *RATIOS):
+            assert close(row[name], expected[name]), (row["campaign_id"], name)
+        for name in ("channel", "goal", "segment", "location", "language", "duration_days"):
+            assert row[name] == expected[name if name != "duration_days" else name]
+        assert row["duration_band"] == expected["band"]
+        roi = expected["roi_pct"]
+        assert row["tier"] == ("High ROI" if roi >= 100 else "Good ROI" if roi >= 50
+                               else "Standard")
+    page = campaigns.explorer(ctx, scope, {**YEAR, "sort": "roas", "order": "asc",
+                                           "offset": 10, "limit": 20})
+    assert [r["campaign_id"] for r in page["rows"]] == \
+        [r["campaign_id"] for r in sorted(rows, key=lambda r: (r["roas"], r["campaign_id"]))
+         ][10:30]
+    totals = page["totals"]
+    assert close(totals["revenue"], mine["revenue"].sum())
+    assert close(totals["roas"], mine["revenue"].sum() / mine["spend"].sum())
+
+
+def test_segments_channels_durations_and_goal_by_segment_equal_pandas(ctx, scope, raw):
+    mine = raw[raw["company"] == COMPANY]
+    segments = campaigns.segments(ctx, scope, YEAR)
+    assert_rows(segments["segments"], grouped(mine, "segment"), "segment")
+    channels = campaigns.channels(ctx, scope, YEAR)
+    assert_rows(channels["channels"], grouped(mine, "channel"), "channel")
+
+    duration = campaigns.campaign_duration(ctx, scope)
+    assert duration["campaigns"] == len(mine)
+    assert_rows(duration["bands"], grouped(mine, "band"), "duration_band")
+    by_channel = grouped(mine, ["channel", "band"])
+    for entry in duration["by_channel"]:
+        cells = by_channel.loc[entry["channel"]]
+        assert entry["campaigns"] == cells["campaigns"].sum()
+        eligible = cells[cells["campaigns"] >= campaigns.MIN_BAND_CAMPAIGNS]
+        assert entry["best"]["duration_band"] == eligible["roas"].idxmax()
+        assert close(entry["best"]["roas"], eligible["roas"].max())
+
+    matrix = campaigns.performance_matrix(ctx, scope, YEAR, "conversion_rate")
+    want = grouped(mine, ["goal", "segment"])
+    assert len(matrix["cells"]) == len(want)
+    for cell in matrix["cells"]:
+        expected = want.loc[(cell["goal"], cell["segment"])]
+        assert cell["campaigns"] == expected["campaigns"]
+        assert close(cell["value"], expected["conversion_rate"])
+    assert sum(c["campaigns"] for c in matrix["cells"]) == len(mine)
+
+
+def test_best_segment_sentence_has_its_evidence(ctx, scope, raw):
+    mine = raw[raw["company"] == COMPANY]
+    segments = grouped(mine, "segment")
+    company_rate = mine["conversions"].sum() / mine["clicks"].sum() * 100
+    best = campaigns.segments(ctx, scope, YEAR)["best"]
+    top = segments["conversion_rate"].idxmax()
+    assert best["name"] == top
+    assert best["ratio"] == pytest.approx(segments.loc[top, "conversion_rate"] / company_rate)
+    assert best["sentence"].startswith(f"Your best performing segment is {top}, with ")
+    assert f"{segments.loc[top, 'clicks']:,.0f} clicks" in best["evidence"][0]
+
+
+def test_csv_export_of_a_filter_equals_pandas_filtered_the_same_way(ctx, scope, raw):
+    chosen = {"channel": "Instagram", "duration": "30–44 days", "sort": "revenue",
+              "order": "desc"}
+    text_out = campaigns.explorer_csv(ctx, scope, {**YEAR, **chosen})
+    got = pd.read_csv(io.StringIO(text_out))
+    mine = raw[(raw["company"] == COMPANY) & (raw["channel"] == "Instagram")
+               & (raw["band"] == "30–44 days")].sort_values("revenue", ascending=False)
+    assert len(got) == len(mine) > 3
+    assert list(got["Campaign"].str.split().str[-1]) == list(mine["key"])
+    for column, name in (("Spend (USD)", "spend"), ("Revenue (USD)", "revenue"),
+                         ("Clicks", "clicks"), ("Conversions", "conversions"),
+                         ("Impressions", "impressions")):
+        assert got[column].to_numpy() == pytest.approx(mine[name].to_numpy(), rel=1e-12)
+    want = expected_ratios(mine)
+    for column, name in (("CTR (%)", "ctr"), ("Conversion rate (%)", "conversion_rate"),
+                         ("CPA (USD)", "cpa"), ("ROAS (x)", "roas"), ("ROI (%)", "roi_pct")):
+        assert got[column].to_numpy() == pytest.approx(want[name].to_numpy(), rel=1e-12,
+                                                       nan_ok=True)
+    assert set(got["Channel"]) == {"Instagram"} and set(got["Duration band"]) == \
+        {"30–44 days"}
+    # the same filter's explorer page counts the same rows
+    page = campaigns.explorer(ctx, scope, {**YEAR, **chosen})
+    assert page["total"] == len(mine)
+
+
+def _peer_expected(raw: pd.DataFrame, start: str, end: str, group: str) -> pd.DataFrame:
+    """Per group: the other companies with activity and the mean of their ad ratios."""
+    window = raw[(raw["date"] >= start) & (raw["date"] <= end) & (raw["company"] != COMPANY)]
+    per_company = window.groupby([group, "company"])[["impressions", "clicks", "conversions",
+                                                      "spend", "revenue"]].sum()
+    ratios = pd.DataFrame({
+        "conversion_rate": per_company["conversions"] / per_company["clicks"] * 100,
+        "ctr": per_company["clicks"] / per_company["impressions"] * 100,
+        "ad_cpa": per_company["spend"] / per_company["conversions"].where(
+            per_company["conversions"] != 0),
+        "ad_roas": per_company["revenue"] / per_company["spend"]})
+    out = ratios.groupby(level=0).mean()
+    out["peers"] = per_company.groupby(level=0).size()
+    return out
+
+
+@pytest.mark.parametrize("start, end", [("2021-01-01", "2021-12-31"),
+                                        ("2021-03-01", "2021-03-04")])
+def test_benchmarks_never_reveal_a_single_other_company(ctx, scope, raw, start, end):
+    period = {"range": "custom", "start": start, "end": end}
+    want = _peer_expected(raw, start, end, "segment")
+    result = campaigns.segments(ctx, scope, period)
+    seen = {"ok": 0, "withheld": 0}
+    for row in result["segments"]:
+        for metric, cell in row["cells"].items():
+            peers = int(want.loc[row["segment"], "peers"]) if row["segment"] in want.index \
+                else 0
+            assert cell["peers"] == peers
+            if peers < 3:
+                assert cell["average"] is None and cell["status"] == "fewer than 3 peers"
+                seen["withheld"] += 1
+            else:
+                assert close(cell["average"], want.loc[row["segment"], metric])
+                seen["ok"] += 1
+    # the whole year has 4 peers per segment; four days leave at most 2 per segment
+    assert seen["ok" if start.endswith("01-01") else "withheld"] > 0
+    assert not json.dumps(result).count(OTHER)
+    channels = campaigns.channels(ctx, scope, period)
+    want = _peer_expected(raw, start, end, "channel")
+    for row in channels["channels"]:
+        for metric, cell in row["cells"].items():
+            # all other companies: the seeded demo companies share channel names too
+            assert cell["peers"] >= (want.loc[row["channel"], "peers"]
+                                     if row["channel"] in want.index else 0)
+            if cell["peers"] < 3:
+                assert cell["average"] is None
+
+
+def test_clusters_are_deterministic_and_every_campaign_is_in_exactly_one(ctx, scope):
+    frame = campaigns._history_frame(ctx, scope.company_id)
+    first = stats.cluster_labels(frame, seed=3)
+    again = stats.cluster_labels(frame, seed=3)
+    assert first["k"] == again["k"] and first["silhouette"] == again["silhouette"]
+    assert (first["labels"] == again["labels"]).all()
+    assert len(first["labels"]) == len(frame) == 191
+    assert set(first["labels"]) == set(range(first["k"]))
+    result = campaigns.campaign_clusters(ctx, scope)
+    assert result["campaigns"] == len(frame)
+    assert sum(c["size"] for c in result["clusters"]) == len(frame)
+    assert -1 <= result["silhouette"] <= 1 and 2 <= result["k"] <= 8
+    assert result == campaigns.clusters_of(frame) | {"through": result["through"],
+                                                     "campaigns": len(frame)}
+
+
+def test_inputs_outside_the_scope_or_the_options_are_refused(ctx, scope):
+    other = _scope(ctx, OTHER)
+    with ctx.session() as session:
+        foreign = session.execute(text("SELECT id FROM campaigns WHERE company_id = :c "
+                                       "LIMIT 1"), {"c": other.company_id}).scalar()
+    with pytest.raises(NotFound):
+        campaigns.campaign_detail(ctx, scope, YEAR, foreign)
+    for bad in ({"channel": "Telegraph"}, {"sort": "password"}, {"limit": "9999"},
+                {"order": "up"}, {"tier": "Gold"}):
+        with pytest.raises(ValidationError):
+            campaigns.explorer(ctx, scope, {**YEAR, **bad})
+    with pytest.raises(ValidationError):
+        campaigns.top_bottom(ctx, scope, YEAR, "roas", "campaign", "-5")
+
+
+def test_campaign_detail_against_its_channel_and_segment(ctx, scope, raw):
+    row = _all_rows(ctx, scope, sort="revenue")[0]
+    detail = campaigns.campaign_detail(ctx, scope, YEAR, row["campaign_id"])
+    mine = raw[raw["company"] == COMPANY]
+    by_channel = grouped(mine, "channel").loc[row["channel"]]
+    by_segment = grouped(mine, "segment").loc[row["segment"]]
+    for entry in detail["compare"]:
+        assert close(entry["campaign"], row[entry["metric"]])
+        assert close(entry["channel"], by_channel[entry["metric"]])
+        assert close(entry["segment"], by_segment[entry["metric"]])
+    assert sum(d["revenue"] for d in detail["daily"]) == pytest.approx(row["revenue"])
+
+
+def test_top_and_bottom_respect_the_minimum_spend(ctx, scope, raw):
+    mine = raw[raw["company"] == COMPANY]
+    result = campaigns.top_bottom(ctx, scope, YEAR, "roas", "segment", "0")
+    want = grouped(mine, "segment").sort_values("roas", ascending=False)
+    assert [r["segment"] for r in result["top"]] == list(want.index[:5])
+    floor = float(mine["spend"].quantile(0.9))
+    result = campaigns.top_bottom(ctx, scope, YEAR, "roas", "campaign", floor)
+    assert result["eligible"] == int((mine["spend"] >= floor).sum())
+    assert all(r["spend"] >= floor for r in result["top"] + result["bottom"])
