@@ -1,7 +1,8 @@
 """The background worker: what must happen without a request, on an interval.
 
 Each pass evaluates the alert rules and performs their actions (``services.alerts``), and
-refits the history models whose history changed (``services.insights.precompute``), so the
+refits the history models whose history changed (``services.insights.precompute``) and the
+attribution models (``services.attribution.refresh``), so the
 dashboards read stored results. Rule evaluations older than a week are pruned hourly.
 """
 
@@ -12,7 +13,7 @@ import logging
 import threading
 import time
 
-from services import alerts
+from services import alerts, attribution
 from services.alerts import DeliveryConfig
 from services.context import ServiceContext
 from services.insights import precompute
@@ -25,6 +26,7 @@ def run_once(ctx: ServiceContext, config: DeliveryConfig, now: dt.datetime | Non
              company_ids: list[int] | None = None) -> dict:
     result = alerts.run_once(ctx, config, now, company_ids)
     result["insights_s"] = precompute.refresh(ctx, company_ids)
+    result["attribution_s"] = attribution.refresh(ctx, company_ids)
     return result
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
+from sqlalchemy import text
 
 from services import attribution_models as am
 
@@ -285,3 +287,93 @@ def test_data_driven_models_rank_channels_closer_to_the_truth_than_last_touch():
         assert rho[model] > rho["last_touch"] + 0.5
         assert error[model] < error["last_touch"]
     assert rho["shapley"] == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- real data
+
+JOURNEYS_CSV = (Path(__file__).resolve().parents[2] / "shared" / "data"
+                / "channel_attribution_journeys" / "Channel_attribution.csv")
+
+
+def assert_conserved(result: dict, conversions: int, cents: int) -> None:
+    assert result["totals"]["conversions"] == conversions
+    assert result["totals"]["value_cents"] == cents
+    for model in am.MODELS:
+        units = sum(round(row["conversions"][model] * 100) for row in result["rows"])
+        assert units == conversions * 100, model
+        assert sum(row["value_cents"][model] for row in result["rows"]) == cents, model
+
+
+def stored_totals(ctx, company_id: int, start: str, end: str) -> tuple[int, int]:
+    """Conversions and their value in cents, straight from the touchpoints (pandas)."""
+    with ctx.session() as session:
+        rows = session.execute(text("""
+            SELECT coalesce(source, '') || journey_id AS journey, touched_at, converted,
+                   conversion_value FROM touchpoints WHERE company_id = :c"""),
+            {"c": company_id}).all()
+    frame = pd.DataFrame(rows, columns=["journey", "time", "converted", "value"])
+    ends = frame.groupby("journey")["time"].max()
+    inside = ends.isna() | ((ends >= pd.Timestamp(start, tz="UTC"))
+                            & (ends < pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1)))
+    chosen = frame[frame["journey"].isin(ends.index[inside]) & frame["converted"]]
+    cents = (pd.to_numeric(chosen["value"]).fillna(0) * 100).round().astype(int)
+    return int(chosen["journey"].nunique()), int(cents.sum())
+
+
+@pytest.mark.parametrize("level", ["channel", "campaign"])
+@pytest.mark.parametrize("direct", ["yes", "no"])
+def test_every_model_conserves_credit_on_the_demo_journeys(ctx, companies, level, direct):
+    from services import attribution
+    from services.access import system_scope
+
+    with ctx.session() as session:
+        company_id = session.execute(text("SELECT id FROM companies WHERE slug = :s"),
+                                     {"s": companies[0]}).scalar()
+    scope = system_scope(ctx, company_id)
+    result = attribution.attribution(ctx, scope, {"range": "year", "level": level,
+                                                  "direct": direct})
+    options = result["options"]
+    conversions, cents = stored_totals(ctx, company_id, options["start"], options["end"])
+    assert conversions > 50 and not result["empty"]
+    assert_conserved(result, conversions, cents)
+    assert result["data"]["converting"] == conversions
+    assert 0 < result["data"]["converting_share"] < 100
+
+
+@pytest.fixture(scope="module")
+def imported(empty_database_factory, config):
+    """Channel_attribution.csv imported (services/importers/journeys.py) into a company of
+    its own, in an empty warehouse of this module's own (the import makes the channels)."""
+    from dataclasses import replace
+
+    from dashapp.runtime import service_context
+    from services.catalog import add_company
+    from services.importers import import_file
+
+    ctx = service_context(replace(config, database_url=empty_database_factory("attribution"),
+                                  cache_namespace=f"{config.cache_namespace}-attribution"))
+    company = add_company(ctx, "Journeys Import Co")
+    summary = import_file(ctx, JOURNEYS_CSV, company=company["slug"])
+    assert summary["imported"] == 2_392 and summary["rejected"] == 0
+    return ctx, company
+
+
+def test_every_model_conserves_credit_on_the_imported_journeys(imported):
+    from services import attribution
+    from services.access import system_scope
+
+    ctx, company = imported
+    scope = system_scope(ctx, company["id"])
+    raw = pd.read_csv(JOURNEYS_CSV, dtype=str)
+    converting = int(raw.drop(columns="Output").eq("21").any(axis=1).sum())
+    for level in ("channel", "campaign"):
+        result = attribution.attribution(ctx, scope, {"level": level})
+        assert_conserved(result, converting, 0)  # the export has no values
+        data = result["data"]
+        assert data["journeys"] == data["undated_journeys"] == len(raw) == 2_392
+        assert data["only_converting"] and data["converting"] == converting
+        assert result["time_decay_fallback"] == converting
+        assert any("no non-converting paths" in w for w in result["warnings"])
+    print("\nCredits on the imported journeys (conversions):")
+    for row in result["rows"]:
+        print(f"  {row['label']:<16}", {m: round(v, 2) for m, v in row["conversions"].items()})
