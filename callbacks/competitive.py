@@ -4,6 +4,7 @@ filter, remove buttons, the pending removal) are resolved inside the scope by th
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlencode
 
 from dash import ALL, Dash, Input, Output, State, html, no_update
@@ -383,6 +384,13 @@ def _safe_url(url: str | None) -> str | None:
     return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
+def _recorded_lately(created_at: str, hours: int = 24) -> bool:
+    """Recorded (imported or added) within the last day: marked New, as the alert rule
+    "New competitor updates" counts them."""
+    recorded = dt.datetime.fromisoformat(created_at)
+    return dt.datetime.now(dt.timezone.utc) - recorded < dt.timedelta(hours=hours)
+
+
 def feed_list(result: dict):
     rows = result["updates"]
     if not rows:
@@ -396,7 +404,9 @@ def feed_list(result: dict):
             html.Div([html.Span(row["observed_on"], className="text-muted me-2 cd-num"),
                       html.Span(ids.KIND_LABELS.get(row["kind"], row["kind"]),
                                 className="badge text-bg-light border me-2"),
-                      html.Span(row["competitor"], className="fw-semibold")]),
+                      html.Span(row["competitor"], className="fw-semibold"),
+                      html.Span("New", className="badge text-bg-primary ms-2")
+                      if _recorded_lately(row["created_at"]) else None]),
             html.Div(row["summary"], className="small"),
             html.A(f"{source} ↗", href=url, target="_blank", rel="noopener noreferrer",
                    className="small") if url else html.Small(source, className="text-muted"),

@@ -191,6 +191,9 @@ def _print_summary(summary: dict, show: int) -> None:
     if summary["campaigns_created"] or summary["campaigns_updated"]:
         print(f"  campaigns: {summary['campaigns_created']:,} created, "
               f"{summary['campaigns_updated']:,} updated")
+    if summary.get("competitors_created"):
+        print(f"  competitors: {summary['competitors_created']:,} created (see `campaign-dash "
+              "competitor list`)")
     if summary["ignored_columns"]:
         print(f"  ignored columns (no warehouse field): {', '.join(summary['ignored_columns'])}")
     for note in summary["notes"]:
@@ -221,7 +224,9 @@ def cmd_import_files(args) -> int:
                                             format=args.format, dry_run=args.dry_run,
                                             start=args.start, end=args.end,
                                             location=args.location, year=args.year,
-                                            channel_map=args.channel_map, progress=bar,
+                                            channel_map=args.channel_map,
+                                            competitor=args.competitor, kind=args.kind,
+                                            progress=bar,
                                             chunk_rows=args.chunk_rows)
         except ServiceError as error:
             failed = True
@@ -585,6 +590,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=None, help="random seed")
     simulate.set_defaults(handler=cmd_simulate)
 
+    from services.competitive import UPDATE_KINDS
     from services.importers import format_names
 
     imp = sub.add_parser(
@@ -634,6 +640,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="customer journeys: channel names of the codes, "
                             "'1=Facebook,2=Google Ads' or a file of CODE,CHANNEL lines "
                             "(default: channels 'channel code N')")
+    files.add_argument("--competitor", help="competitor updates without a competitor column "
+                                            "(a feed of one competitor's news): whose they are")
+    files.add_argument("--kind", choices=UPDATE_KINDS,
+                       help="competitor updates without a kind: their kind (default: a "
+                            "feed entry's category naming a kind, else other)")
     files.add_argument("--json", action="store_true", help="print the summaries as JSON")
     files.add_argument("--show", type=int, default=10, help="rejections to print (default 10)")
     files.add_argument("--chunk-rows", type=_positive, default=100_000, metavar="N",

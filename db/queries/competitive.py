@@ -7,6 +7,7 @@ up together with its company. The caller's session owns the transaction."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -150,3 +151,89 @@ def update_count(session: Session, company_id: int, start: dt.date, end: dt.date
           AND (CAST(:kind AS text) IS NULL OR u.kind = :kind)"""),
         {"company": company_id, "start": start, "end": end, "competitor": competitor_id,
          "kind": kind}).scalar())
+
+
+# --------------------------------------------------------------------------- imports
+
+
+def upsert_estimates(session: Session, company_id: int, records: list[dict]) -> dict:
+    """Store imported figures by their key (brand, month, metric, channel): new ones added,
+    restated ones replaced, identical ones left alone. The counts of each."""
+    if not records:
+        return {"imported": 0, "replaced": 0, "unchanged": 0}
+    result = session.execute(text("""
+        WITH incoming AS (
+            SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+                competitor_id int, month date, metric text, channel text, low float8,
+                high float8, method text, source text)),
+        old AS (
+            SELECT e.* FROM competitor_estimates e JOIN incoming i USING (competitor_id,
+                month, metric, channel) WHERE e.company_id = :company),
+        written AS (
+            INSERT INTO competitor_estimates (company_id, competitor_id, month, metric,
+                                              channel, low, high, method, source)
+            SELECT :company, competitor_id, month, metric, channel, low, high, method, source
+            FROM incoming
+            ON CONFLICT (company_id, competitor_id, month, metric, channel) DO UPDATE
+            SET low = EXCLUDED.low, high = EXCLUDED.high, method = EXCLUDED.method,
+                source = EXCLUDED.source
+            WHERE (competitor_estimates.low, competitor_estimates.high,
+                   competitor_estimates.method, competitor_estimates.source)
+                  IS DISTINCT FROM (EXCLUDED.low, EXCLUDED.high, EXCLUDED.method,
+                                    EXCLUDED.source)
+            RETURNING competitor_id, month, metric, channel)
+        SELECT (SELECT COUNT(*) FROM incoming) AS total,
+               (SELECT COUNT(*) FROM written w JOIN old o USING (competitor_id, month, metric,
+                                                                 channel)) AS replaced,
+               (SELECT COUNT(*) FROM written) AS written"""),
+        {"company": company_id, "rows": json.dumps(records, default=str)}).one()
+    return {"imported": result.written - result.replaced, "replaced": result.replaced,
+            "unchanged": result.total - result.written}
+
+
+def upsert_updates(session: Session, company_id: int, records: list[dict]) -> dict:
+    """Store imported competitor updates by their source key: new entries added (recorded
+    now, so they count as new for notifications), restated ones replaced, identical ones
+    left alone."""
+    if not records:
+        return {"imported": 0, "replaced": 0, "unchanged": 0}
+    result = session.execute(text("""
+        WITH incoming AS (
+            SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+                competitor_id int, observed_on date, kind text, summary text, url text,
+                source text, source_key text)),
+        old AS (
+            SELECT u.source_key FROM competitor_updates u JOIN incoming i USING (source_key)
+            WHERE u.company_id = :company),
+        written AS (
+            INSERT INTO competitor_updates (company_id, competitor_id, observed_on, kind,
+                                            summary, url, source, source_key)
+            SELECT :company, competitor_id, observed_on, kind, summary, url, source,
+                   source_key
+            FROM incoming
+            ON CONFLICT (company_id, source_key) DO UPDATE
+            SET competitor_id = EXCLUDED.competitor_id, observed_on = EXCLUDED.observed_on,
+                kind = EXCLUDED.kind, summary = EXCLUDED.summary, url = EXCLUDED.url,
+                source = EXCLUDED.source
+            WHERE (competitor_updates.competitor_id, competitor_updates.observed_on,
+                   competitor_updates.kind, competitor_updates.summary, competitor_updates.url,
+                   competitor_updates.source)
+                  IS DISTINCT FROM (EXCLUDED.competitor_id, EXCLUDED.observed_on,
+                                    EXCLUDED.kind, EXCLUDED.summary, EXCLUDED.url,
+                                    EXCLUDED.source)
+            RETURNING source_key)
+        SELECT (SELECT COUNT(*) FROM incoming) AS total,
+               (SELECT COUNT(*) FROM written JOIN old USING (source_key)) AS replaced,
+               (SELECT COUNT(*) FROM written) AS written"""),
+        {"company": company_id, "rows": json.dumps(records, default=str)}).one()
+    return {"imported": result.written - result.replaced, "replaced": result.replaced,
+            "unchanged": result.total - result.written}
+
+
+def updates_recorded_since(session: Session, company_id: int, since: dt.datetime) -> int:
+    """Competitor updates recorded (imported or added) since ``since``: the alert rule's
+    measure of news."""
+    return int(session.execute(text("""
+        SELECT COUNT(*) FROM competitor_updates
+        WHERE company_id = :company AND created_at >= :since"""),
+        {"company": company_id, "since": since}).scalar())

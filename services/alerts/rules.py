@@ -13,6 +13,7 @@ import math
 
 from db import rollups
 from db.queries import alerts as queries
+from db.queries import competitive as competitive_queries
 from db.queries.realtime import newest_event_at
 from services import audit
 from services.access import Scope, require
@@ -33,6 +34,8 @@ METRICS = {
     "cvr_vs_history": ("Conversion rate vs its 28-day average", "x", "campaign"),
     "traffic_vs_history": ("Clicks in the last hour vs its 7-day average", "x", "company"),
     "data_age_hours": ("Age of the newest event", "hours", "company"),
+    "competitor_updates": ("Competitor updates recorded in the last 24 hours", "count",
+                           "company"),
 }
 
 DEFAULT_RULES = [
@@ -58,6 +61,11 @@ DEFAULT_RULES = [
     dict(rule_key="stale_data", name="Data older than 2 hours", metric="data_age_hours",
          comparison=">", threshold=2.0, severity="high", actions=["notify"], pending_s=0,
          hysteresis=0.25, min_volume=0),
+    # News, not a level: fires when an update is recorded (imported or added), resolves once
+    # a day passes without one; email or Slack are one edit away.
+    dict(rule_key="competitor_news", name="New competitor updates",
+         metric="competitor_updates", comparison=">", threshold=0.0, severity="low",
+         actions=["notify"], pending_s=0, hysteresis=0.0, min_volume=0),
 ]
 
 def _boolean(value) -> bool:
@@ -168,7 +176,9 @@ def breaches(comparison: str, value: float, threshold: float) -> bool:
 def recovered(comparison: str, value: float, threshold: float, hysteresis: float) -> bool:
     """Back past the threshold by the hysteresis band (relative to the threshold)."""
     band = abs(threshold) * hysteresis
-    return value < threshold - band if comparison == ">" else value > threshold + band
+    # At the threshold itself a rule no longer breaches (breaches are strict), so with no
+    # band (a count above 0) it has recovered there.
+    return value <= threshold - band if comparison == ">" else value >= threshold + band
 
 
 def describe(metric: str, value: float | None) -> str:
@@ -181,6 +191,8 @@ def describe(metric: str, value: float | None) -> str:
         return f"{value * 100:,.1f}%"
     if kind == "hours":
         return f"{value:,.1f} h"
+    if kind == "count":
+        return f"{value:,.0f}"
     return f"{value:,.2f}x"
 
 
@@ -231,5 +243,11 @@ def measure(session, rule: dict, company_id: int, now: dt.datetime, facts: dict)
         newest = facts["newest"]
         value = None if newest is None else max(0.0, (now - newest).total_seconds() / 3600.0)
         result[0] = (None, "All campaigns", value)
+        return result
+    if metric == "competitor_updates":
+        since = now - dt.timedelta(hours=24)
+        result[0] = (None, "Competitor updates in the last 24 hours",
+                     float(competitive_queries.updates_recorded_since(session, company_id,
+                                                                      since)))
         return result
     return result

@@ -15,8 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import tempfile
 import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,6 +34,8 @@ from services.catalog import slugify
 from services.context import ServiceContext
 from services.errors import NotFound, ValidationError
 from services.importers import base
+from services.importers.competitors import CompetitorMetrics, CompetitorUpdates
+from services.importers.documents import as_table
 from services.importers.events import Events
 from services.importers.facebook import FacebookAdConversions
 from services.importers.ga import GaDailySessions
@@ -54,7 +58,7 @@ from services.importers.reading import (
 FORMATS: tuple[base.Format, ...] = (
     KaggleCampaigns(), FacebookAdConversions(), LeadSmartCampaigns(), LeadSmartInsights(),
     LeadSmartLeadStatusChanges(), OnlineAdvertising(), GaDailySessions(), CustomerJourneys(),
-    Events())
+    CompetitorMetrics(), CompetitorUpdates(), Events())
 MAX_SHOWN = 1000
 CHANNEL_KINDS = base.CHANNEL_KINDS
 GENERIC_FIXES = (
@@ -136,16 +140,40 @@ def import_file(ctx: ServiceContext, path, *, company: str | None = None,
                 format: str | None = None, dry_run: bool = False,  # noqa: A002
                 actor: str = "cli", start=None, end=None, location: str | None = None,
                 year: int | None = None, channel_map: str | None = None,
+                competitor: str | None = None, kind: str | None = None,
                 progress=None, chunk_rows: int = CHUNK_ROWS) -> dict:
     """Import one export (see the module docstring); returns its summary. ``start`` /
     ``end`` (dates), ``year`` and ``location`` (a location name) complete exports without
-    them; ``channel_map`` names the channel codes of customer journeys.
+    them; ``channel_map`` names the channel codes of customer journeys; ``competitor`` and
+    ``kind`` complete competitor updates without them (a feed of one competitor's news).
+    ``path`` may be a JSON-lines file, an RSS or Atom feed, or a feed's URL (``documents``).
 
     The file is read, validated and stored in chunks of ``chunk_rows`` rows, all in one
     transaction, so memory stays bounded whatever the file's size; ``progress(rows, done,
     total)`` is called after each chunk with the rows read and the bytes read of the
     file's total."""
     started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="campaign-dash-import-") as folder:
+        table_path, feed_title, entries = as_table(path, Path(folder))
+        options = {"start": start, "end": end, "location": location, "year": year,
+                   "channel_map": channel_map, "competitor": competitor, "kind": kind,
+                   "source_name": feed_title}
+        summary = _import_table(ctx, table_path, options, company=company, format=format,
+                                dry_run=dry_run, actor=actor, progress=progress,
+                                chunk_rows=chunk_rows)
+    if table_path != Path(path):
+        summary["file"] = str(path)
+        summary["notes"].insert(0, f"read as an RSS/Atom feed of {entries:,} entries "
+                                   f"({feed_title})" if entries is not None else
+                                "read as JSON lines (one object per line)")
+    seconds = time.perf_counter() - started
+    summary.update(seconds=round(seconds, 3),
+                   rows_per_second=round(summary["rows"] / seconds) if seconds else None)
+    return summary
+
+
+def _import_table(ctx: ServiceContext, path, options: dict, *, company, format,  # noqa: A002
+                  dry_run, actor, progress, chunk_rows) -> dict:
     with TableReader(path, chunk_rows=chunk_rows) as reader:
         chunks = reader.chunks()
         first = next(chunks)
@@ -154,13 +182,12 @@ def import_file(ctx: ServiceContext, path, *, company: str | None = None,
             summary = _import_events(ctx, first, fmt, company, dry_run, progress,
                                      chunk_rows)
         else:
-            options = {"start": start, "end": end, "location": location, "year": year,
-                       "channel_map": channel_map}
             run = None
             try:
                 with ctx.session() as session:
                     options["seen"] = base.Seen(session, lambda: reader.more)
-                    run = _Run(session, fmt, first, company, dry_run, actor, location)
+                    run = _Run(session, fmt, first, company, dry_run, actor,
+                               options["location"])
                     for table in itertools.chain([first], chunks):
                         run.add(table, options)
                         if progress is not None:
@@ -172,9 +199,6 @@ def import_file(ctx: ServiceContext, path, *, company: str | None = None,
                 summary = done.summary
             if run is not None and run.touched and not dry_run:
                 forget_data_version(ctx, sorted(run.touched))
-    seconds = time.perf_counter() - started
-    summary.update(seconds=round(seconds, 3),
-                   rows_per_second=round(summary["rows"] / seconds) if seconds else None)
     return summary
 
 
