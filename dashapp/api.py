@@ -283,6 +283,33 @@ def competitors_remove(competitor_id: int):
     return jsonify(removed=removed)
 
 
+# --------------------------------------------------------------------------- attribution (#15)
+
+
+@blueprint.get("/attribution")
+def attribution_credits():
+    """Credit per channel or campaign under every attribution model, exactly as the view
+    shows it (the same service function): ?range=..., ?start=&end=, ?level=channel|campaign,
+    ?model=<one model, beside last touch>, ?lookback=<days>, ?direct=yes|no,
+    ?half_life=<days>, ?order=1|2|3; ?format=csv exports the credits."""
+    from services import attribution
+
+    scope = _scope()
+    raw = {field: request.args.get(field) for field in (
+        "range", "start", "end", "level", "model", "lookback", "direct", "half_life",
+        "order")}
+    fmt = request.args.get("format") or "json"
+    if fmt not in ("json", "csv"):
+        raise ValidationError("format must be json or csv")
+    result = attribution.attribution(service_context(), scope, raw)
+    if fmt == "csv":
+        return Response(attribution.credits_csv(result) if not result["empty"] else "",
+                        mimetype="text/csv", headers={
+                            "Content-Disposition": "attachment; filename=attribution-"
+                                                   f"{scope.company.slug}.csv"})
+    return jsonify(company=_company(scope.company), **result)
+
+
 # --------------------------------------------------------------------------- admin (issue #5)
 
 

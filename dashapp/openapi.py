@@ -105,6 +105,26 @@ def openapi() -> dict:
                                                 _MARKETING)},
             "/retailers": {"get": _operation("the retailer leaderboard and regions",
                                              _MARKETING)},
+            "/attribution": {"get": _operation(
+                "credit per channel or campaign under every attribution model; CSV with "
+                "format=csv", [*_PERIOD, _COMPANY,
+                               _query("level", {"type": "string",
+                                                "enum": ["channel", "campaign"]}, "level"),
+                               _query("model", {"type": "string", "enum": [
+                                   "first_touch", "last_touch", "linear", "time_decay",
+                                   "position", "markov", "shapley"]},
+                                   "one model only (beside last touch)"),
+                               _query("lookback", {"type": "integer", "minimum": 1,
+                                                   "maximum": 365}, "lookback window, days"),
+                               _query("direct", {"type": "string", "enum": ["yes", "no"]},
+                                      "whether direct visits may take credit"),
+                               _query("half_life", {"type": "number", "minimum": 0.5,
+                                                    "maximum": 90},
+                                      "time-decay half-life, days"),
+                               _query("order", {"type": "integer", "minimum": 1,
+                                                "maximum": 3}, "Markov chain order"),
+                               _query("format", {"type": "string", "enum": ["json", "csv"]},
+                                      "csv exports the credits")])},
             "/competitive": {"get": _operation("the competitive view's sections",
                                                [_COMPANY])},
             "/competitive/market-share": {"get": _operation(
