@@ -523,3 +523,26 @@ def alerts_rule_update(rule_key: str):
         raise ValidationError("send the changes as a JSON object")
     rule = alerts.update_rule(service_context(), _scope(), rule_key, changes)
     return jsonify(rule=rule)
+
+
+# --------------------------------------------------------------------------- imports (#12)
+
+
+@blueprint.get("/imports")
+def imports_list():
+    """The company's past imports, newest first, with their counts (the imports view's
+    list)."""
+    from services.imports import past_imports
+
+    scope = _scope()
+    return jsonify(company=_company(scope.company), **past_imports(service_context(), scope))
+
+
+@blueprint.get("/imports/<int:run_id>/rejected")
+def imports_rejected(run_id: int):
+    """One of the company's imports' rejected rows as CSV (the view's download)."""
+    from services.imports import rejected_csv
+
+    name, text = rejected_csv(service_context(), _scope(), run_id)
+    return Response(text, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -193,6 +193,13 @@ def openapi() -> dict:
             "/data-quality": {"get": _operation(
                 "freshness, completeness, validity and duplicates per company and source "
                 "(admins)")},
+            "/imports": {"get": _operation(
+                "the company's past imports with their counts (admins, marketing managers)",
+                [_COMPANY])},
+            "/imports/{run_id}/rejected": {"get": _operation(
+                "one import's rejected rows as CSV (row, reason, raw line)",
+                [_COMPANY, {"name": "run_id", "in": "path", "required": True,
+                            "schema": {"type": "integer", "minimum": 1}}])},
             "/events": {"post": _operation(
                 "ingest ad events for the token's company",
                 body={"required": True, "content": {"application/json": {"schema": {

@@ -61,7 +61,7 @@ ACTION_TEXT = {"pause_campaign": "pause campaigns", "acknowledge_alert": "acknow
                "manage_preferences": "change other users' preferences",
                "read_audit": "read the audit log",
                "read_system_health": "read the system health",
-               "manage_competitors": "manage competitors"}
+               "manage_competitors": "manage competitors", "import_data": "import data"}
 
 
 def deny(ctx: ServiceContext, scope: Scope, target: str, error: Exception) -> Exception:

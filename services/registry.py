@@ -72,6 +72,8 @@ VIEWS: tuple[View, ...] = (
          roles=frozenset({"admin", "executive", "marketing_manager", "analyst"}), built=True,
          api=("competitors", "competitive"),
          actions={"manage_competitors": EDITORS}),
+    View("imports", "Imports", roles=EDITORS, built=True, api=("imports",),
+         actions={"import_data": EDITORS}),
     View("admin", "Admin", roles=frozenset({"admin"}), landing_for=frozenset({"admin"}),
          built=True, api=("users", "audit", "system-health", "data-quality"),
          actions={"manage_users": frozenset({"admin"}),
