@@ -21,6 +21,7 @@ from services.errors import ServiceError
 
 CHART_LABELS = 12  # the chart's labels at most (the table lists them all)
 PHONE_MODELS = ("last_touch", "markov", "shapley")  # the table's columns on a phone
+HIDDEN = {"display": "none"}
 
 
 def _raw(values: list) -> dict:
@@ -54,6 +55,8 @@ def _noun(result: dict) -> str:
 
 def _empty_text(result: dict) -> str:
     options = result["options"]
+    if not result.get("has_journeys"):
+        return "No customer journeys for this company yet"
     return f"No customer journeys end between {options['start']} and {options['end']}"
 
 
@@ -74,24 +77,27 @@ def update_header(*args):
     search = search if search != current_search else no_update
     problem = filter_bar.custom_range_problem(raw)
     if problem:
-        return scope.company.name, problem, search, None
+        return scope.company.name, problem, search, None, no_update
     try:
         result = attribution.attribution(service_context(), scope, raw)
     except ServiceError as error:
-        return scope.company.name, sentence(error), search, ids.message(sentence(error),
-                                                                         "danger")
+        return (scope.company.name, sentence(error), search,
+                ids.message(sentence(error), "danger"), HIDDEN)
     options = result["options"]
     text = (f"Journeys ending {options['start']} to {options['end']} · lookback "
             f"{options['lookback']} days · time-decay half-life {options['half_life']:g} days")
     if result["empty"]:
+        fix = ("Pick a longer date range: this company's journeys end outside this one."
+               if result.get("has_journeys") else
+               "Attribution needs customer journeys (touchpoints, from the demo data or an "
+               "import): import a journeys export with `campaign-dash import FILE --company "
+               f"{scope.company.slug}` (README: Customer journeys).")
         return scope.company.name, text, search, ids.message([
-            html.Strong(_empty_text(result) + " for this company. "),
-            "Attribution needs customer journeys (touchpoints): pick a longer date range, or "
-            "import a journeys export with `campaign-dash import FILE --company "
-            f"{scope.company.slug}` (README: Customer journeys)."], "info")
+            html.Strong(_empty_text(result) + ". "), fix], "info"), HIDDEN
     notes = [html.Li(w) for w in result["warnings"]]
     return (scope.company.name, text, search,
-            ids.message(html.Ul(notes, className="mb-0 ps-3"), "warning") if notes else None)
+            ids.message(html.Ul(notes, className="mb-0 ps-3"), "warning") if notes else None,
+            {})
 
 
 def summary_cards(result: dict):
@@ -122,28 +128,65 @@ def update_summary(*values):
 # --------------------------------------------------------------------------- credit
 
 
+def short(labels: list[str], width: int = 26) -> list[str]:
+    """Long campaign names cut in the middle for an axis (keeping the channel at their end;
+    the hover shows them whole), still unique: a category axis merges equal names."""
+    out, seen = [], set()
+    for label in labels:
+        cut = label if len(label) <= width else (
+            label[:width // 2 - 1] + "…" + label[-(width - width // 2):])
+        while cut in seen:  # two names cut alike: mark the later one
+            cut += "′"
+        seen.add(cut)
+        out.append(cut)
+    return out
+
+
+def _horizontal(result: dict) -> bool:
+    """Long labels (campaigns) read better as horizontal bars, on a phone above all."""
+    return any(len(row["label"]) > 14 for row in result["rows"])
+
+
+def credit_height(result: dict) -> int:
+    shown = min(len(result["rows"]), CHART_LABELS)
+    return 380 if not _horizontal(result) else 140 + shown * 62
+
+
 def credit_figure(result: dict, measure: str) -> dict:
     rows = result["rows"][:CHART_LABELS]
     labels = [row["label"] for row in rows]
     money = measure == "value"
+    horizontal = _horizontal(result)
     data = []
     for model in result["models"]:
         key = model["key"]
-        y = [row[measure][key] for row in rows]
-        data.append({"type": "bar", "name": model["label"], "x": labels, "y": y,
-                     "marker": {"color": MODEL_COLOURS[key]},
-                     "hovertemplate": f"{model['label']}<br>%{{x}}: "
-                                      + ("$%{y:,.2f}" if money else "%{y:,.2f} conversions")
-                                      + "<extra></extra>"})
+        values = [row[measure][key] for row in rows]
+        trace = {"type": "bar", "name": model["label"], "customdata": labels,
+                 "marker": {"color": MODEL_COLOURS[key]},
+                 "hovertemplate": f"{model['label']}<br>%{{customdata}}: "
+                                  + ("$%{" if money else "%{") + ("x" if horizontal else "y")
+                                  + (":,.2f}" if money else ":,.2f} conversions")
+                                  + "<extra></extra>"}
+        if horizontal:
+            trace.update(orientation="h", x=values, y=short(labels))
+        else:
+            trace.update(x=labels, y=values)
+        data.append(trace)
     more = len(result["rows"]) - len(rows)
     title = f"{_noun(result).capitalize()}" + (f" (top {len(rows)} of {len(result['rows'])};"
                                                " all in the table)" if more > 0 else "")
+    value_axis = {"title": {"text": "Value credited ($)" if money else "Conversions credited"},
+                  "rangemode": "tozero", **({"tickprefix": "$", "tickformat": ",.0f"}
+                                            if money else {"tickformat": ",.0f"})}
+    label_axis = {"title": {"text": title}, "automargin": True}
+    if horizontal:
+        label_axis["autorange"] = "reversed"  # the largest first, at the top
     return {"data": data, "layout": figure_layout(
-        barmode="group", hovermode="closest", legend={"orientation": "h", "y": -0.25, "x": 0},
-        xaxis={"title": {"text": title}, "automargin": True},
-        yaxis={"title": {"text": "Value credited ($)" if money else "Conversions credited"},
-               "rangemode": "tozero", **({"tickprefix": "$", "tickformat": ",.0f"}
-                                         if money else {"tickformat": ",.0f"})})}
+        barmode="group", hovermode="closest",
+        legend={"orientation": "h", "y": -0.25 if not horizontal else 1.0, "x": 0,
+                "yanchor": "top" if not horizontal else "bottom"},
+        xaxis=value_axis if horizontal else label_axis,
+        yaxis=label_axis if horizontal else value_axis)}
 
 
 def _cell(value: float | None, measure: str) -> str:
@@ -169,7 +212,7 @@ def credit_table(result: dict, measure: str):
     footer = [html.Td("Total")] + [
         html.Td(_cell(total[measure][m["key"]], measure),
                 className=f"text-end cd-num {shown[m['key']]}") for m in models] + [
-        html.Td(fmt.money(total["spend"], 0) if total["spend"] is not None else fmt.DASH,
+        html.Td(f"100% of {fmt.money(total['spend'], 0)}" if total["spend"] else fmt.DASH,
                 className=f"text-end cd-num {FROM_MD}", title="ad spend in the period")]
     unit = "dollars of conversion value" if measure == "value" else "conversions"
     return html.Div([ids.table(header, body, footer), html.Small(
@@ -184,12 +227,13 @@ def update_credit(*args):
     try:
         result = _result(values)
     except ServiceError as error:
-        return empty_figure(sentence(error)), None
+        return empty_figure(sentence(error)), no_update, None
     if result["empty"]:
-        return (empty_figure(_empty_text(result)),
+        return (empty_figure(_empty_text(result)), {"height": "380px"},
                 ids.empty_state(_empty_text(result) + ".",
                                 "Pick a longer date range or import customer journeys."))
-    return credit_figure(result, measure), credit_table(result, measure)
+    return (credit_figure(result, measure), {"height": f"{credit_height(result)}px"},
+            credit_table(result, measure))
 
 
 # --------------------------------------------------------------------------- verdicts, advice
@@ -240,25 +284,35 @@ def update_verdicts(*values):
 def removal_figure(result: dict) -> dict:
     effects = sorted(result["markov"]["removal_effects"].items(), key=lambda kv: kv[1])
     return {"data": [{"type": "bar", "orientation": "h", "x": [v * 100 for _, v in effects],
-                      "y": [k for k, _ in effects], "marker": {"color": MODEL_COLOURS["markov"]},
-                      "hovertemplate": "%{y}: %{x:.1f} % of conversions lost<extra></extra>"}],
+                      "y": short([k for k, _ in effects], 22),
+                      "customdata": [k for k, _ in effects],
+                      "marker": {"color": MODEL_COLOURS["markov"]},
+                      "hovertemplate": "%{customdata}: %{x:.1f} % of conversions lost"
+                                       "<extra></extra>"}],
             "layout": figure_layout(
-                xaxis={"title": {"text": "Conversions lost without it (%)"},
+                xaxis={"title": {"text": "Conversions lost (%)"},
                        "ticksuffix": "%", "rangemode": "tozero"},
                 yaxis={"automargin": True, "title": {"text": _noun(result).capitalize()}})}
 
 
 def transition_figure(result: dict) -> dict:
     transitions = result["markov"]["transitions"]
-    rows = transitions["labels"]
-    columns = rows[1:] + ["(conversion)", "(no conversion)"]
+    full_rows = transitions["labels"]
+    full_columns = full_rows[1:] + ["(conversion)", "(no conversion)"]
+    rows = short(full_rows, 20)
+    columns = short(full_columns, 20)
     z = [matrix_row[1:] + [conv, null] for matrix_row, conv, null in zip(
         transitions["matrix"], transitions["to_conversion"], transitions["to_null"],
         strict=True)]
-    return {"data": [{"type": "heatmap", "z": [[v * 100 for v in r] for r in z],
-                      "x": columns, "y": rows, "colorscale": "Blues", "zmin": 0, "zmax": 100,
-                      "colorbar": {"title": {"text": "%"}, "ticksuffix": "%"},
-                      "hovertemplate": "from %{y} to %{x}: %{z:.1f} %<extra></extra>"}],
+    percent = [[v * 100 for v in r] for r in z]
+    top = max((v for r in percent for v in r), default=0) or 100
+    names = [[f"from {a} to {b}" for b in full_columns] for a in full_rows]
+    return {"data": [{"type": "heatmap", "z": percent, "x": columns, "y": rows,
+                      "customdata": names, "zmin": 0, "zmax": top,
+                      # white (never) to dark blue (the most likely step)
+                      "colorscale": [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
+                      "colorbar": {"ticksuffix": "%", "thickness": 12},
+                      "hovertemplate": "%{customdata}: %{z:.1f} %<extra></extra>"}],
             "layout": figure_layout(
                 xaxis={"title": {"text": "To"}, "automargin": True, "tickangle": -40},
                 yaxis={"title": {"text": "From"}, "automargin": True, "autorange": "reversed"})}
@@ -397,10 +451,12 @@ def register(app: Dash) -> None:
     filter_bar_callbacks.register(app, BAR)
     inputs = _inputs()
     app.callback(Output(ids.COMPANY_NAME, "children"), Output(ids.AS_OF, "children"),
-                 Output(ids.URL, "search"), Output(ids.MESSAGE, "children"), *inputs,
+                 Output(ids.URL, "search"), Output(ids.MESSAGE, "children"),
+                 Output(ids.CONTENT, "style"), *inputs,
                  Input(ids.MEASURE, "value"), State(ids.URL, "search"))(update_header)
     app.callback(Output(ids.SUMMARY, "children"), *inputs)(update_summary)
-    app.callback(Output(ids.CREDIT_CHART, "figure"), Output(ids.CREDIT_TABLE, "children"),
+    app.callback(Output(ids.CREDIT_CHART, "figure"), Output(ids.CREDIT_CHART, "style"),
+                 Output(ids.CREDIT_TABLE, "children"),
                  *inputs, Input(ids.MEASURE, "value"))(update_credit)
     app.callback(Output(ids.VERDICTS, "children"), Output(ids.ADVICE, "children"),
                  *inputs)(update_verdicts)

@@ -19,6 +19,7 @@ URL = "attribution-url"
 COMPANY_NAME = "attribution-company-name"
 AS_OF = "attribution-as-of"
 MESSAGE = "attribution-message"
+CONTENT = "attribution-content"  # hidden when there is nothing to show (the message says why)
 LEVEL = "attribution-level"
 LOOKBACK = "attribution-lookback"
 DIRECT = "attribution-direct"
@@ -90,12 +91,10 @@ def option_values(query: dict) -> dict:
 
 def controls(values: dict) -> list:
     return [
-        dbc.RadioItems(id=LEVEL, value=values["level"], inline=True,
-                       options=[{"label": label, "value": key}
-                                for key, label in LEVELS.items()],
-                       className="btn-group cd-filter", inputClassName="btn-check",
-                       labelClassName="btn btn-outline-primary btn-sm",
-                       labelCheckedClassName="active"),
+        dcc.Dropdown(id=LEVEL, clearable=False, searchable=False, value=values["level"],
+                     style={"minWidth": "11rem"}, className="cd-filter",
+                     options=[{"label": f"{label} level", "value": key}
+                              for key, label in LEVELS.items()]),
         dcc.Dropdown(id=LOOKBACK, clearable=False, searchable=False,
                      value=values["lookback"], style={"minWidth": "11rem"},
                      className="cd-filter",
@@ -114,12 +113,10 @@ def layout(user, companies, query: dict) -> html.Div:
     values = option_values(query)
     bar = filter_bar.layout(BAR, user, companies, query, extra=controls(values))
     _hide(bar, BAR.compare)
-    measure = dbc.RadioItems(id=MEASURE, value=values["measure"], inline=True,
-                             options=[{"label": label, "value": key}
-                                      for key, label in MEASURES.items()],
-                             className="btn-group", inputClassName="btn-check",
-                             labelClassName="btn btn-outline-secondary btn-sm",
-                             labelCheckedClassName="active")
+    measure = dcc.Dropdown(id=MEASURE, clearable=False, searchable=False,
+                           value=values["measure"], style={"minWidth": "12rem"},
+                           options=[{"label": f"Show {label.lower()}", "value": key}
+                                    for key, label in MEASURES.items()])
     download = html.Div([
         dbc.Button("Download CSV", id=DOWNLOAD_BUTTON, color="secondary", outline=True,
                    size="sm", n_clicks=0),
@@ -133,41 +130,43 @@ def layout(user, companies, query: dict) -> html.Div:
         ], className="mb-2"),
         bar,
         html.Div(id=MESSAGE),
-        _loading(SUMMARY),
-        html.Div(panel("Credit by model", html.Div([graph(CREDIT_CHART, 380),
-                                                   _loading(CREDIT_TABLE)]),
-                       note="Each model shares every conversion (and its value) among the "
-                            "touches before it; every column adds up to the same total. "
-                            "Markov and Shapley learn from converting and non-converting "
-                            "journeys; the others follow fixed rules.",
-                       extra=html.Div([measure, download],
-                                      className="d-flex flex-wrap gap-2")),
-                 className="mt-3"),
-        dbc.Row([
-            dbc.Col(panel("Against last touch", _loading(VERDICTS),
-                          note="Channels whose data-driven share differs from their last-touch "
-                               "share by 3 points or more."), lg=6),
-            dbc.Col(panel("Budget advice", _loading(ADVICE),
-                          note="Attribution shares credit among touches; it does not show "
-                               "that a channel caused a conversion. Test a shift (a holdout "
-                               "or a budget experiment) before moving much."), lg=6),
-        ], className="g-3 mt-1"),
-        dbc.Row([
-            dbc.Col(panel("Markov removal effects", graph(REMOVAL_CHART, 320),
-                          note="The share of the chain's conversions lost if a channel's "
-                               "touches led nowhere."), lg=5),
-            dbc.Col(panel("Transition probabilities", graph(TRANSITIONS, 360),
-                          note="From a state (row) to the next touch, the conversion or the "
-                               "journey's end without one (columns)."), lg=7),
-        ], className="g-3 mt-1"),
-        dbc.Row([
-            dbc.Col(panel("Journey length", graph(LENGTHS, 280)), lg=4),
-            dbc.Col(panel("Time to convert", graph(DAYS, 280),
-                          note="Days from a converting journey's first touch to its "
-                               "conversion (journeys with times)."), lg=4),
-            dbc.Col(panel("Top converting paths", _loading(PATHS)), lg=4),
-        ], className="g-3 mt-1"),
-        html.Div(panel("About the data", _loading(DATA_NOTE)), className="mt-3 mb-4"),
+        html.Div(id=CONTENT, children=[
+            _loading(SUMMARY),
+            html.Div(panel("Credit by model", html.Div([graph(CREDIT_CHART, 380),
+                                                       _loading(CREDIT_TABLE)]),
+                           note="Each model shares every conversion (and its value) among the "
+                                "touches before it; every column adds up to the same total. "
+                                "Markov and Shapley learn from converting and non-converting "
+                                "journeys; the others follow fixed rules.",
+                           extra=html.Div([measure, download],
+                                          className="d-flex flex-wrap gap-2")),
+                     className="mt-3"),
+            dbc.Row([
+                dbc.Col(panel("Against last touch", _loading(VERDICTS),
+                              note="Channels whose data-driven share differs from their last-touch "
+                                   "share by 3 points or more."), lg=6),
+                dbc.Col(panel("Budget advice", _loading(ADVICE),
+                              note="Attribution shares credit among touches; it does not show "
+                                   "that a channel caused a conversion. Test a shift (a holdout "
+                                   "or a budget experiment) before moving much."), lg=6),
+            ], className="g-3 mt-1"),
+            dbc.Row([
+                dbc.Col(panel("Markov removal effects", graph(REMOVAL_CHART, 360),
+                              note="The share of the chain's conversions lost if a channel's "
+                                   "touches led nowhere."), lg=5),
+                dbc.Col(panel("Transition probabilities", graph(TRANSITIONS, 360),
+                              note="From a state (row) to the next touch, the conversion or the "
+                                   "journey's end without one (columns)."), lg=7),
+            ], className="g-3 mt-1"),
+            dbc.Row([
+                dbc.Col(panel("Journey length", graph(LENGTHS, 280)), lg=4),
+                dbc.Col(panel("Time to convert", graph(DAYS, 280),
+                              note="Days from a converting journey's first touch to its "
+                                   "conversion (journeys with times)."), lg=4),
+                dbc.Col(panel("Top converting paths", _loading(PATHS)), lg=4),
+            ], className="g-3 mt-1"),
+            html.Div(panel("About the data", _loading(DATA_NOTE)), className="mt-3 mb-4"),
+        ]),
     ])
 
 

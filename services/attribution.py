@@ -145,10 +145,12 @@ def company_attribution(ctx: ServiceContext, company_id: int, start: str, end: s
     with ctx.session() as session:
         frame = queries.touches(session, company_id, start, end)
         spend = queries.spend(session, company_id, start, end)
+        any_journeys = not frame.empty or queries.has_journeys(session, company_id)
     described = {"start": start, "end": end, "level": level, "lookback": lookback,
                  "direct": "yes" if direct else "no", "half_life": half_life, "order": order}
     if frame.empty:
-        return {"empty": True, "options": described, "models": _models(), "rows": [],
+        return {"empty": True, "has_journeys": any_journeys, "options": described,
+                "models": _models(), "rows": [],
                 "total_row": None, "totals": {"conversions": 0, "value": 0.0},
                 "data": {"journeys": 0}, "warnings": [], "advice": [],
                 "verdicts": {"undervalued": [], "overvalued": []}, "markov": None,
@@ -161,6 +163,7 @@ def company_attribution(ctx: ServiceContext, company_id: int, start: str, end: s
     credits = am.run(journeys, half_life_days=half_life, markov_order=order)
     result = summarise(journeys, credits, _spend_by(spend, level))
     result["options"] = described
+    result["has_journeys"] = True
     result["data"] = {**data_note(raw, frame), "notes": journeys.notes}
     result["warnings"] = warnings(result, credits)
     result["seconds"] = round(time.perf_counter() - started, 3)

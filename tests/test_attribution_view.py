@@ -97,7 +97,8 @@ def test_callbacks_show_credit_advice_and_the_empty_state(client_for, dash_app):
              "attribution-dates.end_date": "2001-03-31"}
     shown = _post(client, dash_app, "attribution-company-name", empty)
     assert "No customer journeys end between 2001-01-01 and 2001-03-31" in json.dumps(shown)
-    assert "campaign-dash import" in json.dumps(shown)
+    assert "Pick a longer date range" in json.dumps(shown)
+    assert shown["attribution-content"]["style"] == {"display": "none"}
     chart = _post(client, dash_app, "attribution-credit-chart", empty)
     assert chart["attribution-credit-chart"]["figure"]["data"] == []
 
@@ -130,3 +131,29 @@ def test_the_worker_stores_results_and_requests_read_them(ctx, company):
     result = attribution.attribution(ctx, scope, {"lookback": "14", "direct": "no"})
     assert result["options"]["lookback"] == 14 and result["options"]["direct"] == "no"
     assert len(_stored(ctx, company.id)) == 3
+
+
+def test_axis_labels_are_cut_but_stay_unique():
+    from callbacks.attribution import short
+
+    names = ["Valentine's Edit 2026 | Google Ads", "Valentine's Edit 2026 | Instagram",
+             "Valentine's Edit 2026 | Instagram Stories", "Email"]
+    cut = short(names, 20)
+    assert len(set(cut)) == len(names) and all(len(c) <= 22 for c in cut)
+    assert cut[0].endswith("Google Ads") and cut[3] == "Email"
+
+
+def test_a_company_without_journeys_is_told_how_to_get_them(empty_database_factory, config):
+    from dataclasses import replace
+
+    from callbacks.attribution import _empty_text
+    from dashapp.runtime import service_context
+    from services.catalog import add_company
+
+    own = service_context(replace(config, database_url=empty_database_factory("atr_empty"),
+                                  cache_namespace=f"{config.cache_namespace}-atr-empty"))
+    made = add_company(own, "No Journeys Co")
+    result = attribution.attribution(own, system_scope(own, made["id"]), {})
+    assert result["empty"] and not result["has_journeys"]
+    assert result["rows"] == [] and result["totals"]["conversions"] == 0
+    assert _empty_text(result) == "No customer journeys for this company yet"

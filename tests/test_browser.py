@@ -303,3 +303,54 @@ def test_ui001_every_view_for_every_role_fits_1440_and_390_without_console_error
                         problems.append(f"{role} {view.path} at {width}: console {errors[:3]}")
                         errors.clear()
     assert not problems, "\n".join(problems)
+
+
+def test_atr001_specialist_compares_models_switches_level_downloads_and_sees_empty_state(
+        server, ctx):
+    """A campaign specialist of the jeweller opens /attribution: every model's credit in one
+    grouped chart and one table that adds up, advice with its evidence, the campaign level,
+    the CSV of the credits; a period without journeys says why and what to do; nothing
+    scrolls sideways on a phone."""
+    from playwright.sync_api import expect
+
+    from services.users import create_user
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    email = create_user(ctx, f"atr-{os.getpid()}@browser.test", PASSWORD,
+                        "campaign_specialist", "bellini-gioielli").email
+    with served(server) as base_url, browser_page() as page:
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        log_in(page, base_url, email, PASSWORD)
+        page.wait_for_url(re.compile(r"/realtime"))
+        page.goto(f"{base_url}/attribution?range=year")
+        footer = page.locator("#attribution-credit-table tfoot")
+        footer.wait_for()
+        assert "Total" in footer.inner_text()
+        page.locator("#attribution-credit-chart .legendtext").nth(6).wait_for()
+        page.locator("#attribution-removal-chart .bars").first.wait_for()
+        assert page.locator("#attribution-data-note").inner_text().strip()
+        page.wait_for_selector("[data-dash-is-loading]", state="detached")
+        page.screenshot(path=str(SCREENSHOTS / "atr001-attribution-1440.png"), full_page=True)
+        with page.expect_download() as download:
+            page.click("#attribution-download-button")
+        lines = Path(download.value.path()).read_text().strip().splitlines()
+        assert lines[0].startswith("channel,") and lines[-1].startswith("Total,")
+        page.click("#attribution-level")
+        page.get_by_role("option", name="Campaign level").click()
+        page.wait_for_url(re.compile(r"level=campaign"))
+        expect(page.locator("#attribution-credit-table thead th").first).to_have_text(
+            "Campaign")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        page.locator("#attribution-credit-table tfoot").wait_for()
+        page.wait_for_selector("[data-dash-is-loading]", state="detached")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SCREENSHOTS / "atr001-attribution-390.png"), full_page=True)
+        page.goto(f"{base_url}/attribution?range=custom&start=2001-01-01&end=2001-03-31")
+        expect(page.locator("#attribution-message")).to_contain_text(
+            "No customer journeys end between 2001-01-01 and 2001-03-31")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SCREENSHOTS / "atr001-attribution-empty-390.png"),
+                        full_page=True)
+    assert not errors, errors[:3]
