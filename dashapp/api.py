@@ -283,6 +283,31 @@ def competitors_remove(competitor_id: int):
     return jsonify(removed=removed)
 
 
+# --------------------------------------------------------------------------- reports (#17)
+
+
+@blueprint.get("/reports")
+def reports_list():
+    """The company's report schedules (next run, last run) and its recent runs, as the
+    reports view lists them (the same service functions)."""
+    from services import reports
+
+    scope = _scope()
+    listed = reports.list_schedules(service_context(), scope, request.args.get("tz"))
+    return jsonify(company=_company(scope.company), **listed,
+                   runs=reports.list_runs(service_context(), scope)["runs"])
+
+
+@blueprint.get("/reports/<int:schedule_id>/runs")
+def reports_runs(schedule_id: int):
+    """One schedule's runs, newest first: status, timings, recipients, sizes and errors."""
+    from services import reports
+
+    scope = _scope()
+    return jsonify(company=_company(scope.company),
+                   **reports.list_runs(service_context(), scope, schedule_id))
+
+
 # --------------------------------------------------------------------------- attribution (#15)
 
 

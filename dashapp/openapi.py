@@ -153,6 +153,13 @@ def openapi() -> dict:
             "/competitors/{competitor_id}": {"delete": _operation(
                 "remove a competitor with its estimates and updates (admins and marketing "
                 "managers)", [_COMPETITOR_ID, _COMPANY])},
+            "/reports": {"get": _operation(
+                "the company's report schedules (next and last run) and recent runs",
+                [_COMPANY, _query("tz", _TEXT, "an IANA time zone for the next run times")])},
+            "/reports/{schedule_id}/runs": {"get": _operation(
+                "one report schedule's runs: status, timings, recipients, sizes, errors",
+                [{"name": "schedule_id", "in": "path", "required": True,
+                  "schema": {"type": "integer", "minimum": 1}}, _COMPANY])},
             "/realtime": {"get": _operation("today so far, hourly, locations, campaigns",
                                             [_COMPANY])},
             "/alerts": {"get": _operation("firing alerts and the alert rules", [_COMPANY])},

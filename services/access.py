@@ -61,7 +61,9 @@ ACTION_TEXT = {"pause_campaign": "pause campaigns", "acknowledge_alert": "acknow
                "manage_preferences": "change other users' preferences",
                "read_audit": "read the audit log",
                "read_system_health": "read the system health",
-               "manage_competitors": "manage competitors", "import_data": "import data"}
+               "manage_competitors": "manage competitors", "import_data": "import data",
+               "edit_report_schedules": "create, change or send report schedules",
+               "allow_report_recipients": "allow outside report recipients"}
 
 
 def deny(ctx: ServiceContext, scope: Scope, target: str, error: Exception) -> Exception:

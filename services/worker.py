@@ -25,6 +25,10 @@ PRUNE_EVERY_S = 3600
 def run_once(ctx: ServiceContext, config: DeliveryConfig, now: dt.datetime | None = None,
              company_ids: list[int] | None = None) -> dict:
     result = alerts.run_once(ctx, config, now, company_ids)
+    # Scheduled reports (issue #17): each due (schedule, due time) claimed once, then sent.
+    from services.reports import run_due
+
+    result["reports"] = run_due(ctx, config, now)
     result["insights_s"] = precompute.refresh(ctx, company_ids)
     result["attribution_s"] = attribution.refresh(ctx, company_ids)
     return result

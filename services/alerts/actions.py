@@ -80,7 +80,11 @@ def _smtp_parts(smtp_url: str):
             unquote(parsed.password) if parsed.password else None)
 
 
-def send_email(config: DeliveryConfig, recipients: list[str], subject: str, body: str) -> str:
+def send_email(config: DeliveryConfig, recipients: list[str], subject: str, body: str, *,
+               html: str | None = None,
+               attachments: tuple[tuple[str, bytes, str], ...] = ()) -> str:
+    """Send one message; ``html`` adds an HTML alternative and ``attachments`` are
+    (file name, bytes, MIME type) triples (scheduled reports, issue #17)."""
     if not config.smtp_url:
         raise _Skip("SMTP_URL is not set")
     if not recipients:
@@ -91,6 +95,11 @@ def send_email(config: DeliveryConfig, recipients: list[str], subject: str, body
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject
     message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
+    for filename, data, mime in attachments:
+        maintype, subtype = mime.split("/", 1)
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     smtp_class = smtplib.SMTP_SSL if scheme == "smtps" else smtplib.SMTP
     with smtp_class(host, port, timeout=config.timeout_s) as smtp:
         if scheme == "smtp+starttls":
