@@ -571,3 +571,103 @@ def imports_rejected(run_id: int):
     name, text = rejected_csv(service_context(), _scope(), run_id)
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# --------------------------------------------------------------------------- campaigns (#14)
+
+CAMPAIGN_FIELDS = ("range", "start", "end", "location", "goal", "duration", "language",
+                   "segment", "channel", "status", "tier", "sort", "order", "offset", "limit")
+
+
+def _campaigns(section, *names):
+    """One campaigns section, exactly as the view shows it (the same service function), for
+    the filter bar's period (?range=..., ?start=&end=) and the section's own parameters."""
+    scope = _scope()
+    raw = {field: request.args.get(field) for field in ("range", "start", "end")}
+    extra = [request.args.get(name) for name in names]
+    return jsonify(company=_company(scope.company),
+                   **section(service_context(), scope, raw, *extra))
+
+
+@blueprint.get("/campaigns")
+def campaigns_explorer():
+    """The campaign explorer: one page of campaigns (?offset=&limit=, at most 1,000), filtered
+    (?location=&goal=&duration=&language=&segment=&channel=&status=&tier=) and sorted
+    (?sort=<column>&order=asc|desc); ?format=csv exports every filtered campaign."""
+    from services import campaigns
+
+    scope = _scope()
+    raw = {field: request.args.get(field) for field in CAMPAIGN_FIELDS}
+    fmt = request.args.get("format") or "json"
+    if fmt not in ("json", "csv"):
+        raise ValidationError("format must be json or csv")
+    if fmt == "csv":
+        text = campaigns.explorer_csv(service_context(), scope, raw)
+        return Response(text, mimetype="text/csv", headers={
+            "Content-Disposition": f"attachment; filename=campaigns-{scope.company.slug}.csv"})
+    return jsonify(company=_company(scope.company),
+                   **campaigns.explorer(service_context(), scope, raw))
+
+
+@blueprint.get("/campaigns/<int:campaign_id>")
+def campaigns_detail(campaign_id: int):
+    """One campaign: its daily trend and its ratios beside its channel's, segment's and the
+    company's over the period (another company's id: 404, audited)."""
+    from services import campaigns
+
+    scope = _scope()
+    raw = {field: request.args.get(field) for field in ("range", "start", "end")}
+    return jsonify(company=_company(scope.company),
+                   **campaigns.campaign_detail(service_context(), scope, raw, campaign_id))
+
+
+@blueprint.get("/segments")
+def campaigns_segments():
+    """Per segment: ratios against the same segment at >= 3 other companies of the industry,
+    and the best segment with its evidence."""
+    from services.campaigns import segments
+
+    return _campaigns(segments)
+
+
+@blueprint.get("/channels")
+def campaigns_channels():
+    """Per channel: ratios against the average of >= 3 other companies on that channel."""
+    from services.campaigns import channels
+
+    return _campaigns(channels)
+
+
+@blueprint.get("/performance-matrix")
+def campaigns_performance_matrix():
+    """Goal x segment for ?metric=conversion_rate|ctr|cpa|roas|roi_pct, with counts."""
+    from services.campaigns import performance_matrix
+
+    return _campaigns(performance_matrix, "metric")
+
+
+@blueprint.get("/top-bottom")
+def campaigns_top_bottom():
+    """The best and worst campaigns, segments or channels (?by=) by ?metric=, among those
+    with at least ?min_spend= USD."""
+    from services.campaigns import top_bottom
+
+    return _campaigns(top_bottom, "metric", "by", "min_spend")
+
+
+@blueprint.get("/campaign-duration")
+def campaigns_duration():
+    """Performance per campaign length band over the whole history, and the best length per
+    channel and segment, with counts."""
+    from services.campaigns import campaign_duration
+
+    return _campaigns(campaign_duration)
+
+
+@blueprint.get("/campaign-clusters")
+def campaigns_clusters():
+    """Campaign clusters over the whole history (KMeans, k by silhouette): size, profile,
+    ROAS and conversion rate against the company's, silhouette."""
+    from services.campaigns import campaign_clusters
+
+    return _campaigns(campaign_clusters)

@@ -35,6 +35,9 @@ _MARKETING = [*_PERIOD, _COMPANY, _COMPARE,
 
 
 _COMPETITIVE = [*_PERIOD, _COMPANY, _COMPARE]
+_CAMPAIGN_FILTERS = [_query(name, _TEXT, f"a {name} of the period's campaigns")
+                     for name in ("location", "goal", "duration", "language", "segment",
+                                  "channel", "status", "tier")]
 _COMPETITOR_ID = {"name": "competitor_id", "in": "path", "required": True,
                   "schema": {"type": "integer", "minimum": 1}}
 
@@ -160,6 +163,40 @@ def openapi() -> dict:
                 "one report schedule's runs: status, timings, recipients, sizes, errors",
                 [{"name": "schedule_id", "in": "path", "required": True,
                   "schema": {"type": "integer", "minimum": 1}}, _COMPANY])},
+            "/campaigns": {"get": _operation(
+                "the campaign explorer: one page, filtered and sorted; CSV with format=csv",
+                [*_PERIOD, _COMPANY, *_CAMPAIGN_FILTERS,
+                 _query("sort", _TEXT, "a column, e.g. spend, roas, campaign"),
+                 _query("order", {"type": "string", "enum": ["asc", "desc"]}, "order"),
+                 _query("offset", {"type": "integer", "minimum": 0}, "rows to skip"),
+                 _query("limit", {"type": "integer", "minimum": 0, "maximum": 1000},
+                        "rows per page"),
+                 _query("format", {"type": "string", "enum": ["json", "csv"]},
+                        "csv exports every filtered campaign")])},
+            "/campaigns/{campaign_id}": {"get": _operation(
+                "one campaign: daily trend, against its channel and segment",
+                [{"name": "campaign_id", "in": "path", "required": True,
+                  "schema": {"type": "integer", "minimum": 1}}, *_PERIOD, _COMPANY])},
+            "/segments": {"get": _operation(
+                "segments against the industry (>= 3 peers) and the best segment",
+                [*_PERIOD, _COMPANY])},
+            "/channels": {"get": _operation("channels against the global average (>= 3 peers)",
+                                            [*_PERIOD, _COMPANY])},
+            "/performance-matrix": {"get": _operation("goal x segment with counts", [
+                *_PERIOD, _COMPANY, _query("metric", {"type": "string", "enum": [
+                    "conversion_rate", "ctr", "cpa", "roas", "roi_pct"]}, "the metric")])},
+            "/top-bottom": {"get": _operation("top and bottom performers over a minimum spend", [
+                *_PERIOD, _COMPANY,
+                _query("metric", {"type": "string", "enum": [
+                    "roas", "roi_pct", "conversion_rate", "ctr", "cpa"]}, "the metric"),
+                _query("by", {"type": "string", "enum": ["campaign", "segment", "channel"]},
+                       "what is ranked"),
+                _query("min_spend", {"type": "number", "minimum": 0}, "minimum spend, USD")])},
+            "/campaign-duration": {"get": _operation(
+                "performance by campaign length and the best length per channel and segment",
+                [_COMPANY])},
+            "/campaign-clusters": {"get": _operation(
+                "campaign clusters (KMeans, k by silhouette) with profiles", [_COMPANY])},
             "/realtime": {"get": _operation("today so far, hourly, locations, campaigns",
                                             [_COMPANY])},
             "/alerts": {"get": _operation("firing alerts and the alert rules", [_COMPANY])},

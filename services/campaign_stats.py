@@ -8,13 +8,11 @@ averages of campaign ratios, so a small campaign weighs no more than its volume.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import numpy as np
 import pandas as pd
 
-from services.kpis import roi_tier
 from services.metrics import METRICS, metric_values
 
 # Summed base quantities of a campaign or a group.
@@ -43,6 +41,25 @@ def duration_band(days: float | None) -> str:
     return DURATION_BANDS[0][2]  # an end before the start counts as the shortest band
 
 
+def duration_bands(days: pd.Series) -> np.ndarray:
+    """``duration_band`` of a whole column at once."""
+    values = days.to_numpy(dtype="float64", na_value=np.nan)
+    conditions = [np.isnan(values)] + [
+        (values >= low) & (True if high is None else values <= high)
+        for low, high, _ in DURATION_BANDS]
+    labels = [OPEN_ENDED] + [label for _, _, label in DURATION_BANDS]
+    return np.select(conditions, labels, default=DURATION_BANDS[0][2]).astype(object)
+
+
+def tiers(roi_pct: pd.Series) -> np.ndarray:
+    """``services.kpis.roi_tier`` of a whole column (None where ROI is undefined)."""
+    values = roi_pct.to_numpy(dtype="float64", na_value=np.nan)
+    out = np.select([values >= 100, values >= 50, values < 50], list(TIERS), default="")
+    out = out.astype(object)
+    out[np.isnan(values)] = None
+    return out
+
+
 def with_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     """Add the catalogue's ratios (NaN where a denominator is zero) and, per row, the ROI
     tier (None where ROI is undefined)."""
@@ -50,24 +67,22 @@ def with_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     frame["profit"] = frame["revenue"] - frame["spend"]
     for metric in RATIOS:
         frame[metric] = metric_values(frame, metric)
-    frame["tier"] = [roi_tier(None if math.isnan(v) else v) for v in frame["roi_pct"]]
+    frame["tier"] = tiers(frame["roi_pct"])
     return frame.drop(columns="profit")
 
 
 def campaign_frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Per-campaign rows (``db.queries.campaigns.campaign_totals``) as a frame with duration,
-    duration band and every metric."""
-    frame = pd.DataFrame(rows, columns=list(columns))
+    """Per-campaign rows (``db.queries.campaigns.campaign_totals``) as a frame with its
+    duration band and every metric. Built column by column (a frame from 100,000 tuples
+    costs half a second)."""
+    data = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows \
+        else {name: () for name in columns}
+    frame = pd.DataFrame({name: list(values) for name, values in data.items()})
     for name in ("segment", "location"):
         frame[name] = frame[name].fillna(UNSET)
-    for name in BASES:
-        frame[name] = frame[name].astype("float64")
-    start = pd.to_datetime(frame["start_date"])
-    end = pd.to_datetime(frame["end_date"])
-    frame["duration_days"] = (end - start).dt.days + 1
-    frame["duration_band"] = [duration_band(d) for d in frame["duration_days"]]
-    for name in ("start_date", "end_date"):
-        frame[name] = [d.isoformat() if isinstance(d, dt.date) else None for d in frame[name]]
+    for name in (*BASES, "duration_days"):
+        frame[name] = pd.to_numeric(frame[name]).astype("float64")
+    frame["duration_band"] = duration_bands(frame["duration_days"])
     return with_metrics(frame)
 
 
@@ -107,12 +122,12 @@ def records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return out
 
 
-def apply_filters(frame: pd.DataFrame, chosen: dict[str, str]) -> pd.DataFrame:
-    """Rows whose dimensions equal every chosen value ({column: value})."""
+def filter_mask(frame: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:
+    """Which rows have every chosen value ({column: value})."""
     mask = np.ones(len(frame), dtype=bool)
     for column, value in chosen.items():
         mask &= (frame[column] == value).to_numpy()
-    return frame[mask]
+    return mask
 
 
 def sort_rows(frame: pd.DataFrame, column: str, descending: bool,
@@ -197,8 +212,13 @@ def profile_words(parts: list[dict]) -> str:
         if share < max(0.35, part["overall_share"] * 1.2):
             continue  # not characteristic of this cluster
         amount = "all" if share >= 0.999 else "mostly" if share >= 0.6 else "often"
-        value = part["value"] if part["dimension"] != "goal" else f"{part['value']} goal"
-        word = DIMENSION_WORDS[part["dimension"]]
-        text = f"{word} {value}" if part["dimension"] != "goal" else value
+        if part["dimension"] == "goal":
+            text = f"{part['value']} goal"
+        elif part["value"] == OPEN_ENDED:
+            text = "with no end date"
+        elif part["value"] == UNSET:
+            text = f"no {part['dimension']}"
+        else:
+            text = f"{DIMENSION_WORDS[part['dimension']]} {part['value']}"
         phrases.append(f"{amount} {text}" + ("" if share >= 0.999 else f" ({share:.0%})"))
     return ", ".join(phrases[:4]) or "a mix with no dominant channel, segment or goal"

@@ -354,3 +354,57 @@ def test_atr001_specialist_compares_models_switches_level_downloads_and_sees_emp
         page.screenshot(path=str(SCREENSHOTS / "atr001-attribution-empty-390.png"),
                         full_page=True)
     assert not errors, errors[:3]
+
+
+def test_cpn001_marketing_manager_filters_the_explorer_exports_and_opens_a_campaign(server,
+                                                                                     ctx):
+    """A marketing manager of the jeweller opens /campaigns: the explorer pages campaigns from
+    the server, a channel filter narrows them, the CSV holds exactly the filtered campaigns,
+    clicking a campaign opens its detail; nothing scrolls sideways on a phone."""
+    from playwright.sync_api import expect
+
+    from services.users import create_user
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    email = create_user(ctx, f"cpn-{os.getpid()}@browser.test", PASSWORD, "marketing_manager",
+                        "bellini-gioielli").email
+    with served(server) as base_url, browser_page() as page:
+        log_in(page, base_url, email, PASSWORD)
+        page.wait_for_url(re.compile(r"/marketing"))
+        page.goto(f"{base_url}/campaigns?range=year")
+        summary = page.locator("#campaigns-summary-text")
+        summary.wait_for()
+        before = summary.inner_text()
+        page.locator("#campaigns-grid .ag-row .ag-cell").first.wait_for()
+        page.click("#campaigns-filter-channel")
+        page.get_by_role("option").nth(1).click()  # the first channel (0: all channels)
+        page.wait_for_url(re.compile(r"channel="))
+        expect(summary).not_to_have_text(before)
+        shown, _ = re.match(r"([\d,]+) of ([\d,]+) campaigns", summary.inner_text()).groups()
+        channel = re.search(r"channel=([^&]+)", page.url).group(1).replace("+", " ")
+        page.locator("#campaigns-grid .ag-row .ag-cell").first.wait_for()
+        with page.expect_download() as download:
+            page.click("#campaigns-export")
+        lines = Path(download.value.path()).read_text().strip().splitlines()
+        assert len(lines) == int(shown.replace(",", "")) + 1
+        assert all(f",{channel}," in line for line in lines[1:])
+        first = page.locator("#campaigns-grid .ag-row [col-id=campaign]").first
+        name = first.inner_text()
+        first.click()
+        expect(page.locator("#campaigns-detail-title")).to_have_text(name)
+        page.locator("#campaigns-detail-body table").wait_for()
+        page.wait_for_selector("[data-dash-is-loading]", state="detached")
+        page.screenshot(path=str(SCREENSHOTS / "cpn001-campaigns-detail-1440.png"))
+        page.click("#campaigns-detail-close")
+        expect(page.locator(".modal.show")).to_have_count(0)
+        page.click("#campaigns-clear")
+        expect(summary).to_have_text(before)
+        page.locator("#campaigns-clusters [id^=campaigns-cluster-]").first.wait_for()
+        page.wait_for_selector("[data-dash-is-loading]", state="detached")
+        page.screenshot(path=str(SCREENSHOTS / "cpn001-campaigns-1440.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.reload()
+        page.locator("#campaigns-summary-text").wait_for()
+        page.wait_for_selector("[data-dash-is-loading]", state="detached")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SCREENSHOTS / "cpn001-campaigns-390.png"), full_page=True)

@@ -29,7 +29,9 @@ _TOTALS = """
         GROUP BY campaign_id)
     SELECT c.id AS campaign_id, c.name AS campaign, ch.name AS channel, c.goal,
            sg.name AS segment, l.name AS location, c.language, c.status,
-           c.start_date, c.end_date, c.budget_allocated::float8 AS budget,
+           c.start_date::text AS start_date, c.end_date::text AS end_date,
+           (c.end_date - c.start_date + 1) AS duration_days,
+           c.budget_allocated::float8 AS budget,
            COALESCE(a.impressions, 0)::bigint AS impressions,
            COALESCE(a.clicks, 0)::bigint AS clicks,
            COALESCE(a.conversions, 0)::bigint AS ad_conversions,
@@ -49,7 +51,8 @@ _TOTALS = """
     ORDER BY c.id"""
 
 TOTAL_COLUMNS = ("campaign_id", "campaign", "channel", "goal", "segment", "location",
-                 "language", "status", "start_date", "end_date", "budget", "impressions",
+                 "language", "status", "start_date", "end_date", "duration_days", "budget",
+                 "impressions",
                  "clicks", "ad_conversions", "conversions", "spend", "ad_revenue", "revenue")
 
 

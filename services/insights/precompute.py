@@ -11,6 +11,7 @@ import logging
 import time
 
 from db.queries.companies import all_companies
+from services import campaigns
 from services.context import ServiceContext
 from services.insights.anomalies import company_anomalies
 from services.insights.forecast import forecast_model
@@ -31,6 +32,7 @@ def refresh(ctx: ServiceContext, company_ids: list[int] | None = None) -> dict:
             company_anomalies.refit_if_stale(ctx, company_id)
             company_trend_changes.refit_if_stale(ctx, company_id)
             forecast_model.refit_if_stale(ctx, company_id, "revenue")
+            campaigns.refresh_models(ctx, company_id)  # duration bands, clusters (#14)
         except Exception:  # noqa: BLE001 - one company's bad data must not stop the others
             log.exception("fitting the history models of company %s failed", company_id)
         seconds[company_id] = time.perf_counter() - started
