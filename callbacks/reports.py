@@ -132,7 +132,7 @@ def runs_table(listed: dict):
     return ids.table(header, rows)
 
 
-def update_list(company, _changed, runs_for):
+def update_list(company, _changed, _saved, _allowed, runs_for):
     scope = request_scope(VIEW, company)
     ctx = service_context()
     can_edit = registry.can_take(scope.role, "edit_report_schedules")
@@ -190,32 +190,13 @@ def _form_values(schedule: dict | None) -> tuple:
             f"Edit: {schedule['name']}")
 
 
-def start_edit(edit_clicks, new_clicks, company):
-    """Fill the form with a schedule (its Edit button) or empty it (New schedule)."""
-    scope = request_scope(VIEW, company)
-    trigger = dash_ctx.triggered_id
-    if trigger == ids.NEW:
-        return (None, *_form_values(None))
-    if not (isinstance(trigger, dict) and trigger.get("type") == ids.EDIT and _clicked()):
-        raise PreventUpdate
-    try:
-        found = reports.schedule_in_scope(service_context(), scope, trigger.get("index"))
-    except ServiceError:
-        raise
-    public = reports.list_schedules(service_context(), scope)
-    schedule = next(s for s in public["schedules"] if s["id"] == found["id"])
-    return ({"schedule_id": found["id"]}, *_form_values(schedule))
-
-
-def save(clicks, editing, name, sections, formats, cadence, day, local_time, timezone, cron,
-         recipients, others, options, changed, *bar_values):
-    if not clicks:
-        raise PreventUpdate
+def _save(editing, name, sections, formats, cadence, day, local_time, timezone, cron,
+          recipients, others, options, bar_values):
     raw = _raw(list(bar_values))
     scope = request_scope(VIEW, raw["company"])
     problem = filter_bar.custom_range_problem(raw)
     if problem:
-        return ids.message(problem, "warning"), no_update, no_update
+        return ids.message(problem, "warning"), None
     options = options or []
     addresses = list(recipients or []) + [a for a in str(others or "").replace(";", ",")
                                           .split(",") if a.strip()]
@@ -227,14 +208,39 @@ def save(clicks, editing, name, sections, formats, cadence, day, local_time, tim
     try:
         saved = reports.save_schedule(service_context(), scope, form, _stored_id(editing))
     except ServiceError as error:
-        return _error(error), no_update, no_update
-    counter = changed if isinstance(changed, int) else 0
+        return _error(error), None
     nxt = saved["next_run_local"] or "paused"
     return (ids.message(f"Saved '{saved['name']}': {saved['when']}; next run {nxt}.",
-                        "success"), counter + 1, {"schedule_id": saved["id"]})
+                        "success"), saved)
 
 
-def allow(clicks, address, company):
+def form(edit_clicks, new_clicks, save_clicks, editing, name, sections, formats, cadence, day,
+         local_time, timezone, cron, recipients, others, options, saved_count, *bar_values):
+    """The form: fill it with a schedule (its Edit button), empty it (New schedule), or save
+    it (a new schedule, or the one being edited). One callback, so no output is shared."""
+    trigger = dash_ctx.triggered_id
+    keep = (no_update,) * 12
+    if trigger == ids.NEW and new_clicks:
+        return (None, *_form_values(None), None, no_update)
+    if trigger == ids.SAVE and save_clicks:
+        text, saved = _save(editing, name, sections, formats, cadence, day, local_time,
+                            timezone, cron, recipients, others, options, bar_values)
+        if saved is None:
+            return (no_update, *keep, text, no_update)
+        count = saved_count if isinstance(saved_count, int) else 0
+        return ({"schedule_id": saved["id"]}, *((no_update,) * 11),
+                f"Edit: {saved['name']}", text, count + 1)
+    if isinstance(trigger, dict) and trigger.get("type") == ids.EDIT and _clicked():
+        raw = _raw(list(bar_values))
+        scope = request_scope(VIEW, raw["company"])
+        found = reports.schedule_in_scope(service_context(), scope, trigger.get("index"))
+        public = reports.list_schedules(service_context(), scope)
+        schedule = next(s for s in public["schedules"] if s["id"] == found["id"])
+        return ({"schedule_id": found["id"]}, *_form_values(schedule), None, no_update)
+    raise PreventUpdate
+
+
+def allow(clicks, address, company, allowed_count):
     if not clicks:
         raise PreventUpdate
     scope = request_scope(VIEW, company)
@@ -242,8 +248,9 @@ def allow(clicks, address, company):
         done = reports.allow_recipient(service_context(), scope, address)
     except ServiceError as error:
         return _error(error), no_update
+    count = allowed_count if isinstance(allowed_count, int) else 0
     return ids.message(f"{done['allowed']} may now receive this company's reports.",
-                       "success"), 1
+                       "success"), count + 1
 
 
 # --------------------------------------------------------------------------- row actions
@@ -315,7 +322,8 @@ def register(app: Dash) -> None:
     app.callback(Output(ids.COMPANY_NAME, "children"), Output(ids.SCHEDULES, "children"),
                  Output(ids.RUNS, "children"), Output(ids.RUNS_TITLE, "children"),
                  Output(ids.SECTIONS, "options"), Output(ids.RECIPIENTS, "options"),
-                 Input(BAR.company, "value"), changed, Input(ids.RUNS_FOR, "data"))(update_list)
+                 Input(BAR.company, "value"), changed, Input(ids.SAVED, "data"),
+                 Input(ids.ALLOWED, "data"), Input(ids.RUNS_FOR, "data"))(update_list)
     app.callback(Output(ids.RUNS_FOR, "data"),
                  Input({"type": ids.HISTORY, "index": ALL}, "n_clicks"),
                  Input(ids.ALL_RUNS, "n_clicks"), prevent_initial_call=True)(pick_runs)
@@ -329,13 +337,11 @@ def register(app: Dash) -> None:
                  Output(ids.PREVIEWING, "data"),
                  Input({"type": ids.SHOW, "index": ALL}, "n_clicks"),
                  State(BAR.company, "value"), prevent_initial_call=True)(open_preview)
-    app.callback(Output(ids.DOWNLOAD, "data"), Output(ids.PREVIEW_MESSAGE, "children",
-                                                      allow_duplicate=True),
+    app.callback(Output(ids.DOWNLOAD, "data"), Output(ids.DOWNLOAD_MESSAGE, "children"),
                  Input(ids.DOWNLOAD_PDF, "n_clicks"), Input(ids.DOWNLOAD_HTML, "n_clicks"),
                  Input(ids.DOWNLOAD_CSV, "n_clicks"), State(ids.PREVIEWING, "data"),
                  State(BAR.company, "value"), prevent_initial_call=True)(download)
-    # The form exists for editors only (others read): its callbacks are registered always,
-    # answer only to clicks, and the service checks the action.
+    # The form answers only to clicks; the service checks the action.
     app.callback(Output(ids.DAY, "options"), Input(ids.CADENCE, "value"))(day_options)
     app.callback(Output(ids.EDITING, "data"), Output(ids.NAME, "value"),
                  Output(ids.SECTIONS, "value"), Output(ids.FORMATS, "value"),
@@ -343,22 +349,19 @@ def register(app: Dash) -> None:
                  Output(ids.TIME, "value"), Output(ids.TIMEZONE, "value"),
                  Output(ids.CRON, "value"), Output(ids.RECIPIENTS, "value"),
                  Output(ids.OTHER_RECIPIENTS, "value"), Output(ids.OPTIONS, "value"),
-                 Output(ids.FORM_TITLE, "children"),
+                 Output(ids.FORM_TITLE, "children"), Output(ids.FORM_MESSAGE, "children"),
+                 Output(ids.SAVED, "data"),
                  Input({"type": ids.EDIT, "index": ALL}, "n_clicks"),
-                 Input(ids.NEW, "n_clicks"), State(BAR.company, "value"),
-                 prevent_initial_call=True)(start_edit)
-    app.callback(Output(ids.FORM_MESSAGE, "children"),
-                 Output(ids.CHANGED, "data", allow_duplicate=True),
-                 Output(ids.EDITING, "data", allow_duplicate=True),
-                 Input(ids.SAVE, "n_clicks"), State(ids.EDITING, "data"),
+                 Input(ids.NEW, "n_clicks"), Input(ids.SAVE, "n_clicks"),
+                 State(ids.EDITING, "data"),
                  State(ids.NAME, "value"), State(ids.SECTIONS, "value"),
                  State(ids.FORMATS, "value"), State(ids.CADENCE, "value"),
                  State(ids.DAY, "value"), State(ids.TIME, "value"),
                  State(ids.TIMEZONE, "value"), State(ids.CRON, "value"),
                  State(ids.RECIPIENTS, "value"), State(ids.OTHER_RECIPIENTS, "value"),
-                 State(ids.OPTIONS, "value"), State(ids.CHANGED, "data"),
-                 *BAR.states(), prevent_initial_call=True)(save)
-    app.callback(Output(ids.ALLOW_MESSAGE, "children"),
-                 Output(ids.CHANGED, "data", allow_duplicate=True),
+                 State(ids.OPTIONS, "value"), State(ids.SAVED, "data"),
+                 *BAR.states(), prevent_initial_call=True)(form)
+    app.callback(Output(ids.ALLOW_MESSAGE, "children"), Output(ids.ALLOWED, "data"),
                  Input(ids.ALLOW, "n_clicks"), State(ids.ALLOW_ADDRESS, "value"),
-                 State(BAR.company, "value"), prevent_initial_call=True)(allow)
+                 State(BAR.company, "value"), State(ids.ALLOWED, "data"),
+                 prevent_initial_call=True)(allow)

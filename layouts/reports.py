@@ -16,7 +16,9 @@ BAR = FilterBar("reports")
 URL = "reports-url"
 COMPANY_NAME = "reports-company-name"
 MESSAGE = "reports-message"
-CHANGED = "reports-changed"  # a counter bumped when a schedule or run changes
+CHANGED = "reports-changed"  # counters bumped when a run is made or a schedule deleted,
+SAVED = "reports-saved"  # a schedule saved,
+ALLOWED = "reports-allowed"  # an outside address allowed
 SCHEDULES = "reports-schedules"
 RUNS = "reports-runs"
 RUNS_TITLE = "reports-runs-title"
@@ -53,6 +55,7 @@ DOWNLOAD_PDF = "reports-download-pdf"
 DOWNLOAD_HTML = "reports-download-html"
 DOWNLOAD_CSV = "reports-download-csv"
 PREVIEW_MESSAGE = "reports-preview-message"
+DOWNLOAD_MESSAGE = "reports-download-message"
 
 # Pattern-matching button types: {"type": EDIT, "index": schedule id}.
 EDIT = "reports-edit"
@@ -170,7 +173,7 @@ def _preview_modal() -> dbc.Modal:
                        outline=True, n_clicks=0),
             dbc.Button("Download CSV", id=DOWNLOAD_CSV, color="secondary", outline=True,
                        n_clicks=0),
-            dcc.Download(id=DOWNLOAD),
+            dcc.Download(id=DOWNLOAD), html.Div(id=DOWNLOAD_MESSAGE, className="w-100"),
         ]),
     ], id=PREVIEW, is_open=False, size="xl", scrollable=True)
 
@@ -190,7 +193,8 @@ def layout(user, companies, query: dict) -> html.Div:
                  "report schedules; you can read them and their runs, and preview them.")
     return html.Div([
         dcc.Location(id=URL, refresh=False),
-        dcc.Store(id=CHANGED, data=0),
+        dcc.Store(id=CHANGED, data=0), dcc.Store(id=SAVED, data=0),
+        dcc.Store(id=ALLOWED, data=0),
         dcc.Store(id=EDITING),
         dcc.Store(id=RUNS_FOR),
         dcc.Store(id=PREVIEWING),

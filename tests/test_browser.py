@@ -272,6 +272,54 @@ def test_cmp001_executive_reads_threats_ranges_and_updates_but_cannot_manage(ser
         page.screenshot(path=str(SCREENSHOTS / "cmp001-competitive-390.png"), full_page=True)
 
 
+def test_rpt001_manager_schedules_a_report_sends_it_now_sees_the_run_and_previews(server,
+                                                                                  ctx):
+    """A marketing manager opens /reports (empty state), creates a weekly schedule with the
+    form, sends it now (an in-app notification: the run is logged as sent), previews the
+    rendered report in the browser without sending; nothing scrolls sideways on a phone."""
+    from playwright.sync_api import expect
+
+    from services.users import create_user
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    email = create_user(ctx, f"rpt-{os.getpid()}@browser.test", PASSWORD, "marketing_manager",
+                        "bellini-gioielli").email
+    with served(server) as base_url, browser_page() as page:
+        log_in(page, base_url, email, PASSWORD)
+        page.wait_for_url(re.compile(r"/marketing"))
+        page.goto(f"{base_url}/reports")
+        page.get_by_text("No report schedules for this company yet.").wait_for()
+        page.fill("#reports-name", "Monday summary")
+        page.locator("#reports-cadence").click()
+        page.get_by_text("Weekly on a day", exact=True).click()
+        page.locator("#reports-day").click()
+        page.get_by_text("Monday", exact=True).click()
+        page.fill("#reports-time", "09:00")
+        page.get_by_label("Website traffic").check()
+        page.click("#reports-save")
+        expect(page.locator("#reports-form-message")).to_contain_text("Saved 'Monday summary'")
+        schedules = page.locator("#reports-schedules")
+        expect(schedules).to_contain_text("Every Monday at 09:00 (UTC)")
+        expect(schedules.locator(".cd-viewer-time").first).to_contain_text("yours:")
+        page.get_by_role("button", name="Send now").click()
+        expect(page.locator("#reports-message")).to_contain_text("'Monday summary' sent",
+                                                                 timeout=60_000)
+        expect(page.locator("#reports-runs")).to_contain_text("manual")
+        expect(page.locator("#reports-runs .badge").first).to_have_text("sent")
+        page.screenshot(path=str(SCREENSHOTS / "rpt001-reports-1440.png"), full_page=True)
+        page.get_by_role("button", name="Preview").click()
+        frame = page.frame_locator("#reports-preview-frame")
+        expect(frame.locator("h1")).to_have_text("Monday summary", timeout=30_000)
+        expect(frame.locator("#section-traffic svg")).to_have_count(1)
+        page.screenshot(path=str(SCREENSHOTS / "rpt001-reports-preview-1440.png"))
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto(f"{base_url}/reports")
+        expect(page.locator("#reports-schedules")).to_contain_text("Monday summary")
+        page.wait_for_selector("[data-dash-is-loading]", state="detached")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SCREENSHOTS / "rpt001-reports-390.png"), full_page=True)
+
+
 def test_ui001_every_view_for_every_role_fits_1440_and_390_without_console_errors(server,
                                                                                  users):
     """Every built view (the registry's) as every role that may open it, at 1440 px and on a

@@ -417,7 +417,7 @@ def test_a_table_cut_in_the_pdf_says_so_and_points_to_the_csv(rendered):
     traffic = next(s for s in rendered.sections if s["key"] == "traffic")
     assert len(traffic["table"]["rows"]) == 30
     assert "Showing the first 25 of 30 rows" in rendered.html
-    assert "all-formats-traffic.csv" in rendered.html
+    assert "all-formats-traffic.csv, inside all-formats-csv.zip" in " ".join(rendered.html.split())
     assert section_csv(traffic).decode().count("\n") == 31
 
 
@@ -439,6 +439,7 @@ def test_email_slack_and_notification_are_delivered(ctx, world, smtp_server, sla
     run = reports.send_now(ctx, scope, saved["id"], config)
     assert run["status"] == "sent", run["detail"]
     assert run["recipients"] == [world["analyst_email"], "Slack"]
+    assert run["detail"] == "delivered: 1 e-mail, Slack, 2 in-app notifications"
     assert set(run["sizes"]) == {"delivered.pdf", "delivered.html", "delivered-csv.zip"}
     (rcpts, raw), = inbox.messages[before:]
     assert rcpts == [world["analyst_email"]]

@@ -73,10 +73,11 @@ def section_csv(section: dict) -> bytes:
 
 
 def _cell(value, unit) -> str:
+    """A table cell: with its unit, or ("raw") a plain number with separators."""
     if unit == "raw" or unit is None:
-        if isinstance(value, float):
-            return display(value, "ratio")
-        return section_mod.DASH if value is None else str(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return section_mod.DASH if value is None else str(value)
+        return f"{value:,}" if isinstance(value, int) else display(value, "ratio")
     return display(value, unit)
 
 
@@ -95,9 +96,10 @@ def _prepare(section: dict, interactive: bool, row_limit: int | None, report_nam
     if table:
         rows = table["rows"]
         limit = len(rows) if row_limit is None else row_limit
-        shown["columns"] = [{"label": label, "css": "num" if unit not in (None, "raw") else ""}
-                            for _key, label, unit in table["columns"]]
-        shown["rows"] = [[_cell(row.get(key), unit) for key, _label, unit in table["columns"]]
+        columns = [c for c in table["columns"] if c[0] not in table.get("csv_only", ())]
+        shown["columns"] = [{"label": label, "css": "" if unit is None else "num"}
+                            for _key, label, unit in columns]
+        shown["rows"] = [[_cell(row.get(key), unit) for key, _label, unit in columns]
                          for row in rows[:limit]]
         shown["total"], shown["shown"] = len(rows), min(limit, len(rows))
         shown["cut"] = len(rows) > limit
@@ -166,10 +168,12 @@ def render(ctx: ServiceContext, scope: Scope, *, name: str, section_keys: list[s
                          f"range {raw.get('range') or '30d'}"),
               "generated": now.strftime("%Y-%m-%d %H:%M UTC"), "owner": owner,
               "schedule": when_text, "link": link, "dropped": dropped or []}
+    tables = [s for s in built if s.get("table")]
+    base = slug(name)
+    report["csv_zip"] = f"{base}-csv.zip" if len(tables) > 1 else None
     static = page(report, built, interactive=False)
     result = Rendered(name=name, sections=built, html=static, period=report["period"],
                       empty=all(s["empty"] for s in built))
-    base = slug(name)
     cut = any(s.get("table") and len(s["table"]["rows"]) > PDF_ROWS for s in built)
     if "pdf" in formats:
         result.files[f"{base}.pdf"] = (html_to_pdf(static), "application/pdf")
@@ -178,7 +182,6 @@ def render(ctx: ServiceContext, scope: Scope, *, name: str, section_keys: list[s
                                         "text/html")
     # A table cut in the PDF points to its CSV: the CSV goes along even if not asked for.
     if "csv" in formats or ("pdf" in formats and cut):
-        tables = [s for s in built if s.get("table")]
         if len(tables) == 1:
             result.files[csv_name(name, tables[0]["key"])] = (section_csv(tables[0]), "text/csv")
         elif tables:
@@ -186,5 +189,5 @@ def render(ctx: ServiceContext, scope: Scope, *, name: str, section_keys: list[s
             with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
                 for s in tables:
                     archive.writestr(csv_name(name, s["key"]), section_csv(s))
-            result.files[f"{base}-csv.zip"] = (buffer.getvalue(), "application/zip")
+            result.files[report["csv_zip"]] = (buffer.getvalue(), "application/zip")
     return result

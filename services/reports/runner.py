@@ -264,11 +264,25 @@ def execute(ctx: ServiceContext, config: DeliveryConfig, run_id: int,
         return _failed(ctx, run, "; ".join(problems)[:1000], now, **values)
     sent = sum(1 for d in details if d["status"] == "sent")
     status = "sent" if sent and not problems else "partial" if sent else "failed"
-    detail = "; ".join(problems)[:1000] if problems else f"delivered {sent} time(s)"
+    done = _delivered_text(details)
+    detail = (f"{done}; not delivered: " if sent else "") + "; ".join(problems) \
+        if problems else done
+    detail = detail[:1000]
     if not details:
         status, detail = "failed", "no recipients, Slack or notification to deliver to"
     _finish(ctx, run_id, status=status, detail=detail, **values)
     return {"run_id": run_id, "status": status, "detail": detail, **values}
+
+
+def _delivered_text(details: list[dict]) -> str:
+    """What a run delivered, in words ("2 e-mails, Slack, 1 in-app notification")."""
+    sent = [d for d in details if d["status"] == "sent"]
+    emails = sum(1 for d in sent if d["channel"] == "email")
+    notes = sum(1 for d in sent if d["channel"] == "notification")
+    parts = ([f"{emails} e-mail{'s' if emails != 1 else ''}"] if emails else []) + \
+        (["Slack"] if any(d["channel"] == "slack" for d in sent) else []) + \
+        ([f"{notes} in-app notification{'s' if notes != 1 else ''}"] if notes else [])
+    return "delivered: " + ", ".join(parts) if parts else "nothing delivered"
 
 
 def _failed(ctx, run: dict, detail: str, now: dt.datetime, **values) -> dict:

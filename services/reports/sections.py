@@ -71,7 +71,9 @@ def _card_table(cards: list[dict]) -> dict:
                         ("change", "Change", "raw"), ("change_unit", "Change unit", None)],
             "rows": [{key: card.get(key) for key in ("metric", "label", "unit", "value",
                                                        "previous", "change", "change_unit")}
-                     for card in cards]}
+                     for card in cards],
+            # The page shows the cards above; its table adds the previous period's values.
+            "csv_only": ("metric",)}
 
 
 @dataclass(frozen=True)

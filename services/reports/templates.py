@@ -30,6 +30,7 @@ tr { break-inside: avoid; }
 .empty { color: #6c757d; font-style: italic; }
 section { break-inside: auto; }
 .chart { break-inside: avoid; margin: 6px 0; }
+.keep { break-inside: avoid; }
 footer { margin-top: 24px; color: #6c757d; font-size: 10px; }
 """
 
@@ -47,7 +48,7 @@ REPORT = """<!DOCTYPE html>
 {{ report.dropped | join(", ") }}.</p>{% endif %}
 {% for s in report.sections %}
 <section id="section-{{ s.key }}">
-<h2>{{ s.title }}</h2>
+<div class="keep"><h2>{{ s.title }}</h2>
 {% if s.empty %}<p class="empty">No data: {{ s.empty_reason }}.</p>{% endif %}
 {% if s.cards %}<div class="cards">{% for c in s.cards %}
 <div class="card" title="{{ c.definition }}"><div class="label">{{ c.label }}</div>
@@ -58,12 +59,13 @@ REPORT = """<!DOCTYPE html>
 <script>(function () { var f = {{ s.figure_json | safe }};
   Plotly.newPlot("chart-{{ s.key }}", f.data, f.layout,
                  {"displaylogo": false, "responsive": true}); })();</script>
-{% else %}{{ s.svg | safe }}{% endif %}</div>{% endif %}
+{% else %}{{ s.svg | safe }}{% endif %}</div>{% endif %}</div>
 {% if s.bullets %}<p><strong>{{ s.bullets_title }}</strong></p>
 <ul>{% for b in s.bullets %}<li>{{ b }}</li>{% endfor %}</ul>{% endif %}
 {% if s.table and s.table.rows %}
 {% if s.cut %}<p class="cut">Showing the first {{ s.shown }} of {{ s.total }} rows: the full
-table is in {{ s.csv_name }} (attached).</p>{% endif %}
+table is in {{ s.csv_name }}{% if report.csv_zip %}, inside {{ report.csv_zip }}{% endif %}
+(attached).</p>{% endif %}
 <table><thead><tr>{% for col in s.columns %}<th class="{{ col.css }}">{{ col.label }}</th>
 {% endfor %}</tr></thead><tbody>
 {% for row in s.rows %}<tr>{% for cell in row %}<td class="{{ s.columns[loop.index0].css }}">
