@@ -267,8 +267,8 @@ def update_verdicts(*values):
         parts += [html.Div("Overvalued by last touch", className="fw-semibold text-danger"),
                   _verdict_list(verdicts["overvalued"], "danger", "is overvalued")]
     if not parts:
-        parts = [ids.empty_state(f"Every {_noun(result)}'s data-driven share is within 3 "
-                                 "points of its last-touch share.")]
+        parts = [ids.empty_state(f"No {_noun(result)} is valued 3 points or more apart from "
+                                 "last touch by both data-driven models.")]
     advice = [html.Li([html.Div(item["text"]),
                        html.Small("Evidence: " + "; ".join(item["evidence"]),
                                   className="text-muted")], className="mb-2")

@@ -143,8 +143,9 @@ def layout(user, companies, query: dict) -> html.Div:
                      className="mt-3"),
             dbc.Row([
                 dbc.Col(panel("Against last touch", _loading(VERDICTS),
-                              note="Channels whose data-driven share differs from their last-touch "
-                                   "share by 3 points or more."), lg=6),
+                              note="Channels whose share under both data-driven models "
+                                   "(Markov and Shapley) differs from their last-touch share "
+                                   "by 3 points or more in the same direction."), lg=6),
                 dbc.Col(panel("Budget advice", _loading(ADVICE),
                               note="Attribution shares credit among touches; it does not show "
                                    "that a channel caused a conversion. Test a shift (a holdout "

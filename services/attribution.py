@@ -242,19 +242,20 @@ def summarise(journeys: am.Journeys, credits: dict[str, am.Credit],
 
 
 def valued(rows: list[dict]) -> dict:
-    """Labels whose data-driven share is at least ``VALUED_PP`` points above (undervalued by
-    last touch) or below (overvalued) their last-touch share."""
+    """Labels whose share under both data-driven models is at least ``VALUED_PP`` points above
+    (undervalued by last touch) or below (overvalued) their last-touch share; where Markov
+    and Shapley disagree, nothing is claimed."""
     under, over = [], []
     for row in rows:
-        change = row["change_pp"][REFERENCE]
-        if change is None:
+        change, other = row["change_pp"][REFERENCE], row["change_pp"]["shapley"]
+        if change is None or other is None:
             continue
         item = {"label": row["label"], "last_touch": row["share"]["last_touch"],
                 "markov": row["share"]["markov"], "shapley": row["share"]["shapley"],
                 "change_pp": change}
-        if change >= VALUED_PP:
+        if min(change, other) >= VALUED_PP:
             under.append(item)
-        elif change <= -VALUED_PP:
+        elif max(change, other) <= -VALUED_PP:
             over.append(item)
     under.sort(key=lambda i: -i["change_pp"])
     over.sort(key=lambda i: i["change_pp"])

@@ -157,3 +157,28 @@ def test_a_company_without_journeys_is_told_how_to_get_them(empty_database_facto
     assert result["empty"] and not result["has_journeys"]
     assert result["rows"] == [] and result["totals"]["conversions"] == 0
     assert _empty_text(result) == "No customer journeys for this company yet"
+
+
+def _row(label, last, markov, shapley, spend_share):
+    share = {"last_touch": last, "markov": markov, "shapley": shapley}
+    return {"label": label, "share": share,
+            "change_pp": {m: v - last for m, v in share.items()},
+            "conversions": {m: v for m, v in share.items()},  # of 100 conversions
+            "spend": spend_share * 1000.0 if spend_share is not None else None,
+            "spend_share": spend_share}
+
+
+def test_undervalued_needs_both_data_driven_models_and_advice_names_its_evidence():
+    rows = [_row("Email", 12, 21, 19, 6), _row("Display", 30, 20, 22, 40),
+            _row("Search", 40, 35, 45, 54), _row("Website", 18, 24, 14, None)]
+    verdicts = attribution.valued(rows)
+    assert [i["label"] for i in verdicts["undervalued"]] == ["Email"]
+    # Search: Markov lower, Shapley higher; Website: the other way: no claim either way
+    assert [i["label"] for i in verdicts["overvalued"]] == ["Display"]
+    advice = attribution.advice(rows, verdicts)
+    assert advice[0]["text"] == (
+        "Email gets 12 % of conversions under last touch and 21 % under the Markov model "
+        "(19 % under Shapley) while taking 6 % of spend: consider moving budget from Display "
+        "(40 % of spend, 20 % of Markov credit).")
+    assert "spend: $6,000.00 (6 %)" in advice[0]["evidence"]
+    assert advice[1]["label"] == "Display" and "closes journeys" in advice[1]["text"]
