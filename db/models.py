@@ -23,6 +23,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Time,
     UniqueConstraint,
     func,
     text,
@@ -678,22 +679,56 @@ class Alert(Base):
 
 
 class ReportSchedule(Base):
+    """A scheduled report (issue #17, migration 0014): what (sections, filters, formats), when
+    (cadence at a local time in an IANA zone, or cron), to whom."""
+
     __tablename__ = "report_schedules"
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     view: Mapped[str] = mapped_column(String(32))
-    cron: Mapped[str] = mapped_column(String(64))
+    cron: Mapped[str | None] = mapped_column(String(64))
     recipients: Mapped[list[str]] = mapped_column(ARRAY(String(255)), default=list)
+    name: Mapped[str] = mapped_column(String(200))
+    sections: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    filters: Mapped[dict] = mapped_column(JSONB, default=dict)
+    formats: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    cadence: Mapped[str] = mapped_column(String(16))  # daily weekdays weekly monthly cron
+    day: Mapped[int | None] = mapped_column(SmallInteger)  # ISO weekday, or day of month
+    local_time: Mapped[dt.time] = mapped_column(Time)
+    timezone: Mapped[str] = mapped_column(String(64))
+    skip_if_empty: Mapped[bool] = mapped_column(Boolean, default=False)
+    slack: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = _now_column()
+    updated_at: Mapped[dt.datetime] = _now_column()
 
 
 class ReportRun(Base):
+    """One run of a schedule, unique per (schedule, due time): claimed once."""
+
     __tablename__ = "report_runs"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     schedule_id: Mapped[int] = mapped_column(ForeignKey("report_schedules.id"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16), default="scheduled")  # or manual
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     ran_at: Mapped[dt.datetime] = _now_column()
     status: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    recipients: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    sizes: Mapped[dict] = mapped_column(JSONB, default=dict)
+    render_ms: Mapped[int | None] = mapped_column(Integer)
+    deliver_ms: Mapped[int | None] = mapped_column(Integer)
+    __table_args__ = (Index("ux_report_runs_schedule_due", "schedule_id", "due_at",
+                            unique=True),)
 
 
 class UserPreference(Base):
