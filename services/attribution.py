@@ -31,6 +31,7 @@ from services.access import Scope
 from services.context import ServiceContext
 from services.errors import ValidationError
 from services.insights.store import history_model
+from services.periods import DEFAULT_RANGE
 
 log = logging.getLogger(__name__)
 
@@ -412,8 +413,9 @@ def warnings(result: dict, credits: dict[str, am.Credit]) -> list[str]:
 
 
 def refresh(ctx: ServiceContext, company_ids: list[int] | None = None) -> dict:
-    """Compute each company's default attribution (channel and campaign level, the view's
-    default period) for the current history, so the first request reads it."""
+    """Compute each company's default attribution for the current history (channel and
+    campaign level; the API's default year and the users' default range, which the view
+    opens with unless a preference says otherwise), so the first request reads it."""
     if company_ids is None:
         with ctx.session() as session:
             company_ids = [company.id for company in all_companies(session)]
@@ -422,11 +424,13 @@ def refresh(ctx: ServiceContext, company_ids: list[int] | None = None) -> dict:
         started = time.perf_counter()
         try:
             scope = _system_scope(ctx, company_id)
-            chosen = resolve(ctx, scope, {})
-            for level in LEVELS:
-                company_attribution.refit_if_stale(
-                    ctx, company_id, chosen["start"], chosen["end"], level, chosen["lookback"],
-                    chosen["direct"] == "yes", chosen["half_life"], chosen["order"])
+            for period in dict.fromkeys((DEFAULTS["range"], DEFAULT_RANGE)):
+                chosen = resolve(ctx, scope, {"range": period})
+                for level in LEVELS:
+                    company_attribution.refit_if_stale(
+                        ctx, company_id, chosen["start"], chosen["end"], level,
+                        chosen["lookback"], chosen["direct"] == "yes", chosen["half_life"],
+                        chosen["order"])
         except Exception:  # noqa: BLE001 - one company's bad data must not stop the others
             log.exception("attribution of company %s failed", company_id)
         seconds[company_id] = time.perf_counter() - started

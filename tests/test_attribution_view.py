@@ -119,18 +119,18 @@ def test_the_worker_stores_results_and_requests_read_them(ctx, company):
     seconds = attribution.refresh(ctx, [company.id])
     assert set(seconds) == {company.id}
     stored = _stored(ctx, company.id)
-    assert len(stored) == 2  # channel and campaign level of the default view
+    assert len(stored) == 4  # channel and campaign level, the year and the default range
     assert all(row.current and row.through == history_through() for row in stored)
     scope = system_scope(ctx, company.id)
     attribution.attribution(ctx, scope, {})  # the default view: read, not recomputed
-    attribution.attribution(ctx, scope, {"level": "campaign"})
+    attribution.attribution(ctx, scope, {"level": "campaign", "range": "30d"})
     assert _stored(ctx, company.id) == stored
     attribution.refresh(ctx, [company.id])  # current: nothing recomputed
     assert _stored(ctx, company.id) == stored
     # a request whose result is missing computes and stores it
     result = attribution.attribution(ctx, scope, {"lookback": "14", "direct": "no"})
     assert result["options"]["lookback"] == 14 and result["options"]["direct"] == "no"
-    assert len(_stored(ctx, company.id)) == 3
+    assert len(_stored(ctx, company.id)) == 5
 
 
 def test_axis_labels_are_cut_but_stay_unique():
