@@ -87,9 +87,14 @@ def from_frame(frame: pd.DataFrame, label: str = "label") -> Journeys:
     """Journeys from one row per touch: ``journey`` (any key), ``position``, ``label``
     column, ``time`` (datetime or None), ``converted`` (bool, on any touch of the journey)
     and ``value`` (the conversion's value in currency units, on any touch)."""
-    frame = frame.sort_values(["journey", "position"], kind="stable")
-    journey_codes, _ = pd.factorize(frame["journey"], sort=False)
-    label_codes, labels = pd.factorize(frame[label].astype(str), sort=True)
+    # Hash the keys once and sort integers (sorting millions of strings costs seconds).
+    keys, _ = pd.factorize(frame["journey"], sort=False)
+    order = np.lexsort((frame["position"].to_numpy(), keys))
+    frame = frame.iloc[order]
+    journey_codes, _ = pd.factorize(keys[order], sort=False)
+    label_codes, labels = pd.factorize(frame[label].astype(str), sort=False)
+    rank = np.argsort(np.argsort(np.asarray(labels, dtype=object)))  # labels in name order
+    label_codes, labels = rank[label_codes], sorted(str(x) for x in labels)
     times = frame["time"] if "time" in frame else pd.Series(pd.NaT, index=frame.index)
     stamps = pd.to_datetime(times, utc=True)
     seconds = ((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(
@@ -104,7 +109,7 @@ def from_frame(frame: pd.DataFrame, label: str = "label") -> Journeys:
     np.maximum.at(cents, journey_codes, np.rint(value * 100).astype(np.int64))
     cents[~converted] = 0
     return Journeys(journey_codes.astype(np.int64), label_codes.astype(np.int64), seconds,
-                    converted, cents, [str(x) for x in labels])
+                    converted, cents, labels)
 
 
 # --------------------------------------------------------------------------- options

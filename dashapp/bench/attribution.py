@@ -5,7 +5,8 @@ cores). No database: the models' own time, from journeys already in memory.
     python -m dashapp.bench.attribution [--journeys 1000000] [--channels 7] [--seed 1]
 
 Journeys have 1-8 touches over the channels, times a few days apart, and ~30 % convert with a
-value; one line per model: seconds and the conservation check."""
+value; one line for reading them from rows (as the service does with the query's), one per
+model: seconds and the conservation check."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import argparse
 import time
 
 import numpy as np
+import pandas as pd
 
 from services import attribution_models as am
 
@@ -43,6 +45,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.journeys:,} journeys, {len(journeys.journey):,} touches, "
           f"{journeys.n_conversions:,} conversions over {args.channels} channels "
           f"(generated in {time.perf_counter() - started:.1f} s)")
+    frame = pd.DataFrame({
+        "journey": pd.Series(journeys.journey).map("journey-{}".format),
+        "position": np.arange(len(journeys.journey)) - journeys.starts()[journeys.journey] + 1,
+        "label": np.asarray(journeys.labels)[journeys.label],
+        "time": pd.to_datetime(journeys.time, unit="s", utc=True),
+        "converted": journeys.converted[journeys.journey],
+        "value": journeys.value_cents[journeys.journey] / 100})
+    started = time.perf_counter()
+    from_rows = am.from_frame(frame)  # what the service does with the query's rows
+    print(f"{'from rows':<16} {time.perf_counter() - started:6.2f} s   same journeys: "
+          f"{from_rows.n_conversions == journeys.n_conversions}")
     started = time.perf_counter()
     windowed = am.apply_options(journeys, lookback_days=30)
     print(f"{'lookback window':<16} {time.perf_counter() - started:6.2f} s")
