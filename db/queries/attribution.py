@@ -25,24 +25,17 @@ def touches(session: Session, company_id: int, start: dt.date, end: dt.date
     ``start`` and ``end``, plus every journey without times (imported channel sequences have
     none: no period can select them). A journey is keyed by its source and id."""
     rows = session.execute(text("""
-        WITH ends AS (
-            SELECT source, journey_id, max(touched_at) AS ended
-            FROM touchpoints WHERE company_id = :company
-            GROUP BY source, journey_id
-        )
         SELECT coalesce(t.source, '') || ':' || t.journey_id AS journey, t.position,
                ch.name AS channel,
                (ch.kind = ANY(:kinds) OR lower(ch.name) = ANY(:names)) AS direct,
                cp.name AS campaign, t.touched_at AS time, t.converted,
                t.conversion_value AS value
-        FROM touchpoints t
-        JOIN ends e ON e.journey_id = t.journey_id
-                   AND e.source IS NOT DISTINCT FROM t.source
+        FROM (SELECT *, max(touched_at) OVER (PARTITION BY source, journey_id) AS ended
+              FROM touchpoints WHERE company_id = :company) t
         JOIN channels ch ON ch.id = t.channel_id
         LEFT JOIN campaigns cp ON cp.id = t.campaign_id AND cp.company_id = t.company_id
-        WHERE t.company_id = :company
-          AND (e.ended IS NULL OR (e.ended >= CAST(:start AS date)
-                                   AND e.ended < CAST(:end AS date) + 1))"""),
+        WHERE t.ended IS NULL OR (t.ended >= CAST(:start AS date)
+                                  AND t.ended < CAST(:end AS date) + 1)"""),
         {"company": company_id, "start": start, "end": end, "kinds": list(DIRECT_KINDS),
          "names": list(DIRECT_NAMES)}).all()
     frame = pd.DataFrame(rows, columns=TOUCH_COLUMNS)
