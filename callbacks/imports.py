@@ -35,13 +35,14 @@ def show_files(names):
 # --------------------------------------------------------------------------- summaries
 
 
-def _counts(summary: dict) -> html.Div:
-    badges = [("imported", "success"), ("replaced", "warning"), ("unchanged", "secondary"),
-              ("rejected", "danger")]
+def _counts(summary: dict, dry_run: bool) -> html.Div:
+    badges = [("imported", "to import" if dry_run else "imported", "success"),
+              ("replaced", "to replace" if dry_run else "replaced", "warning"),
+              ("unchanged", "unchanged", "secondary"), ("rejected", "rejected", "danger")]
     return html.Div([
         html.Span(f"{summary['rows']:,} rows", className="me-2"),
-        *(html.Span(f"{summary[key]:,} {key}", className=f"badge text-bg-{colour} me-1")
-          for key, colour in badges if summary.get(key) or key == "imported"),
+        *(html.Span(f"{summary[key]:,} {label}", className=f"badge text-bg-{colour} me-1")
+          for key, label, colour in badges if summary.get(key) or key == "imported"),
     ], className="mb-2")
 
 
@@ -81,7 +82,7 @@ def summary_card(result: dict, dry_run: bool) -> html.Div:
         html.Div([html.Span(name, className="fw-semibold me-2"),
                   html.Small(f"{what} in {result['seconds']:.1f} s", className="text-muted")]),
         html.Div(title, className="small text-muted mb-1"),
-        _counts(result),
+        _counts(result, dry_run),
         _list("Mapping notes", [*result["notes"], *ignored]),
         _list("Why rows were rejected", reasons, "danger"),
         _list("How to fix them", result["fixes"], "body"),

@@ -101,9 +101,11 @@ def clean_options(raw: dict | None) -> dict:
 
 
 def _write(folder: Path, files: list[tuple[str, bytes]]) -> list[Path]:
+    """Each file under its own name (a folder per file: two uploads may share a name)."""
     paths = []
     for number, (name, data) in enumerate(files):
-        path = folder / f"{number}-{name}"
+        (folder / str(number)).mkdir()
+        path = folder / str(number) / name
         path.write_bytes(data)
         paths.append(path)
     return paths

@@ -49,7 +49,7 @@ def test_imp001_manager_uploads_checks_and_imports_an_export(private_warehouse, 
         page.click("#imports-check")
         page.get_by_text("Dry run: nothing was stored").wait_for()
         results = page.locator("#imports-results").inner_text()
-        assert "competitor updates" in results and "2 imported" in results
+        assert "competitor updates" in results and "2 to import" in results
         assert "1 rejected" in results and "'rumour' is not a kind" in results
         page.screenshot(path=str(SCREENSHOTS / "imp001-dry-run-1440.png"), full_page=True)
 
@@ -57,7 +57,8 @@ def test_imp001_manager_uploads_checks_and_imports_an_export(private_warehouse, 
         page.get_by_text("Import finished.").wait_for(timeout=60_000)
         expect(page.locator("#imports-past tbody tr")).to_have_count(1)
         row = page.locator("#imports-past tbody tr").first.inner_text()
-        assert "aurora-updates.csv" in row and "competitor-updates" in row
+        assert "aurora-updates.csv" in row and "-aurora" not in row
+        assert "competitor-updates" in row
         assert "importer@browser.test" in row
         with page.expect_download() as download:
             page.get_by_text("Rejected rows (CSV)").click()
