@@ -273,7 +273,7 @@ def test_two_workers_claim_a_due_run_once(ctx, world):
         thread.start()
     for thread in threads:
         thread.join()
-    mine = [run_id for claimed in claims for run_id in claimed
+    mine = [run_id for claimed in claims for run_id in claimed or []
             if _schedule_of(ctx, run_id) == saved["id"]]
     assert len(mine) == 1
     with ctx.session() as session:
@@ -283,6 +283,24 @@ def test_two_workers_claim_a_due_run_once(ctx, world):
                               {"s": saved["id"]}).scalar()
     assert count == 1
     assert nxt == at("2026-03-30 07:00")  # moved on past the claimed due time
+    # Without the row locks (a worker that read the schedule before the other advanced it),
+    # the unique (schedule, due time) row decides: one claim wins, the other gets None.
+    from db.queries.reports import claim_run
+
+    barrier, won = threading.Barrier(2), []
+
+    def insert():
+        with ctx.session() as session:
+            barrier.wait()
+            won.append(claim_run(session, saved["id"], world["a"], at("2026-03-30 07:00"),
+                                 "scheduled"))
+
+    threads = [threading.Thread(target=insert) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(won, key=lambda x: x is None)[1] is None and won.count(None) == 1
     reports.delete_schedule(ctx, scope, saved["id"])
 
 

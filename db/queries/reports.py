@@ -112,11 +112,14 @@ def allow_address(session: Session, company_id: int, address: str, user_id: int 
 # --------------------------------------------------------------------------- the worker
 
 
-def due_schedules(session: Session, now: dt.datetime, limit: int) -> list[dict]:
-    return _rows(session.execute(text("""
-        SELECT id, next_run_at FROM report_schedules
-        WHERE active AND next_run_at IS NOT NULL AND next_run_at <= :now
-        ORDER BY next_run_at LIMIT :limit"""), {"now": now, "limit": limit}))
+def lock_due_schedules(session: Session, now: dt.datetime, limit: int) -> list[dict]:
+    """Up to ``limit`` due schedules, locked until the transaction ends; rows another worker
+    holds are skipped, so workers take different batches (the unique run still decides)."""
+    return _rows(session.execute(text(f"""
+        SELECT {SCHEDULE_COLUMNS} FROM report_schedules s JOIN users u ON u.id = s.owner_id
+        WHERE s.active AND s.next_run_at IS NOT NULL AND s.next_run_at <= :now
+        ORDER BY s.next_run_at, s.id LIMIT :limit
+        FOR UPDATE OF s SKIP LOCKED"""), {"now": now, "limit": limit}))
 
 
 def claim_run(session: Session, schedule_id: int, company_id: int, due_at: dt.datetime,

@@ -16,28 +16,20 @@ import csv
 import datetime as dt
 import io
 import json
-import os
-import shutil
-import subprocess
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 
 from services.access import Scope
 from services.context import ServiceContext
 from services.reports import sections as section_mod
+from services.reports.pdf import html_to_pdf
 from services.reports.sections import display
 from services.reports.svg import chart_svg, plotly_figure
 from services.reports.templates import ENV, STYLE
 
 PDF_ROWS = 25  # rows of a table the PDF and e-mail show; the CSV has all of them
-PDF_TIMEOUT_S = 60
 FORMATS = {"pdf": "PDF (executive summary)", "html": "Interactive HTML",
            "csv": "CSV data (zipped when several sections)"}
-
-
-class RenderError(Exception):
-    """The report could not be rendered (the message says why)."""
 
 
 @dataclass
@@ -117,41 +109,6 @@ def page(report: dict, built: list[dict], *, interactive: bool) -> str:
         plotly_js = get_plotlyjs().replace("</script", "<\\/script")
     return ENV.get_template("report.html").render(report=context, style=STYLE,
                                                   interactive=interactive, plotly_js=plotly_js)
-
-
-def chromium_path() -> str | None:
-    return os.environ.get("CAMPAIGN_DASH_CHROMIUM") or shutil.which("chromium") or \
-        shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
-def html_to_pdf(html: str) -> bytes:
-    """Print the HTML with headless Chromium (a local file, no network)."""
-    browser = chromium_path()
-    if browser is None:
-        raise RenderError("cannot make the PDF: Chromium is not installed (make browser-deps)")
-    with tempfile.TemporaryDirectory(prefix="cd-report-") as folder:
-        source = os.path.join(folder, "report.html")
-        target = os.path.join(folder, "report.pdf")
-        with open(source, "w", encoding="utf-8") as handle:
-            handle.write(html)
-        command = [browser, "--headless", "--no-sandbox", "--disable-gpu",
-                   "--disable-dev-shm-usage", "--disable-extensions",
-                   "--disable-background-networking", "--no-first-run",
-                   "--no-pdf-header-footer", f"--user-data-dir={folder}/profile",
-                   f"--print-to-pdf={target}", f"file://{source}"]
-        try:
-            done = subprocess.run(command, capture_output=True, timeout=PDF_TIMEOUT_S,
-                                  check=False)
-        except subprocess.TimeoutExpired:
-            raise RenderError(f"Chromium took over {PDF_TIMEOUT_S} s to print the PDF") from None
-        if not os.path.exists(target) or os.path.getsize(target) == 0:
-            tail = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
-            raise RenderError(f"Chromium printed no PDF (exit {done.returncode}): {tail[0][:200]}")
-        with open(target, "rb") as handle:
-            data = handle.read()
-    if not data.startswith(b"%PDF"):
-        raise RenderError("Chromium's output is not a PDF")
-    return data
 
 
 def render(ctx: ServiceContext, scope: Scope, *, name: str, section_keys: list[str],

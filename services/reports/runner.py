@@ -84,25 +84,23 @@ def render_schedule(ctx: ServiceContext, schedule: dict, formats: list[str] | No
 # --------------------------------------------------------------------------- claiming
 
 
-def claim_due(ctx: ServiceContext, now: dt.datetime, limit: int = 500) -> list[int]:
-    """Claim a run for every schedule whose next due time has come; move each schedule on to
-    its next due time after ``now`` (missed due times while no worker ran are sent once,
-    late, not once each). Returns the ids of the runs this worker claimed."""
+def claim_due(ctx: ServiceContext, now: dt.datetime, limit: int = 10) -> list[int] | None:
+    """Claim a run for up to ``limit`` schedules whose next due time has come, and move each
+    on to its next due time after ``now`` (due times missed while no worker ran are sent
+    once, late, not once each). The ids of the runs this worker claimed; None when nothing
+    was due (another worker may hold some: they are skipped, not waited for)."""
     claimed = []
     with ctx.session() as session:
-        due = queries.due_schedules(session, now, limit)
-    for item in due:
-        with ctx.session() as session:
-            schedule = queries.schedule_any_company(session, item["id"])
-            if schedule is None or not schedule["active"]:
-                continue
+        due = queries.lock_due_schedules(session, now, limit)
+        for schedule in due:
             run_id = queries.claim_run(session, schedule["id"], schedule["company_id"],
-                                       item["next_run_at"], "scheduled")
-            queries.advance_schedule(session, schedule["id"], item["next_run_at"],
-                                     next_due(when_of(schedule), max(now, item["next_run_at"])))
-        if run_id is not None:
-            claimed.append(run_id)
-    return claimed
+                                       schedule["next_run_at"], "scheduled")
+            queries.advance_schedule(session, schedule["id"], schedule["next_run_at"],
+                                     next_due(when_of(schedule),
+                                              max(now, schedule["next_run_at"])))
+            if run_id is not None:
+                claimed.append(run_id)
+    return claimed if due else None
 
 
 def claim_retries(ctx: ServiceContext, now: dt.datetime, limit: int = 200) -> list[int]:
@@ -300,8 +298,13 @@ def _failed(ctx, run: dict, detail: str, now: dt.datetime, **values) -> dict:
 
 
 def run_due(ctx: ServiceContext, config: DeliveryConfig, now: dt.datetime | None = None,
-            limit: int = 500) -> list[dict]:
-    """One worker pass: claim due runs and retries, then run each claimed one."""
+            batch: int = 5) -> list[dict]:
+    """One worker pass: claim a small batch of due runs (and retries), run them, and again
+    until nothing is due, so several workers share a busy minute batch by batch."""
     now = now or dt.datetime.now(UTC)
-    claimed = claim_due(ctx, now, limit) + claim_retries(ctx, now)
-    return [execute(ctx, config, run_id, now) for run_id in claimed]
+    results = []
+    retries = claim_retries(ctx, now)
+    results += [execute(ctx, config, run_id, now) for run_id in retries]
+    while (claimed := claim_due(ctx, now, batch)) is not None:
+        results += [execute(ctx, config, run_id, now) for run_id in claimed]
+    return results
