@@ -264,7 +264,7 @@ def valued(rows: list[dict]) -> dict:
 
 
 def _p(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0f} %"
+    return "—" if value is None else f"{value:.0f}%"
 
 
 def advice(rows: list[dict], verdicts: dict) -> list[dict]:

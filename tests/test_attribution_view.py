@@ -177,8 +177,8 @@ def test_undervalued_needs_both_data_driven_models_and_advice_names_its_evidence
     assert [i["label"] for i in verdicts["overvalued"]] == ["Display"]
     advice = attribution.advice(rows, verdicts)
     assert advice[0]["text"] == (
-        "Email gets 12 % of conversions under last touch and 21 % under the Markov model "
-        "(19 % under Shapley) while taking 6 % of spend: consider moving budget from Display "
-        "(40 % of spend, 20 % of Markov credit).")
-    assert "spend: $6,000.00 (6 %)" in advice[0]["evidence"]
+        "Email gets 12% of conversions under last touch and 21% under the Markov model "
+        "(19% under Shapley) while taking 6% of spend: consider moving budget from Display "
+        "(40% of spend, 20% of Markov credit).")
+    assert "spend: $6,000.00 (6%)" in advice[0]["evidence"]
     assert advice[1]["label"] == "Display" and "closes journeys" in advice[1]["text"]
