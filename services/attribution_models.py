@@ -399,6 +399,27 @@ def journey_sets(journeys: Journeys) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return masks, journeys_per, conversions, values
 
 
+def _shapley_exact_sets(keys: np.ndarray, rates: np.ndarray, members: np.ndarray,
+                        k: int) -> np.ndarray:
+    """Exact Shapley values for many label sets of one size k at once: ``members`` (sets x
+    k label codes); v(T) = the rate of the coalition's global mask (0 when absent)."""
+    subs = np.arange(1 << k)
+    bits = (subs[:, None] >> np.arange(k)) & 1  # (2^k, k)
+    # distinct labels: the sum of their bits is their union
+    glob = (bits[None, :, :] << members[:, None, :]).sum(axis=2)  # (sets, 2^k)
+    at = np.minimum(np.searchsorted(keys, glob), len(keys) - 1)
+    values = np.where(keys[at] == glob, rates[at], 0.0)
+    sizes = np.bitwise_count(subs)
+    weight = np.array([math.factorial(n) * math.factorial(k - n - 1) / math.factorial(k)
+                       for n in range(k)])
+    phi = np.zeros((len(members), k))
+    for i in range(k):
+        without = subs[(subs >> i) & 1 == 0]
+        phi[:, i] = (weight[sizes[without]] * (values[:, without | (1 << i)]
+                                               - values[:, without])).sum(axis=1)
+    return phi
+
+
 def shapley(journeys: Journeys, seed: int = 0) -> Credit:
     masks, n_per, conv_per, value_per = journey_sets(journeys)
     rate = {m: (c / n if n else 0.0) for m, n, c in zip(masks, n_per, conv_per, strict=True)}
@@ -411,7 +432,35 @@ def shapley(journeys: Journeys, seed: int = 0) -> Credit:
     value = np.zeros(L)
     rng = np.random.default_rng(seed)
     sampled, worst_error, clipped, largest = 0, 0.0, 0, 0
-    for mask, c, v in zip(masks, conv_per, value_per, strict=True):
+    rest = []  # sets for the one-by-one path below
+    if L <= 62:  # the exact sets of each size at once (numpy over sets x coalitions)
+        by_size: dict[int, list] = {}
+        for mask, c, v in zip(masks, conv_per, value_per, strict=True):
+            if c <= 0 or mask == 0:
+                continue
+            members = [i for i in range(L) if mask >> i & 1]
+            if len(members) > SHAPLEY_EXACT_MAX:
+                rest.append((mask, c, v))
+            else:
+                by_size.setdefault(len(members), []).append((members, c, v))
+        for k, group in by_size.items():
+            largest = max(largest, k)
+            members = np.array([g[0] for g in group], np.int64)
+            counts = np.array([g[1] for g in group])
+            values = np.array([g[2] for g in group])
+            step = max(1, 2_000_000 >> k)  # bounded memory: sets x 2^k values per batch
+            for at in range(0, len(group), step):
+                phi = _shapley_exact_sets(keys, rates, members[at:at + step], k)
+                c, v = counts[at:at + step], values[at:at + step]
+                clipped += int(c[(phi < 0).any(axis=1)].sum())
+                phi = np.clip(phi, 0.0, None)
+                total = phi.sum(axis=1, keepdims=True)
+                share = np.where(total > 0, phi / np.where(total > 0, total, 1.0), 1.0 / k)
+                np.add.at(conv, members[at:at + step], share * c[:, None])
+                np.add.at(value, members[at:at + step], share * v[:, None])
+    else:
+        rest = list(zip(masks, conv_per, value_per, strict=True))
+    for mask, c, v in rest:
         if c <= 0 or mask == 0:
             continue
         members = [i for i in range(L) if mask >> i & 1]
