@@ -405,7 +405,10 @@ def data_note(result: dict):
         f"{result['markov']['states']} states, solved exactly (conversion probability "
         f"{result['markov']['conversion_probability'] * 100:.1f} %). Shapley values "
         + ("exact" if shap["exact"] else "sampled for the largest journeys")
-        + f" (largest channel set {shap['largest_set']}). "
+        + f" (largest channel set {shap['largest_set']}"
+        + (f"; for {shap['negative_clipped_conversions']:,} conversions a channel whose "
+           "presence went with a lower conversion rate had a negative value, counted as 0"
+           if shap["negative_clipped_conversions"] else "") + "). "
         + " ".join(n[:1].upper() + n[1:] + "." for n in data.get("notes", [])),
         className="text-muted"))
     return html.Div(parts)
