@@ -92,6 +92,11 @@ def test_callbacks_show_credit_advice_and_the_empty_state(client_for, dash_app):
     assert "Total" in json.dumps(credit["attribution-credit-table"])
     verdicts = _post(client, dash_app, "attribution-verdicts", BAR)
     assert "attribution-advice" in verdicts
+    markov = _post(client, dash_app, "attribution-removal-chart", BAR)
+    assert markov["attribution-transitions"]["figure"]["data"][0]["type"] == "heatmap"
+    journeys = _post(client, dash_app, "attribution-lengths", BAR)
+    assert "Markov chain of order 1" in json.dumps(journeys["attribution-data-note"])
+    assert journeys["attribution-paths"]  # the top converting paths table
     empty = {**BAR, "attribution-range.value": "custom",
              "attribution-dates.start_date": "2001-01-01",
              "attribution-dates.end_date": "2001-03-31"}
