@@ -91,6 +91,18 @@ def _field(label: str, control, hint: str | None = None, width: int = 12, md: in
                    xs=width, md=md, className="mb-2")
 
 
+def subscribed_sections(user, query: dict) -> list[str]:
+    """The sections a new schedule starts with: those of the view named by ``?view=`` (a
+    link "subscribe to this view" carries the view and its filters in the URL: the filter
+    bar below reads them too), else the executive KPIs."""
+    from services.reports.sections import SECTIONS as ALL_SECTIONS
+    from services.reports.sections import allowed_sections
+
+    allowed = allowed_sections(user.role)
+    chosen = [key for key in allowed if ALL_SECTIONS[key].view == query.get("view")]
+    return chosen or [key for key in ("kpis",) if key in allowed]
+
+
 def _form(user, companies, query: dict) -> html.Div:
     return html.Div([
         dbc.Row([
@@ -116,7 +128,8 @@ def _form(user, companies, query: dict) -> html.Div:
                    "Only for 'Cron expression'; local time in the zone.", md=4),
         ], className="g-2"),
         dbc.Label("Sections", className="small fw-semibold mb-1"),
-        dbc.Checklist(id=SECTIONS, options=[], value=["kpis"], inline=True,
+        dbc.Checklist(id=SECTIONS, options=[], value=subscribed_sections(user, query),
+                      inline=True,
                       className="mb-2 small"),
         dbc.Label("Filters (the same as the views' filter bars)",
                   className="small fw-semibold mb-1"),

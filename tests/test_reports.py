@@ -579,3 +579,31 @@ def test_the_api_and_the_send_now_callback_refuse_another_companys_schedule(
     assert reports.list_runs(ctx, b_admin, theirs["id"])["count"] == 0
     reports.delete_schedule(ctx, b_admin, theirs["id"])
     reports.delete_schedule(ctx, world["manager"], mine["id"])
+
+
+def test_a_subscribe_link_starts_the_form_with_the_views_sections_and_filters(ctx, users):
+    """/reports?view=marketing&range=7d&channel=Facebook: the marketing sections and the
+    view's filters, as a "subscribe" link from that view would carry them."""
+    from layouts import reports as layout
+    from services.users import require_user
+
+    manager = require_user(ctx, users["marketing_manager"])
+    page = layout.layout(manager, [], {"view": "marketing", "range": "7d",
+                                       "channel": "Facebook"})
+
+    def find(node, component_id):
+        if getattr(node, "id", None) == component_id:
+            return node
+        children = getattr(node, "children", None)
+        for child in children if isinstance(children, list) else [children]:
+            found = find(child, component_id) if child is not None else None
+            if found is not None:
+                return found
+        return None
+
+    assert find(page, layout.SECTIONS).value == ["traffic", "leads", "email"]
+    assert find(page, layout.BAR.range).value == "7d"
+    assert find(page, layout.BAR.channel).value == "Facebook"
+    executive = require_user(ctx, users["executive"])
+    assert find(layout.layout(executive, [], {"view": "marketing"}),
+                layout.SECTIONS).value == ["kpis"]  # an executive may not include marketing
