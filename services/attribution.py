@@ -304,7 +304,8 @@ def advice(rows: list[dict], verdicts: dict) -> list[dict]:
         out.append({"label": item["label"], "text": (
             f"{item['label']} gets {_p(item['last_touch'])} of conversions under last touch "
             f"but {_p(item['markov'])} under the Markov model ({_p(item['shapley'])} under "
-            "Shapley): it mostly closes journeys other touches started."),
+            "Shapley): last touch gives it credit the data-driven models share with the "
+            "touches before it."),
             "evidence": [f"change against last touch: {item['change_pp']:+.1f} pp"]})
     return out
 

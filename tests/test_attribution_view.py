@@ -186,4 +186,4 @@ def test_undervalued_needs_both_data_driven_models_and_advice_names_its_evidence
         "(19% under Shapley) while taking 6% of spend: consider moving budget from Display "
         "(40% of spend, 20% of Markov credit).")
     assert "spend: $6,000.00 (6%)" in advice[0]["evidence"]
-    assert advice[1]["label"] == "Display" and "closes journeys" in advice[1]["text"]
+    assert advice[1]["label"] == "Display" and "touches before it" in advice[1]["text"]
