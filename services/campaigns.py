@@ -526,7 +526,8 @@ def clusters_of(frame: pd.DataFrame, seed: int = stats.SEED) -> dict:
             "scores": {str(k): v for k, v in found["scores"].items()},
             "clusters": clusters, "overall": company, "seed": seed,
             "algorithm": "KMeans over one-hot channel, segment, goal, duration band and "
-                         "location; k from 2 to 8 by the silhouette score; seeded"}
+                         "location; k from 2 to 8 (at most one per five campaigns) by the "
+                         "silhouette score; seeded"}
 
 
 @history_model

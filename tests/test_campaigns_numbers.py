@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import text
+from test_importers import KAGGLE_900, kaggle_expected
 
 from dashapp.cli import main
 from services import campaign_stats as stats
 from services import campaigns
 from services.access import CLI_USER, choose_company, system_scope
 from services.errors import NotFound, ValidationError
-from test_importers import KAGGLE_900, kaggle_expected
 
 YEAR = {"range": "custom", "start": "2021-01-01", "end": "2021-12-31"}
 COMPANY = "Innovate Industries"
@@ -254,7 +254,7 @@ def test_benchmarks_never_reveal_a_single_other_company(ctx, scope, raw, start, 
     channels = campaigns.channels(ctx, scope, period)
     want = _peer_expected(raw, start, end, "channel")
     for row in channels["channels"]:
-        for metric, cell in row["cells"].items():
+        for cell in row["cells"].values():
             # all other companies: the seeded demo companies share channel names too
             assert cell["peers"] >= (want.loc[row["channel"], "peers"]
                                      if row["channel"] in want.index else 0)
@@ -315,3 +315,60 @@ def test_top_and_bottom_respect_the_minimum_spend(ctx, scope, raw):
     result = campaigns.top_bottom(ctx, scope, YEAR, "roas", "campaign", floor)
     assert result["eligible"] == int((mine["spend"] >= floor).sum())
     assert all(r["spend"] >= floor for r in result["top"] + result["bottom"])
+
+
+@pytest.fixture(scope="module")
+def api_client(warehouse, ctx):
+    """A marketing manager of the Kaggle company, logged in to an app on this warehouse."""
+    from conftest import PASSWORD, login
+    from dashapp.app import create_app
+    from services.users import create_user
+
+    with ctx.session() as session:
+        slug = session.execute(text("SELECT slug FROM companies WHERE name = :n"),
+                               {"n": COMPANY}).scalar_one()
+    email = create_user(ctx, "manager@kaggle.test", PASSWORD, "marketing_manager", slug).email
+    client = create_app(warehouse).test_client()
+    assert login(client, email).status_code == 302
+    return client
+
+
+def test_the_api_answers_what_the_services_compute(api_client, ctx, scope):
+    query = "range=custom&start=2021-01-01&end=2021-12-31"
+    for path, section in (("segments", campaigns.segments), ("channels", campaigns.channels),
+                          ("performance-matrix", campaigns.performance_matrix),
+                          ("top-bottom", campaigns.top_bottom)):
+        answer = api_client.get(f"/api/v1/{path}?{query}")
+        assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+        body = answer.json
+        assert body.pop("company")["name"] == COMPANY
+        assert body == json.loads(json.dumps(section(ctx, scope, YEAR)))
+    chosen = "&channel=Instagram&duration=30%E2%80%9344+days&sort=revenue&order=desc"
+    csv_answer = api_client.get(f"/api/v1/campaigns?{query}{chosen}&format=csv")
+    assert csv_answer.status_code == 200 and csv_answer.mimetype == "text/csv"
+    assert csv_answer.get_data(as_text=True) == campaigns.explorer_csv(
+        ctx, scope, {**YEAR, "channel": "Instagram", "duration": "30–44 days",
+                     "sort": "revenue", "order": "desc"})
+    page = api_client.get(f"/api/v1/campaigns?{query}&limit=5&offset=5&sort=roas").json
+    assert [r["campaign_id"] for r in page["rows"]] == [
+        r["campaign_id"] for r in campaigns.explorer(
+            ctx, scope, {**YEAR, "limit": 5, "offset": 5, "sort": "roas"})["rows"]]
+    clusters = api_client.get("/api/v1/campaign-clusters").json
+    assert clusters["k"] == campaigns.campaign_clusters(ctx, scope)["k"]
+
+
+def test_bad_api_parameters_are_a_clear_400_and_foreign_ids_a_404(api_client, ctx):
+    for bad in ("limit=5000", "limit=ten", "sort=password", "order=sideways",
+                "channel=Telegraph", "format=xml", "range=custom&start=2021-13-01&end=x"):
+        answer = api_client.get(f"/api/v1/campaigns?{bad}")
+        assert answer.status_code == 400, bad
+        assert answer.json["error"] == "invalid" and answer.json["message"]
+    assert api_client.get("/api/v1/top-bottom?min_spend=-1").status_code == 400
+    assert api_client.get("/api/v1/performance-matrix?metric=magic").status_code == 400
+    other = _scope(ctx, OTHER)
+    with ctx.session() as session:
+        foreign, name = session.execute(text(
+            "SELECT id, name FROM campaigns WHERE company_id = :c LIMIT 1"),
+            {"c": other.company_id}).one()
+    answer = api_client.get(f"/api/v1/campaigns/{foreign}")
+    assert answer.status_code == 404 and name not in answer.get_data(as_text=True)
