@@ -475,6 +475,10 @@ def test_journeys_import_with_a_channel_map_and_match_pandas(own_ctx, cli, capsy
     lengths = frame(own_ctx, "SELECT journey_id, MAX(position) AS n FROM touchpoints "
                              "WHERE company_id = :c GROUP BY 1", c=company_id)
     assert int(lengths["n"].sum()) == int(per_code.sum())
+    # New journeys move the history version on: attribution results are stored per version.
+    history = frame(own_ctx, "SELECT history_version FROM data_versions WHERE company_id = :c",
+                    c=company_id)
+    assert len(history) == 1 and int(history["history_version"][0]) >= 1
 
     before = version(own_ctx, company_id)
     code, [summary] = run_cli(capsys, JOURNEYS, "--company", slug, "--channel-map",

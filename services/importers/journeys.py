@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from db import rollups
 from db.queries import catalog as catalog_queries
 from db.queries import importers as queries
 from services.errors import ValidationError
@@ -160,3 +161,8 @@ class CustomerJourneys(base.Format):
         replaced = sum(1 for j in todo if j in before)
         return {"imported": len(todo) - replaced, "replaced": replaced, "unchanged": len(same),
                 "touchpoints": int(sum(len(w[0]) for w in wanted.values()))}
+
+    def finish(self, session, company_ids: list[int], options: dict) -> None:
+        """New or restated journeys change the history attribution is computed from: its
+        stored results are per history version, so the version moves on."""
+        rollups.bump_data_version(session.connection(), company_ids)
