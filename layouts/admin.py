@@ -3,6 +3,8 @@ only; the callbacks fill them."""
 
 from __future__ import annotations
 
+import re
+
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 from dash import dcc, html
@@ -580,16 +582,41 @@ def tokens_table(rows: list[dict]):
                      className="mb-0 small")
 
 
+_TABLES = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
+_VERBS = {"SELECT": "Read", "WITH": "Read", "INSERT": "Write", "UPDATE": "Update",
+          "DELETE": "Delete", "COPY": "Copy into", "ANALYZE": "Analyze"}
+_CTES = re.compile(r"(?:\bWITH|,)\s*([a-z_][a-z0-9_]*)\s+AS\s*\(", re.IGNORECASE)
+_NOT_TABLES = {"lateral", "unnest", "jsonb_to_recordset", "generate_series", "select"}
+
+
+def statement_summary(statement: str) -> str:
+    """A slow statement in words ("Read rollup_campaign_daily, campaigns"): the SQL itself
+    stays one click away."""
+    words = statement.split(None, 1)
+    verb = words[0].upper() if words else ""
+    if verb == "WITH":  # a CTE that writes is a write
+        verb = next((w for w in ("INSERT", "UPDATE", "DELETE") if w in statement.upper()),
+                    "SELECT")
+    action = _VERBS.get(verb, verb.title() or "Statement")
+    ctes = {name.lower() for name in _CTES.findall(statement)}
+    tables = list(dict.fromkeys(t.lower() for t in _TABLES.findall(statement)
+                                if t.lower() not in _NOT_TABLES | ctes))
+    named = ", ".join(tables[:3]) + (" and others" if len(tables) > 3 else "")
+    return f"{action} {named}".strip()
+
+
 def slow_table(rows: list[dict], threshold_ms: float):
     if not rows:
         return html.Div(f"No queries slower than {threshold_ms:,.0f} ms recorded.",
                         className="text-muted")
     return dbc.Table([
         html.Thead(html.Tr([html.Th("ms", className="text-end"), html.Th("Route"),
-                            html.Th("Statement")])),
+                            html.Th("Query (click for its SQL)")])),
         html.Tbody([html.Tr([html.Td(f"{row['ms']:,.0f}", className="text-end"),
                              html.Td(row.get("route") or fmt.DASH),
-                             html.Td(html.Code(row["statement"][:240],
-                                               className="small text-break"))])
+                             html.Td(html.Details([
+                                 html.Summary(statement_summary(row["statement"])),
+                                 html.Code(row["statement"][:600],
+                                           className="small text-break")]))])
                     for row in rows]),
     ], size="sm", responsive=True, className="mb-0 small")

@@ -119,3 +119,19 @@ def test_data_freshness_per_company(ctx, companies):
         if row["company"] in newest:
             assert row["newest_event"] == newest[row["company"]].isoformat()
             assert row["lag_seconds"] > 0
+
+
+def test_a_slow_statement_is_named_in_words_with_its_sql_one_click_away():
+    from layouts.admin import slow_table, statement_summary
+
+    assert statement_summary("SELECT SUM(spend) FROM rollup_campaign_daily r "
+                             "JOIN campaigns c ON c.id = r.campaign_id") == \
+        "Read rollup_campaign_daily, campaigns"
+    assert statement_summary("WITH grain AS (SELECT * FROM unnest(:a)) INSERT INTO "
+                             "rollup_campaign_hourly AS r SELECT * FROM grain") == \
+        "Write rollup_campaign_hourly"
+    assert statement_summary("UPDATE data_versions SET version = version + 1") == \
+        "Update data_versions"
+    table = str(slow_table([{"ms": 812.0, "route": "/executive",
+                             "statement": "SELECT 1 FROM ad_events"}], 500))
+    assert "Read ad_events" in table and "SELECT 1 FROM ad_events" in table
