@@ -178,8 +178,9 @@ def _as_id(value) -> int | None:
         return None
     if isinstance(value, int):
         return value if 0 < value < 2**31 else None
-    if isinstance(value, str) and value.isdigit() and len(value) < 10:
-        return int(value)
+    # ASCII digits only: "²".isdigit() is true but int("²") raises.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value) or None
     return None
 
 

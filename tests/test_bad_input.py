@@ -118,3 +118,12 @@ def test_out_of_range_numbers_and_dates_are_a_400_or_404(client_for, method, pat
     response = getattr(client_for("admin"), method)(
         path, json=None if method == "get" else {"role": "analyst"})
     assert response.status_code in (400, 404), (path, response.get_data(as_text=True)[:300])
+
+
+def test_record_ids_from_requests_are_plain_positive_ascii_integers():
+    """"²" is a digit to str.isdigit but not to int(): it was a 500 on the updates feed."""
+    from services.access import _as_id
+
+    assert _as_id("12") == 12 and _as_id(7) == 7
+    for bad in ("²", "١٢", "0", "-3", "1e3", " 4", True, 2**31, None, "9" * 12):
+        assert _as_id(bad) is None, bad
