@@ -18,6 +18,10 @@ from services.insights.forecast import forecast_model
 from services.insights.trends import company_trend_changes
 
 log = logging.getLogger(__name__)
+# The stored results this pass keeps current (``insight_results.name`` prefixes): the system
+# health's "models current" is about these. Results a request computed for other options (an
+# attribution lookback, say) are kept for those requests and not refitted here.
+REFITTED = ("anomalies.", "trends.", "forecast.", "campaigns.")
 
 
 def refresh(ctx: ServiceContext, company_ids: list[int] | None = None) -> dict:
