@@ -298,6 +298,61 @@ def cmd_competitor(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    """Scheduled reports (issue #17): list, create, send now or preview a company's
+    schedules. Listing, sending and previewing act as the command line on the company; a new
+    schedule has an owner, whose role decides its sections."""
+    from pathlib import Path
+
+    from services import reports
+    from services.access import CLI_USER, choose_company, scope_for, system_scope
+    from services.admin import user_by_email
+    from services.alerts import DeliveryConfig
+
+    ctx = _context()
+    company = choose_company(ctx, CLI_USER, args.company)
+    scope = system_scope(ctx, company.id)
+    if args.report_command == "create":
+        owner = user_by_email(ctx, args.owner)
+        if owner.company_id not in (None, company.id):
+            raise ServiceError(f"{args.owner} is not a user of {company.slug}")
+        owner_scope = scope_for(ctx, owner, "reports", company.slug)
+        filters = dict(pair.split("=", 1) for pair in (args.filters or "").split(",")
+                       if "=" in pair)
+        form = {"name": args.name, "sections": args.sections, "formats": args.formats,
+                "cadence": args.cadence, "local_time": args.at, "timezone": args.zone,
+                "day": args.day, "cron": args.cron, "recipients": args.to or [],
+                "slack": args.slack, "notify": not args.no_notify,
+                "skip_if_empty": args.skip_if_empty, "filters": filters}
+        made = reports.save_schedule(ctx, owner_scope, form)
+        print(f"created report {made['id']} {made['name']!r}: {made['when']}; next run "
+              f"{made['next_run_local'] or '-'}")
+        return 0
+    if args.report_command == "send-now":
+        run = reports.send_now(ctx, scope, args.id, DeliveryConfig.from_env())
+        print(f"run {run['id']} of report {args.id}: {run['status']}"
+              + (f" ({run['detail']})" if run["detail"] else ""))
+        return 0 if run["status"] in ("sent", "skipped") else 1
+    if args.report_command == "preview":
+        shown = reports.preview(ctx, scope, args.id, args.format)
+        if args.format == "html":
+            name, data = f"report-{args.id}.html", shown["html"].encode()
+        else:
+            name, data = next(iter(shown["files"].items()))
+        out = Path(args.out or name)
+        out.write_bytes(data)
+        empty = " - nothing in this period" if shown["empty"] else ""
+        print(f"wrote {out} ({len(data):,} bytes){empty}")
+        return 0
+    listed = reports.list_schedules(ctx, scope)["schedules"]
+    print(f"{'id':>5}  {'name':<28} {'when':<34} {'next run':<24} last")
+    for row in listed:
+        print(f"{row['id']:>5}  {row['name'][:28]:<28} {row['when'][:34]:<34} "
+              f"{(row['next_run_local'] or 'paused')[:24]:<24} {row['last_status'] or '-'}")
+    print(f"{len(listed):,} report schedules")
+    return 0
+
+
 def cmd_location(args) -> int:
     from services import catalog
 
@@ -533,7 +588,7 @@ def cmd_bench(args) -> int:
         view_repeats=args.view_repeats, views=args.view or None, workers=args.workers,
         threads=args.threads, ingest_events=args.ingest_events,
         naive_timeout_s=args.naive_timeout, viewers=args.viewers, minutes=args.minutes,
-        ingest_rate=args.ingest_rate,
+        ingest_rate=args.ingest_rate, attribution_journeys=args.attribution_journeys,
         progress=not args.quiet)
     run_bench(Config.from_env(), options)
     return 0
@@ -678,6 +733,47 @@ def build_parser() -> argparse.ArgumentParser:
     competitor_remove.add_argument("id", type=int, help="the id `competitor list` shows")
     competitor_remove.add_argument("--company", required=True, help="company slug")
     competitor.set_defaults(handler=cmd_competitor)
+
+    report = sub.add_parser("report", help="list, create, send now or preview scheduled "
+                                           "reports (the reports view)")
+    report_sub = report.add_subparsers(dest="report_command", required=True)
+    report_list = report_sub.add_parser("list", help="a company's report schedules")
+    report_list.add_argument("--company", required=True, help="company slug")
+    report_create = report_sub.add_parser("create", help="schedule a report")
+    report_create.add_argument("--company", required=True, help="company slug")
+    report_create.add_argument("--owner", required=True,
+                               help="e-mail of the user it is sent as (their role decides the "
+                                    "sections)")
+    report_create.add_argument("--name", required=True)
+    report_create.add_argument("--sections", required=True,
+                               help="comma-separated, e.g. kpis,insights,channels")
+    report_create.add_argument("--formats", default="pdf", help="pdf,html,csv (default pdf)")
+    report_create.add_argument("--cadence", default="weekdays",
+                               choices=("daily", "weekdays", "weekly", "monthly", "cron"))
+    report_create.add_argument("--at", default="08:00", help="local time HH:MM (default 08:00)")
+    report_create.add_argument("--zone", default="UTC", help="IANA time zone, e.g. "
+                                                             "Europe/London (default UTC)")
+    report_create.add_argument("--day", help="weekly: a weekday, 1 (Monday) to 7 (Sunday); "
+                                             "monthly: a day, 1-28")
+    report_create.add_argument("--cron", help="with --cadence cron: 'min hour dom mon dow'")
+    report_create.add_argument("--to", action="append", metavar="EMAIL",
+                               help="a recipient (repeatable)")
+    report_create.add_argument("--filters", help="the view's filters, e.g. range=30d,"
+                                                 "channel=Facebook")
+    report_create.add_argument("--slack", action="store_true", help="also post to Slack")
+    report_create.add_argument("--no-notify", action="store_true",
+                               help="no in-app notification")
+    report_create.add_argument("--skip-if-empty", action="store_true")
+    report_send = report_sub.add_parser("send-now", help="render and send a report at once")
+    report_send.add_argument("id", type=int)
+    report_send.add_argument("--company", required=True, help="company slug")
+    report_preview = report_sub.add_parser("preview", help="render a report to a file "
+                                                           "without sending it")
+    report_preview.add_argument("id", type=int)
+    report_preview.add_argument("--company", required=True, help="company slug")
+    report_preview.add_argument("--format", default="html", choices=("html", "pdf", "csv"))
+    report_preview.add_argument("--out", help="file to write (default report-ID.FORMAT)")
+    report.set_defaults(handler=cmd_report)
 
     location = sub.add_parser("location", help="add or list locations (every event has one)")
     location_sub = location.add_subparsers(dest="location_command", required=True)
@@ -824,6 +920,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="length of the viewers run (default 5)")
     bench.add_argument("--ingest-rate", type=int, default=0,
                        help="with --viewers: events/s ingested during the run (default 0)")
+    bench.add_argument("--attribution-journeys", type=int, default=1_000_000, metavar="N",
+                       help="generated journeys the attribution models are timed over "
+                            "(default 1,000,000; 0 skips)")
     bench.add_argument("--quiet", action="store_true", help="no progress bar")
     bench.set_defaults(handler=cmd_bench)
 

@@ -607,3 +607,32 @@ def test_a_subscribe_link_starts_the_form_with_the_views_sections_and_filters(ct
     executive = require_user(ctx, users["executive"])
     assert find(layout.layout(executive, [], {"view": "marketing"}),
                 layout.SECTIONS).value == ["kpis"]  # an executive may not include marketing
+
+
+def test_the_command_line_creates_lists_previews_and_sends(ctx, world, config, companies,
+                                                           capsys, tmp_path, monkeypatch):
+    from dashapp.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", config.database_url)
+    monkeypatch.setenv("REDIS_URL", config.redis_url)
+    slug = companies[0]
+    assert main(["report", "create", "--company", slug, "--owner", world["manager_email"],
+                 "--name", "CLI weekly", "--sections", "kpis,channels", "--formats",
+                 "pdf,csv", "--cadence", "weekly", "--day", "1", "--at", "09:00", "--zone",
+                 LONDON]) == 0
+    made = capsys.readouterr().out
+    number = int(made.split()[2])
+    assert "CLI weekly" in made and "09:00" in made
+    assert main(["report", "list", "--company", slug]) == 0
+    assert "CLI weekly" in capsys.readouterr().out
+    out = tmp_path / "cli.pdf"
+    assert main(["report", "preview", str(number), "--company", slug, "--format", "pdf",
+                 "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(b"%PDF")
+    assert main(["report", "send-now", str(number), "--company", slug]) == 0
+    assert f"of report {number}: sent" in capsys.readouterr().out
+    # Another company's schedule id is not found from this company.
+    other = companies[1]
+    assert main(["report", "send-now", str(number), "--company", other]) != 0
+    assert "no report schedule" in capsys.readouterr().err
+    reports.delete_schedule(ctx, world["manager"], number)
