@@ -33,7 +33,7 @@ def test_bench_20000_events(bench_config, tmp_path):
     lines = []
     result = run_bench(base, BenchOptions(events=20_000, seed=seed, json_path=str(out),
                                           repeats=2, view_repeats=1, users_per_role=1,
-                                          ingest_events=5_000,
+                                          ingest_events=5_000, attribution_journeys=20_000,
                                           naive_timeout_s=60, progress=False),
                        log=lines.append)
     data = json.loads(out.read_text())
@@ -54,6 +54,10 @@ def test_bench_20000_events(bench_config, tmp_path):
     if "realtime" in BUILT:
         assert data["freshness_s"] is not None and data["freshness_s"] < 60
     assert "naive fan-out view" in "\n".join(lines)
+    attribution = data["details"]["attribution"]
+    assert attribution["journeys"] == 20_000
+    assert all(m["credits_add_up"] for m in attribution["models"].values())
+    assert "attribution over 20,000 journeys" in "\n".join(lines)
 
     # The ingested events were taken out again: the rollups equal a rebuild from the events.
     from sqlalchemy import create_engine, text

@@ -38,6 +38,8 @@ class BenchOptions:
     minutes: float = 5.0
     ingest_rate: int = 0  # events/s streamed through the ingest path during the viewers run
     progress: bool = True
+    # Generated journeys the attribution models are timed over (issue #15); 0: skipped.
+    attribution_journeys: int = 1_000_000
 
 
 def _refresh_specs(specs, view: str):
@@ -209,6 +211,12 @@ def run_bench(config: Config, options: BenchOptions, log=print) -> dict:
                                           seed=options.seed)
         log("naive fan-out view vs ours...")
         result["naive"] = naive.compare(bench.database_url, options.naive_timeout_s)
+        if options.attribution_journeys:
+            from dashapp.bench import attribution
+
+            log(f"attribution models over {options.attribution_journeys:,} journeys...")
+            result["attribution"] = attribution.measure(options.attribution_journeys,
+                                                        log=lambda line: log(f"  {line}"))
     result["machine"] = report.machine()
     with session_scope(bench.database_url) as session:
         result["machine"]["postgresql"] = session.execute(text("SHOW server_version")).scalar()

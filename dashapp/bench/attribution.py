@@ -34,17 +34,14 @@ def generate(n: int, channels: int, seed: int) -> am.Journeys:
                        [f"channel {i}" for i in range(channels)])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--journeys", type=int, default=1_000_000)
-    parser.add_argument("--channels", type=int, default=7)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
+def measure(n: int = 1_000_000, channels: int = 7, seed: int = 1, log=print) -> dict:
+    """Seconds of reading the journeys from rows, of the lookback window and of each model
+    over ``n`` generated journeys, with whether each model's credits add up exactly."""
     started = time.perf_counter()
-    journeys = generate(args.journeys, args.channels, args.seed)
-    print(f"{args.journeys:,} journeys, {len(journeys.journey):,} touches, "
-          f"{journeys.n_conversions:,} conversions over {args.channels} channels "
-          f"(generated in {time.perf_counter() - started:.1f} s)")
+    journeys = generate(n, channels, seed)
+    log(f"{n:,} journeys, {len(journeys.journey):,} touches, "
+        f"{journeys.n_conversions:,} conversions over {channels} channels "
+        f"(generated in {time.perf_counter() - started:.1f} s)")
     frame = pd.DataFrame({
         "journey": pd.Series(journeys.journey).map("journey-{}".format),
         "position": np.arange(len(journeys.journey)) - journeys.starts()[journeys.journey] + 1,
@@ -52,13 +49,17 @@ def main(argv: list[str] | None = None) -> int:
         "time": pd.to_datetime(journeys.time, unit="s", utc=True),
         "converted": journeys.converted[journeys.journey],
         "value": journeys.value_cents[journeys.journey] / 100})
+    result = {"journeys": n, "touches": int(len(journeys.journey)), "channels": channels,
+              "models": {}}
     started = time.perf_counter()
     from_rows = am.from_frame(frame)  # what the service does with the query's rows
-    print(f"{'from rows':<16} {time.perf_counter() - started:6.2f} s   same journeys: "
-          f"{from_rows.n_conversions == journeys.n_conversions}")
+    result["from_rows_s"] = round(time.perf_counter() - started, 3)
+    log(f"{'from rows':<16} {result['from_rows_s']:6.2f} s   same journeys: "
+        f"{from_rows.n_conversions == journeys.n_conversions}")
     started = time.perf_counter()
     windowed = am.apply_options(journeys, lookback_days=30)
-    print(f"{'lookback window':<16} {time.perf_counter() - started:6.2f} s")
+    result["lookback_s"] = round(time.perf_counter() - started, 3)
+    log(f"{'lookback window':<16} {result['lookback_s']:6.2f} s")
     heuristics = 0.0
     for model in am.MODELS:
         started = time.perf_counter()
@@ -68,8 +69,20 @@ def main(argv: list[str] | None = None) -> int:
         exact = (round(credit.conversions.sum() * am.CONVERSION_UNITS)
                  == windowed.n_conversions * am.CONVERSION_UNITS
                  and int(credit.value_cents.sum()) == windowed.total_cents)
-        print(f"{model:<16} {seconds:6.2f} s   credits add up: {exact}")
-    print(f"{'heuristics':<16} {heuristics:6.2f} s (all five)")
+        result["models"][model] = {"seconds": round(seconds, 3), "credits_add_up": exact}
+        log(f"{model:<16} {seconds:6.2f} s   credits add up: {exact}")
+    result["heuristics_s"] = round(heuristics, 3)
+    log(f"{'heuristics':<16} {heuristics:6.2f} s (all five)")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--journeys", type=int, default=1_000_000)
+    parser.add_argument("--channels", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    measure(args.journeys, args.channels, args.seed)
     return 0
 
 

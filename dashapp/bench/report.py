@@ -106,6 +106,16 @@ def table(result: dict) -> str:
             f"wrong on {n['naive_wrong_campaigns']} of {n['campaigns']} campaigns; true "
             f"{n['true_revenue_total']:,.2f}; ours {n['ours_revenue_total']:,.2f} "
             f"(wrong on {n['ours_wrong_campaigns']})")
+    if result.get("attribution"):
+        a = result["attribution"]
+        models = a["models"]
+        exact = all(m["credits_add_up"] for m in models.values())
+        add(f"attribution over {a['journeys']:,} journeys ({a['touches']:,} touches): "
+            f"heuristics {a['heuristics_s']:.2f} s (all five), markov "
+            f"{models['markov']['seconds']:.2f} s, shapley {models['shapley']['seconds']:.2f} s"
+            f", reading rows {a['from_rows_s']:.2f} s; credits add up: {exact}  target "
+            f"heuristics < 10 s, markov < 60 s "
+            f"{_mark(a['heuristics_s'] < 10 and models['markov']['seconds'] < 60 and exact)}")
     if result.get("viewers"):
         v = result["viewers_run"]
         ok = v["p95_ms"] is not None and v["p95_ms"] < TARGETS["viewers_p95_ms"] \
@@ -137,7 +147,7 @@ def json_object(result: dict) -> dict:
         "freshness_s": (result.get("freshness") or {}).get("seconds"),
         "naive_ratio": (result.get("naive") or {}).get("naive_ratio"),
         "details": {k: result.get(k) for k in ("server", "database", "ingest", "freshness",
-                                               "naive", "notes")},
+                                               "naive", "attribution", "notes")},
     }
     if result.get("viewers"):
         v = result["viewers_run"]
