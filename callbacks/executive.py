@@ -20,13 +20,14 @@ from layouts import format as fmt
 from layouts.components import ALWAYS, FROM_LG, FROM_MD, FROM_SM, metric_header
 from services.errors import ServiceError
 from services.insights.benchmarks import peer_revenue_index
+from services.insights.events import list_events
 from services.insights.forecast import metric_forecast
 from services.insights.sentences import company_insights
 from services.kpis import executive_breakdowns, executive_kpis
 
 SEVERITY_COLOUR = {"critical": "danger", "high": "warning", "medium": "info"}
 KIND_LABEL = {"anomaly": "Anomaly", "trend_change": "Trend change", "benchmark": "Benchmark",
-              "change": "Change", "segment": "Segment"}
+              "change": "Change", "segment": "Segment", "explained": "Explained"}
 TIER_COLOUR = {"High ROI": "success", "Good ROI": "info", "Standard": "secondary"}
 BLUE, GREEN, AMBER, RED, GREY = "#2c3e50", "#18bc9c", "#f39c12", "#e74c3c", "#95a5a6"
 
@@ -99,7 +100,7 @@ def _layout(**extra) -> dict:
 
 
 def revenue_figure(forecast: dict, insights: list[dict], benchmark: dict,
-                   selected: dict | None) -> dict:
+                   selected: dict | None, events: list[dict] = ()) -> dict:
     history, future = forecast["history"], forecast["forecast"]
     if not history:
         return ids.empty_figure(forecast.get("message") or "No revenue history yet")
@@ -151,6 +152,8 @@ def revenue_figure(forecast: dict, insights: list[dict], benchmark: dict,
                                     "line": {"width": 1, "color": "white"}},
                          "text": [i["text"] for i in points],
                          "hovertemplate": "%{text}<extra></extra>"})
+    _event_markers(events, week_of, max((v for v in values if v is not None), default=0.0),
+                   data, shapes)
     if isinstance(selected, dict) and selected.get("date") in week_of:
         week = week_of[selected["date"]]
         data.append({"type": "scatter", "x": [week], "y": [value_of[week]], "mode": "markers",
@@ -164,6 +167,25 @@ def revenue_figure(forecast: dict, insights: list[dict], benchmark: dict,
         yaxis={"title": {"text": "Revenue per week (USD)"}, "tickprefix": "$",
                "tickformat": ",.0f", "rangemode": "tozero"},
         xaxis={"title": {"text": "Week"}})}
+
+
+def _event_markers(events, week_of: dict, top: float, data: list, shapes: list) -> None:
+    """The company's annotated events (issue #20) as dotted vertical lines at their week,
+    with a marker on top that names them on hover."""
+    shown = [e for e in events if e["start"] in week_of]
+    if not shown:
+        return
+    for event in shown:
+        week = week_of[event["start"]]
+        shapes.append({"type": "line", "x0": week, "x1": week, "xref": "x", "yref": "paper",
+                       "y0": 0, "y1": 1, "line": {"color": GREY, "width": 1, "dash": "dot"}})
+    data.append({"type": "scatter", "mode": "markers", "name": "Company event",
+                 "x": [week_of[e["start"]] for e in shown], "y": [top * 1.05] * len(shown),
+                 "marker": {"symbol": "triangle-down", "size": 10, "color": GREY},
+                 "text": [f"{e['kind'].capitalize()}: {e['title']} ({e['start']}"
+                          + (f" to {e['end']})" if e["end"] != e["start"] else ")")
+                          for e in shown],
+                 "hovertemplate": "%{text}<extra></extra>"})
 
 
 def backtest_text(forecast: dict):
@@ -200,10 +222,11 @@ def update_revenue_chart(range_name, start, end, company_slug, segment, _refresh
                                            (dt.date.fromisoformat(forecast["history"][-1]
                                                                   ["week"])
                                             + dt.timedelta(days=6)).isoformat())
+        events = list_events(ctx, scope)["events"]  # the company's annotated days (#20)
     except ServiceError as error:
         return ids.empty_figure(str(error)), str(error)
     selected = selected if isinstance(selected, dict) else None  # a browser store
-    return (revenue_figure(forecast, insights["insights"], benchmark, selected),
+    return (revenue_figure(forecast, insights["insights"], benchmark, selected, events),
             backtest_text(forecast))
 
 

@@ -63,7 +63,8 @@ ACTION_TEXT = {"pause_campaign": "pause campaigns", "acknowledge_alert": "acknow
                "read_system_health": "read the system health",
                "manage_competitors": "manage competitors", "import_data": "import data",
                "edit_report_schedules": "create, change or send report schedules",
-               "allow_report_recipients": "allow outside report recipients"}
+               "allow_report_recipients": "allow outside report recipients",
+               "annotate_events": "annotate company events"}
 
 
 def deny(ctx: ServiceContext, scope: Scope, target: str, error: Exception) -> Exception:

@@ -54,7 +54,9 @@ VIEWS: tuple[View, ...] = (
     View("executive", "Executive",
          roles=frozenset({"admin", "executive", "marketing_manager", "analyst"}),
          landing_for=frozenset({"executive", "analyst"}), built=True,
-         api=("kpis", "timeseries", "insights", "forecast", "benchmarks")),
+         api=("kpis", "timeseries", "insights", "forecast", "benchmarks"),
+         # Company events (launches, outages, sales) and holiday country (issue #20).
+         actions={"annotate_events": frozenset({"admin", "marketing_manager", "analyst"})}),
     View("marketing", "Marketing",
          roles=frozenset({"admin", "marketing_manager", "campaign_specialist", "analyst"}),
          landing_for=frozenset({"marketing_manager"}), built=True,

@@ -10,11 +10,20 @@ yearly cycle) use a robust LOWESS trend instead of STL, with the same MAD rule.
 
 In plain words: "on a normal Tuesday this metric is about X, give or take its usual daily
 wobble; today it was far outside that band".
+
+Calendar (issue #20): a public holiday, or the day next to one, is judged against the same
+named day in the other years of the history (``calendar.calendar_days``): its expected value
+carries the median remainder of those other occurrences. A Christmas that is as quiet as the
+other Christmases is expected; one far from them is an anomaly "lower than a usual Christmas
+Day". A named day with no other occurrence in the history is judged like any other day. The
+other years include later ones: the models are fitted to the whole history after the fact,
+and the first year of a history would otherwise flag every holiday.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 import numpy as np
 import pandas as pd
@@ -22,6 +31,7 @@ import pandas as pd
 from db.queries import kpis as kpi_queries
 from db.queries import timeseries as queries
 from services.context import ServiceContext
+from services.insights.events import company_calendar
 from services.insights.series import DETECTED
 from services.insights.store import history_model
 from services.metrics import METRICS, metric_values
@@ -67,12 +77,40 @@ def _severity(z: float, change: float) -> str:
     return "medium"
 
 
-def detect(values: pd.Series, *, period: int | None = 7) -> list[dict]:
+def calendar_effects(index: pd.DatetimeIndex, resid: np.ndarray,
+                     calendar: dict[dt.date, str]) -> tuple[np.ndarray, list[str | None]]:
+    """Per day, the usual remainder of its named calendar day and the name; 0 and None for
+    ordinary days and for names seen once. Usual: the median over all occurrences when there
+    are three or more (one odd Christmas among three cannot move it), else the other one (a
+    day never explains itself: two that disagree are both unusual)."""
+    effects = np.zeros(len(index))
+    names: list[str | None] = [None] * len(index)
+    positions = defaultdict(list)
+    for i, day in enumerate(index):
+        name = calendar.get(day.date())
+        if name is not None:
+            positions[name].append(i)
+    for name, where in positions.items():
+        if len(where) < 2:
+            continue
+        usual = float(np.median(resid[where])) if len(where) >= 3 else None
+        for i in where:
+            effects[i] = usual if usual is not None else float(
+                resid[next(j for j in where if j != i)])
+            names[i] = name
+    return effects, names
+
+
+def detect(values: pd.Series, *, period: int | None = 7,
+           calendar: dict[dt.date, str] | None = None) -> list[dict]:
     """Anomalies of one positive series (DatetimeIndex). ``period`` is the seasonal cycle in
     observations (7 for daily data); None fits a robust trend only (monthly data).
+    ``calendar``: named days (``calendar.calendar_days``) judged against their own history.
 
     Each anomaly: date, actual, expected, expected_low, expected_high, direction ('up' or
-    'down'), change_pct (actual against expected), z (robust z-score), severity."""
+    'down'), change_pct (actual against expected), z (robust z-score), severity, calendar
+    (the day's name when it was judged against its own history, else None) and
+    calendar_effect_pct (how far that named day usually is from an ordinary day)."""
     values = values.astype(float)
     if values.isna().mean() > 0.1 or len(values.dropna()) < (4 * period if period else 8):
         return []
@@ -94,7 +132,25 @@ def detect(values: pd.Series, *, period: int | None = 7) -> list[dict]:
         x = np.arange(len(y), dtype=float)
         expected_log = lowess(y, x, frac=0.5, it=3, return_sorted=False)
     resid = y - expected_log
+    # The band's width comes from the remainders before the calendar: named days only get
+    # their own expected values, ordinary days are judged exactly as without a calendar.
     scale = _robust_scale(resid)
+    if period and calendar:
+        # Two ways a named day repeats itself: as its weekday moved by its usual amount (the
+        # day after Veterans Day is a normal Friday, a bit busier), or at its usual level
+        # against the week whatever the weekday (Christmas is as quiet on a Sunday as on a
+        # Tuesday). Each from the name's other occurrences; the closer one is expected.
+        shift, names = calendar_effects(values.index, resid, calendar)
+        level, _ = calendar_effects(values.index, y - fit.trend, calendar)
+        by_weekday = expected_log + shift
+        by_level = fit.trend + level
+        named = np.array([name is not None for name in names])
+        closer = np.abs(y - by_level) < np.abs(y - by_weekday)
+        expected_log = np.where(named, np.where(closer, by_level, by_weekday), expected_log)
+        effects = np.where(named, expected_log - fit.trend - fit.seasonal, 0.0)
+        resid = y - expected_log
+    else:
+        effects, names = np.zeros(len(y)), [None] * len(y)
     z = (resid - np.median(resid)) / scale
     threshold, min_change = (THRESHOLD, MIN_CHANGE) if period else (MONTHLY_THRESHOLD,
                                                                    MONTHLY_MIN_CHANGE)
@@ -115,6 +171,8 @@ def detect(values: pd.Series, *, period: int | None = 7) -> list[dict]:
             "change_pct": change * 100.0,
             "z": float(z[i]),
             "severity": _severity(float(z[i]), change),
+            "calendar": names[i],
+            "calendar_effect_pct": float(np.expm1(effects[i]) * 100) if names[i] else None,
         })
     return out
 
@@ -126,8 +184,10 @@ def _supported(frame: pd.DataFrame, metric: str) -> bool:
     return float(frame[column].median()) >= MIN_SUPPORT
 
 
-def frame_anomalies(frames: dict[str | None, pd.DataFrame], *, grain: str = "day") -> list[dict]:
-    """Anomalies of every detected metric of every frame (None = company total)."""
+def frame_anomalies(frames: dict[str | None, pd.DataFrame], *, grain: str = "day",
+                    calendar: dict[dt.date, str] | None = None) -> list[dict]:
+    """Anomalies of every detected metric of every frame (None = company total); daily
+    series know the ``calendar``'s named days."""
     out = []
     for channel, frame in frames.items():
         if grain == "month":
@@ -136,7 +196,8 @@ def frame_anomalies(frames: dict[str | None, pd.DataFrame], *, grain: str = "day
             if grain == "day" and not _supported(frame, metric):
                 continue
             series = metric_values(frame, metric)
-            for anomaly in detect(series, period=7 if grain == "day" else None):
+            for anomaly in detect(series, period=7 if grain == "day" else None,
+                                  calendar=calendar if grain == "day" else None):
                 out.append({"metric": metric, "label": METRICS[metric].label,
                             "unit": METRICS[metric].unit, "good": METRICS[metric].good,
                             "channel": channel, "grain": grain, **anomaly})
@@ -197,12 +258,19 @@ def company_anomalies(ctx: ServiceContext, company_id: int) -> dict:
             return {"company_id": company_id, "window": None, "anomalies": []}
         frames = daily_frames(session, company_id, *window)
         business = business_frame(queries.business_monthly(session, company_id))
+        holidays, events = company_calendar(session, company_id, *window)
     first, last = window
     monthly_frames = {key: complete_months(frame, first, last) for key, frame in frames.items()}
-    found = frame_anomalies(frames) + frame_anomalies(monthly_frames, grain="month") \
-        + business_anomalies(business)
+    found = frame_anomalies(frames, calendar=holidays) \
+        + frame_anomalies(monthly_frames, grain="month") + business_anomalies(business)
     for anomaly in found:
-        for key in ("actual", "expected", "expected_low", "expected_high", "change_pct", "z"):
+        # A day the company annotated (an outage, a sale) is explained, not alarming.
+        event = events.get(dt.date.fromisoformat(anomaly["date"])) \
+            if anomaly["grain"] == "day" else None
+        anomaly["event"] = event
+        anomaly["explained"] = event is not None
+        for key in ("actual", "expected", "expected_low", "expected_high", "change_pct", "z",
+                    "calendar_effect_pct"):
             anomaly[key] = clean(anomaly[key])
     found.sort(key=lambda a: (a["date"], abs(a["z"] or 0)), reverse=True)
     return {"company_id": company_id,

@@ -113,12 +113,20 @@ def _anomaly_insights(anomalies: list[dict], period: dict) -> list[dict]:
                 f"against an expected {fmt_value(peak['expected'], unit)}), well {position} the "
                 f"expected range of {fmt_value(peak['expected_low'], unit)} to "
                 f"{fmt_value(peak['expected_high'], unit)}.")
+        if peak.get("calendar"):
+            text += calendar_clause(peak)
         if related:
             text += f" Also affected: {', '.join(related)}."
         age = (end_day - dt.date.fromisoformat(days[-1])).days
+        event = next((a["event"] for a in incident if a.get("event")), None)
+        if event is not None:  # the company annotated these days: explained, not alarming
+            text += (f" Explained by your annotated {event['kind']} "
+                     f"\u2018{event['title']}\u2019.")
         out.append({
-            "kind": "anomaly", "severity": severity,
-            "importance": 60 + 10 * SEVERITY_WEIGHT[severity] - min(age, 90) / 3,
+            "kind": "anomaly" if event is None else "explained",
+            "severity": severity if event is None else "medium",
+            "importance": (60 + 10 * SEVERITY_WEIGHT[severity] if event is None else 20)
+            - min(age, 90) / 3,
             "text": text,
             "evidence": {"metric": peak["metric"], "label": peak["label"], "unit": unit,
                          "channel": peak["channel"], "date": peak["date"],
@@ -127,9 +135,23 @@ def _anomaly_insights(anomalies: list[dict], period: dict) -> list[dict]:
                          "expected_low": peak["expected_low"],
                          "expected_high": peak["expected_high"],
                          "change_pct": peak["change_pct"], "direction": peak["direction"],
-                         "related": related},
+                         "related": related, "calendar": peak.get("calendar"),
+                         "calendar_effect_pct": peak.get("calendar_effect_pct"),
+                         "event": event},
         })
     return out
+
+
+def calendar_clause(anomaly: dict) -> str:
+    """The sentence's calendar part: ' That is lower than a usual Christmas Day (itself 55%
+    below an ordinary day).'"""
+    effect = anomaly["calendar_effect_pct"] or 0.0
+    than = "higher" if anomaly["direction"] == "up" else "lower"
+    usual = ""
+    if abs(effect) >= 1:
+        usual = (f" (itself {fmt_pct(effect)} {'above' if effect > 0 else 'below'} an "
+                 "ordinary day)")
+    return f" That is {than} than a usual {anomaly['calendar']}{usual}."
 
 
 def _trend_insights(turns: list[dict], period: dict) -> list[dict]:
