@@ -134,6 +134,9 @@ def grid_row(row: dict) -> dict:
            for key in ("campaign_id", "campaign", "channel", "goal", "segment", "location",
                        "language", "status", "tier")}
     out["campaign_id"] = str(row["campaign_id"])  # the grid's row id must be a string
+    out["anomaly"] = row.get("anomaly")  # highlighted, the reason on hover
+    if out["anomaly"]:
+        out["campaign"] = f"⚠ {out['campaign']}"  # not by colour alone
     out["duration_days"] = (f"{row['duration_days']:,.0f} d" if row["duration_days"] is not None
                             else "open")
     for metric in ("spend", "impressions", "clicks", "ctr", "conversions", "conversion_rate",

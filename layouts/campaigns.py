@@ -73,7 +73,11 @@ def _metric_col(metric: str, width: int = 120, **extra) -> dict:
 
 # Values arrive formatted from the server (the grid sorts and filters there, not here).
 GRID_COLUMNS = [
-    {"field": "campaign", "headerName": "Campaign", "minWidth": 220, "flex": 2},
+    # An anomalous campaign (its newest complete day against its previous 28): red, with
+    # the reason on hover.
+    {"field": "campaign", "headerName": "Campaign", "minWidth": 220, "flex": 2,
+     "tooltipField": "anomaly",
+     "cellClassRules": {"text-danger fw-semibold": "params.data && params.data.anomaly"}},
     {"field": "channel", "headerName": "Channel", "width": 125},
     {"field": "goal", "headerName": "Goal", "width": 115},
     {"field": "segment", "headerName": "Segment", "width": 160},

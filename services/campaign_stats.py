@@ -226,3 +226,64 @@ def profile_words(parts: list[dict]) -> str:
             text = f"{DIMENSION_WORDS[part['dimension']]} {part['value']}"
         phrases.append(f"{amount} {text}" + ("" if share >= 0.999 else f" ({share:.0%})"))
     return ", ".join(phrases[:4]) or "a mix with no dominant channel, segment or goal"
+
+
+# --------------------------------------------------------------------------- anomalies
+
+ANOMALY_WINDOW = 28  # trailing days a campaign's latest complete day is compared with
+ANOMALY_MIN_DAYS = 14  # fewer days with data: no baseline, no flag
+ANOMALY_Z = 3.5  # robust z beyond which a day is anomalous (Iglewicz and Hoaglin)
+# Per checked metric: label, the day's denominator and its minimum on the latest day (a CTR
+# from 40 impressions says nothing).
+ANOMALY_METRICS = {"spend": ("Spend", None, 0), "ctr": ("CTR", "impressions", 100),
+                   "conversion_rate": ("Conversion rate", "clicks", 20)}
+
+
+def _fmt(metric: str, value: float) -> str:
+    return f"${value:,.2f}" if metric == "spend" else f"{value:.2f} %"
+
+
+def campaign_anomalies(days: pd.DataFrame, latest) -> dict[int, dict]:
+    """Per campaign with ad activity on ``latest`` (its newest complete day): each of spend,
+    CTR and ad conversion rate whose value that day lies ``ANOMALY_Z`` robust z-scores
+    (distance from the median of its previous ``ANOMALY_WINDOW`` days with data, in units of
+    1.4826 x their median absolute deviation) or more away, with the reason in words.
+    ``days`` holds one row per campaign and day: campaign_id, day, impressions, clicks,
+    ad_conversions, spend. A flat baseline (deviation 0) or too few days flags nothing."""
+    if days.empty:
+        return {}
+    days = days.assign(  # NaN where the denominator is zero (undefined, never 0)
+        ctr=days["clicks"] / days["impressions"].where(days["impressions"] > 0) * 100,
+        conversion_rate=days["ad_conversions"] / days["clicks"].where(days["clicks"] > 0) * 100)
+    start = latest - pd.Timedelta(days=ANOMALY_WINDOW).to_pytimedelta()
+    base = days[(days["day"] < latest) & (days["day"] >= start)]
+    today = days[days["day"] == latest].set_index("campaign_id")
+    found: dict[int, dict] = {}
+    for metric, (label, denominator, minimum) in ANOMALY_METRICS.items():
+        grouped = base.groupby("campaign_id")[metric]
+        median = grouped.median()
+        deviation = (base[metric] - grouped.transform("median")).abs()
+        mad = deviation.groupby(base["campaign_id"]).median()
+        count = grouped.count()
+        check = today[[metric, *([denominator] if denominator else [])]].join(
+            pd.DataFrame({"median": median, "mad": mad, "count": count}), how="inner")
+        check = check[(check["count"] >= ANOMALY_MIN_DAYS) & (check["mad"] > 0)
+                      & check[metric].notna()]
+        if denominator:
+            check = check[check[denominator] >= minimum]
+        z = (check[metric] - check["median"]) / (1.4826 * check["mad"])
+        for campaign_id, score in z[z.abs() >= ANOMALY_Z].items():
+            value, typical = float(check.at[campaign_id, metric]), float(
+                check.at[campaign_id, "median"])
+            direction = "above" if score > 0 else "below"
+            entry = found.setdefault(int(campaign_id), {"metrics": [], "reasons": [], "z": 0.0})
+            entry["metrics"].append({"metric": metric, "value": value, "typical": typical,
+                                     "z": float(score)})
+            entry["reasons"].append(
+                f"{label} {_fmt(metric, value)} on {latest.isoformat()}, far {direction} its "
+                f"typical {_fmt(metric, typical)} (median of the previous "
+                f"{int(check.at[campaign_id, 'count'])} days; robust z {score:+.1f})")
+            entry["z"] = max(entry["z"], abs(float(score)))
+    for entry in found.values():
+        entry["reason"] = "; ".join(entry.pop("reasons"))
+    return found

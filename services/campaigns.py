@@ -239,7 +239,17 @@ def explorer(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> dict
             "options": kept.options,
             # only the summed columns are copied for a filtered total
             "totals": stats.totals(frame[list(stats.BASES)].iloc[order] if chosen else frame),
-            "rows": stats.records(page, list(COLUMNS))}
+            "rows": _with_anomalies(ctx, scope, stats.records(page, list(COLUMNS)))}
+
+
+def _with_anomalies(ctx: ServiceContext, scope: Scope, rows: list[dict]) -> list[dict]:
+    """Each row's anomaly reason (None when its newest complete day is ordinary), from the
+    worker's ``anomalies_model``."""
+    flagged = anomalies_model(ctx, scope.company_id)["flagged"] if rows else {}
+    for row in rows:
+        found = flagged.get(str(row["campaign_id"]))
+        row["anomaly"] = found["reason"] if found else None
+    return rows
 
 
 CSV_HEADER = ("Campaign ID", "Campaign", "Channel", "Goal", "Segment", "Location",
@@ -586,6 +596,24 @@ def clusters_model(ctx: ServiceContext, company_id: int) -> dict:
             **clusters_of(frame)}
 
 
+@history_model
+def anomalies_model(ctx: ServiceContext, company_id: int) -> dict:
+    """Campaigns whose newest complete day (yesterday) is anomalous against their own
+    previous 28 days (``campaign_stats.campaign_anomalies``), keyed by campaign id."""
+    through = history_through()
+    start = through - dt.timedelta(days=stats.ANOMALY_WINDOW)
+    with ctx.session() as session:
+        rows = queries.campaign_days(session, company_id, start, through)
+    days = pd.DataFrame(rows, columns=list(queries.DAY_COLUMNS))
+    if not days.empty:
+        days = days.astype({"impressions": "float64", "clicks": "float64",
+                            "ad_conversions": "float64", "spend": "float64"})
+    flagged = stats.campaign_anomalies(days, through)
+    return {"through": through.isoformat(), "z": stats.ANOMALY_Z,
+            "window_days": stats.ANOMALY_WINDOW,
+            "flagged": {str(key): value for key, value in flagged.items()}}
+
+
 def _company_id(scope: Scope) -> int:
     if not isinstance(scope, Scope) or scope.company_id is None:
         raise TypeError("pass the request's Scope (services.access) of one company")
@@ -606,5 +634,6 @@ def refresh_models(ctx: ServiceContext, company_id: int) -> None:
     """The worker's call (``services.insights.precompute``): refit when the history changed."""
     duration_model.refit_if_stale(ctx, company_id)
     clusters_model.refit_if_stale(ctx, company_id)
+    anomalies_model.refit_if_stale(ctx, company_id)
     warm_frames(ctx, company_id)  # the explorer's named ranges, per data version
 

@@ -432,3 +432,86 @@ def test_the_worker_snapshot_serves_a_new_process_the_same_pages(ctx, scope):
     assert not frames.exists(ctx, frames.snapshot_key(ctx, scope.company_id, version + 1,
                                                       newest - pd.Timedelta(days=364)
                                                       .to_pytimedelta(), newest))
+
+
+# --------------------------------------------------------------------------- anomalies
+
+def _days(rng, campaign_id, latest, n_days, spend, impressions, clicks, conversions):
+    """``n_days`` ordinary days before ``latest`` (seeded noise), then ``latest`` itself."""
+    import datetime as dt
+
+    rows = []
+    for back in range(n_days, 0, -1):
+        rows.append((campaign_id, latest - dt.timedelta(days=back),
+                     float(rng.integers(9_000, 11_000)), float(rng.integers(180, 220)),
+                     float(rng.integers(18, 22)), float(rng.normal(100, 5))))
+    rows.append((campaign_id, latest, impressions, clicks, conversions, spend))
+    return rows
+
+
+def test_anomalies_flag_a_campaigns_unusual_day_against_its_own_history():
+    import datetime as dt
+
+    latest = dt.date(2026, 6, 30)
+    rng = np.random.default_rng(14)
+    rows = (_days(rng, 1, latest, 28, 400.0, 10_000, 200, 20)      # spend spike
+            + _days(rng, 2, latest, 28, 101.0, 10_000, 201, 20)    # an ordinary day
+            + _days(rng, 3, latest, 28, 100.0, 10_000, 20, 2)      # CTR collapse
+            + _days(rng, 4, latest, 10, 900.0, 10_000, 200, 20)    # too little history
+            + _days(rng, 5, latest, 28, 100.0, 50, 40, 4)          # CTR of 50 impressions
+            + _days(rng, 6, latest - dt.timedelta(days=1), 28, 100.0, 10_000, 200, 20))
+    days = pd.DataFrame(rows, columns=["campaign_id", "day", "impressions", "clicks",
+                                       "ad_conversions", "spend"])
+    found = stats.campaign_anomalies(days, latest)
+    assert set(found) == {1, 3}
+    # robust z computed independently: (x - median) / (1.4826 * MAD) over the 28 days before
+    base = days[(days["campaign_id"] == 1) & (days["day"] < latest)]["spend"].to_numpy()
+    mad = np.median(np.abs(base - np.median(base)))
+    spend = {m["metric"]: m for m in found[1]["metrics"]}["spend"]
+    assert spend["z"] == pytest.approx((400 - np.median(base)) / (1.4826 * mad))
+    assert spend["typical"] == pytest.approx(np.median(base))
+    assert "Spend $400.00 on 2026-06-30, far above" in found[1]["reason"]
+    ctr = {m["metric"]: m for m in found[3]["metrics"]}["ctr"]
+    assert ctr["value"] == pytest.approx(0.2) and ctr["z"] < -stats.ANOMALY_Z
+    assert "CTR 0.20 % on 2026-06-30, far below" in found[3]["reason"]
+    assert stats.campaign_anomalies(days.iloc[0:0], latest) == {}
+
+
+def test_the_explorer_highlights_an_anomalous_campaign_with_its_reason(ctx):
+    import datetime as dt
+
+    from services.insights.store import history_through
+
+    latest = history_through()
+    with ctx.session() as session:
+        company = session.execute(text("""INSERT INTO companies (slug, name, industry)
+            VALUES ('anomaly-co', 'Anomaly Co', 'retail') RETURNING id""")).scalar()
+        ids = session.execute(text("""
+            INSERT INTO campaigns (company_id, channel_id, name, goal, status, start_date,
+                                   end_date, budget_allocated, daily_budget, language, tags)
+            SELECT :c, (SELECT MIN(id) FROM channels), 'Constructed ' || g, 'sales', 'active',
+                   :start, :end, 1000, 50, 'English', '{}'
+            FROM generate_series(1, 2) g RETURNING id"""),
+            {"c": company, "start": latest - dt.timedelta(days=40), "end": latest}).scalars().all()
+        rng = np.random.default_rng(3)
+        rows = (_days(rng, ids[0], latest, 28, 500.0, 10_000, 200, 20)
+                + _days(rng, ids[1], latest, 28, 100.0, 10_000, 200, 20))
+        session.execute(text("""
+            INSERT INTO rollup_campaign_daily (company_id, campaign_id, channel_id, day,
+                impressions, clicks, conversions, spend, revenue, events)
+            VALUES (:company, :campaign, (SELECT MIN(id) FROM channels), :day, :impressions,
+                    :clicks, :conversions, :spend, 0, 1)"""),
+            [{"company": company, "campaign": c, "day": d, "impressions": i, "clicks": k,
+              "conversions": v, "spend": s} for c, d, i, k, v, s in rows])
+    scope = system_scope(ctx, company)
+    campaigns.anomalies_model.refit_if_stale(ctx, company)
+    page = campaigns.explorer(ctx, scope, {
+        "range": "custom", "start": (latest - dt.timedelta(days=28)).isoformat(),
+        "end": latest.isoformat()})
+    reasons = {row["campaign_id"]: row["anomaly"] for row in page["rows"]}
+    assert reasons[ids[1]] is None
+    assert reasons[ids[0]].startswith(f"Spend $500.00 on {latest.isoformat()}, far above")
+    from callbacks.campaigns import grid_row
+
+    shown = grid_row(next(r for r in page["rows"] if r["campaign_id"] == ids[0]))
+    assert shown["anomaly"] == reasons[ids[0]] and shown["campaign"].startswith("⚠")

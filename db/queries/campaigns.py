@@ -129,3 +129,19 @@ def peer_ratios(session: Session, company_id: int, start: dt.date, end: dt.date,
         SELECT grp, {_RATIOS} FROM per_company GROUP BY grp ORDER BY grp"""),
         {"company": company_id, "start": start, "end": end}).mappings().all()
     return [dict(row) for row in rows]
+
+
+def campaign_days(session: Session, company_id: int, start: dt.date,
+                  end: dt.date) -> list[tuple]:
+    """Per campaign and day over [start, end], the ads' sums (campaign_id, day, impressions,
+    clicks, ad_conversions, spend): the per-campaign anomaly check's input."""
+    return [tuple(row) for row in session.execute(text("""
+        SELECT campaign_id, day, SUM(impressions)::bigint, SUM(clicks)::bigint,
+               SUM(conversions)::bigint, SUM(spend)::float8
+        FROM rollup_campaign_daily
+        WHERE company_id = :company AND day BETWEEN :start AND :end
+        GROUP BY campaign_id, day"""),
+        {"company": company_id, "start": start, "end": end}).all()]
+
+
+DAY_COLUMNS = ("campaign_id", "day", "impressions", "clicks", "ad_conversions", "spend")
