@@ -193,9 +193,23 @@ def backtest_text(forecast: dict):
     if not test:
         return forecast.get("message") or "Not enough history for a backtest."
     verdict = ("better than" if test["beats_seasonal_naive"] else "no better than")
+    # Stored results from before issue #20 have no model choice.
+    name = test.get("model_name") or forecast.get("model_name") or forecast["model"]
+    others = [c for c in test.get("candidates", []) if c["model"] != "seasonal_naive"]
+    if test.get("model") == "seasonal_naive" and others:
+        best = min(others, key=lambda c: c["mape"])
+        model = (f"model: {name} (no model tried beat it: the best, {best['name']}, missed by "
+                 f"{best['mape']:.1f}%). ")
+    elif test["beats_seasonal_naive"]:
+        model = (f"model: {name}; beats same-week-last-year by "
+                 f"{test['seasonal_naive_mape'] - test['mape']:.1f} points. ")
+    else:
+        model = f"model: {name}. "
+    tried = "; ".join(f"{c['name']} {c['mape']:.1f}%" for c in test.get("candidates", []))
     return [
         html.Span("How far to trust it: ", className="fw-semibold"),
-        html.Span(f"forecasting {test['horizon_weeks']} weeks ahead from {test['origins']} "
+        html.Span(model),
+        html.Span(f"Forecasting {test['horizon_weeks']} weeks ahead from {test['origins']} "
                   f"points in the past, it missed actual weekly revenue by "
                   f"{test['mape']:.1f}% on average, against {test['seasonal_naive_mape']:.1f}% "
                   f"for simply repeating the same week last year: {verdict} that simple "
@@ -203,8 +217,9 @@ def backtest_text(forecast: dict):
         html.Span(f"The shaded band should hold 95% of weeks and held "
                   f"{test['coverage'] * 100:.0f}% in those tests; it widens the further "
                   "ahead it looks, because uncertainty adds up week by week. ",
-                  title=f"Model: {forecast['model']}; error = mean absolute percentage "
-                        "error (MAPE) of rolling-origin backtests", className="cd-defined"),
+                  title=f"Models tried (MAPE): {tried or name}; error = mean absolute "
+                        "percentage error of rolling-origin backtests; the lowest serves",
+                  className="cd-defined"),
     ]
 
 

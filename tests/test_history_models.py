@@ -128,7 +128,7 @@ def test_the_forecast_is_fitted_once_and_cut_to_each_horizon(ctx):
         values = weekly_series(session, company_id, "revenue").fillna(0.0)
     for months, weeks in ((1, 4), (3, 13), (12, 52)):
         result = metric_forecast(ctx, system_scope(ctx, company_id), "revenue", months)
-        direct = forecast_weekly(values, weeks)
+        direct = forecast_weekly(values, weeks, result["model"])  # the backtest's choice
         assert result["horizon_weeks"] == weeks
         assert [f["week"] for f in result["forecast"]] == \
             [day.date().isoformat() for day in direct.index]
