@@ -17,7 +17,7 @@ from callbacks.common import request_scope, sentence, service_context
 from layouts import campaigns as ids
 from layouts import filter_bar
 from layouts import format as fmt
-from layouts.campaigns import BAR, BLUE, DIVERGING, GREEN, GREY, SEQUENTIAL
+from layouts.campaigns import BAR, BLUE, DIVERGING, GREEN, GREY, RED, SEQUENTIAL
 from layouts.components import FROM_MD, FROM_SM, figure_layout, metric_header
 from services import campaign_stats, campaigns
 from services.errors import ServiceError
@@ -207,11 +207,55 @@ def trend_figure(detail: dict) -> dict:
         {"type": "scatter", "mode": "lines+markers", "name": "Revenue (USD)", "x": x,
          "y": [d["revenue"] for d in days], "line": {"color": GREEN},
          "hovertemplate": "%{x}: $%{y:,.2f}<extra>Revenue</extra>"},
-    ], "layout": figure_layout(
+    ] + _anomaly_marker(detail, days), "layout": figure_layout(
         barmode="overlay", legend={"orientation": "h", "y": -0.25, "x": 0},
         xaxis={"title": {"text": "Day"}},
         yaxis={"title": {"text": "USD"}, "tickprefix": "$", "tickformat": ",.0f",
                "rangemode": "tozero"})}
+
+
+def _anomaly_marker(detail: dict, days: list[dict]) -> list[dict]:
+    """The anomalous day, marked on its spend, with the reason on hover."""
+    anomaly = detail.get("anomaly")
+    day = next((d for d in days if anomaly and str(d["day"]) == anomaly["day"]), None)
+    if day is None:
+        return []
+    return [{"type": "scatter", "mode": "markers", "name": "Anomaly", "x": [day["day"]],
+             "y": [day["spend"]], "marker": {"color": RED, "size": 13, "symbol": "x"},
+             "text": [anomaly["reason"]], "hovertemplate": "%{text}<extra>Anomaly</extra>"}]
+
+
+def email_block(detail: dict):
+    """The campaign's email funnel and its retailers, where it has any."""
+    parts = []
+    email = detail.get("email")
+    if email:
+        steps = " → ".join(f"{s['stage']} {fmt.count(s['count'])}" for s in email["funnel"])
+        rates = [html.Span([html.Span(f"{r['label']} ", title=r["definition"],
+                                      className="text-muted cd-defined"),
+                            _value(r["value"], r["unit"])], className="me-3 d-inline-block")
+                 for r in email["rates"]]
+        parts += [html.H6("Email funnel", className="mt-3 mb-1"),
+                  html.Div(steps, className="small", id="campaigns-detail-funnel"),
+                  html.Div(rates, className="small mb-2")]
+    retailers = detail.get("retailers") or []
+    if retailers:
+        header = [html.Th("Retailer"), html.Th("Region", className=FROM_SM),
+                  html.Th("Sent", className="text-end"),
+                  metric_header("click_rate", shown=FROM_SM),
+                  html.Th("Conversions", className="text-end"),
+                  html.Th("Revenue", className="text-end")]
+        rows = [html.Tr([html.Td(r["retailer"] or fmt.DASH),
+                         html.Td(r["region"] or fmt.DASH, className=FROM_SM),
+                         html.Td(fmt.count(r["sent"]), className="text-end cd-num"),
+                         html.Td(fmt.percent(r["click_rate"], 2),
+                                 className=f"text-end cd-num {FROM_SM}"),
+                         html.Td(fmt.count(r["conversions"]), className="text-end cd-num"),
+                         html.Td(fmt.money(r["revenue"]), className="text-end cd-num")])
+                for r in retailers[:10]]
+        more = (f" (top 10 of {len(retailers):,} by revenue)" if len(retailers) > 10 else "")
+        parts += [html.H6(f"Retailers{more}", className="mt-3 mb-1"), ids.table(header, rows)]
+    return parts
 
 
 def _shown(name: str | None) -> str:
@@ -252,6 +296,9 @@ def detail_body(detail: dict):
         html.Div([html.Span([html.Span(f"{k}: ", className="text-muted"), v],
                             className="me-3 d-inline-block") for k, v in facts],
                  className="small mb-2"),
+        *([html.Div([html.Strong("Anomaly: "), detail["anomaly"]["reason"]],
+                    className="alert alert-danger py-2 small", id="campaigns-detail-anomaly")]
+          if detail.get("anomaly") else []),
         html.Div([f"Spend {fmt.money(row['spend'])} · revenue {fmt.money(row['revenue'])} · "
                   f"{fmt.count(row['conversions'])} conversions from "
                   f"{fmt.count(row['clicks'])} clicks"], className="mb-2"),
@@ -260,7 +307,7 @@ def detail_body(detail: dict):
         html.Small("Against its channel's and segment's campaigns over the same period "
                    "(ratios of their sums). Green: better than its channel; red: worse.",
                    className="text-muted d-block mt-2 mb-1"),
-        ids.table(header, rows)])
+        ids.table(header, rows), *email_block(detail)])
 
 
 def open_detail(cell, _close, *values):

@@ -34,7 +34,7 @@ from services.context import ServiceContext
 from services.errors import ValidationError
 from services.insights.benchmarks import MIN_PEERS
 from services.insights.store import history_model, history_through
-from services.metrics import METRICS
+from services.metrics import METRICS, metric_value
 from services.periods import RANGES
 
 # --------------------------------------------------------------------------- the frame
@@ -309,12 +309,42 @@ def campaign_detail(ctx: ServiceContext, scope: Scope, raw: dict | None,
                 "definition": METRICS[m].definition, "good": METRICS[m].good,
                 "campaign": row[m], "channel": channel[m], "segment": segment[m],
                 "company": company[m]} for m in DETAIL_METRICS]
+    with ctx.session() as session:
+        by_retailer = queries.campaign_email_retailers(session, scope.company_id, found["id"],
+                                                       period.start, period.end)
+    flagged = anomalies_model(ctx, scope.company_id)
+    anomaly = flagged["flagged"].get(str(found["id"]))
     return {"campaign": row, "period": period.as_dict(), "active": True,
+            "anomaly": {**anomaly, "day": flagged["through"]} if anomaly else None,
+            **email_and_retailers(by_retailer),
             "channel_campaigns": channel["campaigns"],
             "segment_campaigns": segment["campaigns"],
             "daily": stats.records(days, ["day", *stats.BASES, "ctr", "conversion_rate",
                                           "roas"]) if not days.empty else [],
             "compare": compare}
+
+
+EMAIL_STAGES = ("sent", "delivered", "opened", "clicked")
+EMAIL_RATES = ("delivery_rate", "open_rate", "click_rate", "click_to_open")
+
+
+def email_and_retailers(rows: list[dict]) -> dict:
+    """A campaign's email funnel (its emails' sends summed over retailers, then its CRM and
+    order conversions) and its retailers by revenue; both empty when it has none."""
+    totals = {column: float(sum(r[column] for r in rows))
+              for column in (*EMAIL_STAGES, "conversions", "revenue")}
+    email = None
+    if totals["sent"]:
+        email = {"funnel": [{"stage": METRICS[c].label, "key": c, "count": totals[c]}
+                            for c in EMAIL_STAGES]
+                 + [{"stage": "Converted", "key": "conversions",
+                     "count": totals["conversions"]}],
+                 "rates": [{"metric": m, "label": METRICS[m].label, "unit": METRICS[m].unit,
+                            "definition": METRICS[m].definition,
+                            "value": metric_value(totals, m)} for m in EMAIL_RATES]}
+    retailers = [{**r, "click_rate": metric_value(r, "click_rate"),
+                  "open_rate": metric_value(r, "open_rate")} for r in rows]
+    return {"email": email, "retailers": retailers}
 
 
 # --------------------------------------------------------------------------- segments

@@ -515,3 +515,72 @@ def test_the_explorer_highlights_an_anomalous_campaign_with_its_reason(ctx):
 
     shown = grid_row(next(r for r in page["rows"] if r["campaign_id"] == ids[0]))
     assert shown["anomaly"] == reasons[ids[0]] and shown["campaign"].startswith("⚠")
+
+
+def test_a_campaigns_detail_has_its_email_funnel_and_retailers_where_it_has_any(ctx):
+    import datetime as dt
+
+    from callbacks.campaigns import detail_body
+    from services.insights.store import history_through
+
+    day = history_through()
+    with ctx.session() as session:
+        company = session.execute(text("""INSERT INTO companies (slug, name, industry)
+            VALUES ('email-co', 'Email Co', 'retail') RETURNING id""")).scalar()
+        mailed, plain = session.execute(text("""
+            INSERT INTO campaigns (company_id, channel_id, name, goal, status, start_date,
+                                   end_date, budget_allocated, daily_budget, language, tags)
+            SELECT :c, (SELECT MIN(id) FROM channels), 'Mail ' || g, 'sales', 'active',
+                   :day, :day, 1000, 50, 'English', '{}'
+            FROM generate_series(1, 2) g RETURNING id"""), {"c": company, "day": day}
+        ).scalars().all()
+        shops = session.execute(text("""
+            INSERT INTO retailers (company_id, name, region)
+            VALUES (:c, 'North Shop', 'North'), (:c, 'South Shop', 'South'),
+                   (:c, 'Idle Shop', 'East') RETURNING id"""), {"c": company}).scalars().all()
+        emails = session.execute(text("""
+            INSERT INTO email_campaigns (company_id, campaign_id, sequence, subject,
+                                         sender_email, sent_at, total_recipients)
+            VALUES (:c, :k, 1, 'One', 'a@b.c', :at, 0), (:c, :k, 2, 'Two', 'a@b.c', :at, 0)
+            RETURNING id"""), {"c": company, "k": mailed,
+                                "at": dt.datetime.combine(day, dt.time(9))}).scalars().all()
+        sends = [(emails[0], shops[0], 1000, 950, 400, 80),
+                 (emails[1], shops[0], 500, 490, 150, 20),
+                 (emails[0], shops[1], 300, 290, 100, 40)]
+        session.execute(text("""
+            INSERT INTO rollup_email_daily (company_id, email_campaign_id, retailer_id, day,
+                                            sent, delivered, opened, clicked)
+            VALUES (:c, :e, :r, :day, :s, :d, :o, :k)"""),
+            [{"c": company, "e": e, "r": r, "day": day, "s": s, "d": d, "o": o, "k": k}
+             for e, r, s, d, o, k in sends])
+        sales = [(shops[0], emails[0], "crm", 5, 250.0), (shops[1], 0, "ecommerce", 7, 900.0)]
+        session.execute(text("""
+            INSERT INTO rollup_retailer_sales_daily (company_id, campaign_id, retailer_id,
+                email_campaign_id, day, source, conversions, revenue)
+            VALUES (:c, :k, :r, :e, :day, :src, :n, :rev)"""),
+            [{"c": company, "k": mailed, "r": r, "e": e, "day": day, "src": src, "n": n,
+              "rev": rev} for r, e, src, n, rev in sales])
+        session.execute(text("""
+            INSERT INTO rollup_campaign_daily (company_id, campaign_id, channel_id, day,
+                impressions, clicks, conversions, spend, revenue, events)
+            SELECT :c, id, channel_id, :day, 1000, 50, 2, 100, 80, 1 FROM campaigns
+            WHERE company_id = :c"""), {"c": company, "day": day})
+    scope = system_scope(ctx, company)
+    raw = {"range": "7d"}
+    detail = campaigns.campaign_detail(ctx, scope, raw, mailed)
+    funnel = {step["key"]: step["count"] for step in detail["email"]["funnel"]}
+    assert funnel == {"sent": 1800, "delivered": 1730, "opened": 650, "clicked": 140,
+                      "conversions": 12}
+    rates = {r["metric"]: r["value"] for r in detail["email"]["rates"]}
+    assert rates["delivery_rate"] == pytest.approx(1730 / 1800 * 100)
+    assert rates["open_rate"] == pytest.approx(650 / 1730 * 100)
+    assert rates["click_rate"] == pytest.approx(140 / 1730 * 100)
+    assert rates["click_to_open"] == pytest.approx(140 / 650 * 100)
+    by_name = [(r["retailer"], r["sent"], r["conversions"], r["revenue"])
+               for r in detail["retailers"]]
+    assert by_name == [("South Shop", 300, 7, 900.0), ("North Shop", 1500, 5, 250.0)]
+    assert detail["retailers"][1]["click_rate"] == pytest.approx(100 / 1440 * 100)
+    detail_body(detail)  # draws
+    other = campaigns.campaign_detail(ctx, scope, raw, plain)
+    assert other["email"] is None and other["retailers"] == []
+    detail_body(other)

@@ -145,3 +145,37 @@ def campaign_days(session: Session, company_id: int, start: dt.date,
 
 
 DAY_COLUMNS = ("campaign_id", "day", "impressions", "clicks", "ad_conversions", "spend")
+
+
+def campaign_email_retailers(session: Session, company_id: int, campaign_id: int,
+                             start: dt.date, end: dt.date) -> list[dict]:
+    """One campaign's email funnel and sales per retailer over [start, end]: its emails'
+    sent, delivered, opened and clicked (mail sent in the period) and its CRM conversions and
+    completed orders, each summed on its own rollup before the join. Retailer 0 (none) is
+    an order or send that names no retailer."""
+    rows = session.execute(text("""
+        WITH mail AS (
+            SELECT r.retailer_id, SUM(r.sent) AS sent, SUM(r.delivered) AS delivered,
+                   SUM(r.opened) AS opened, SUM(r.clicked) AS clicked
+            FROM rollup_email_daily r JOIN email_campaigns e ON e.id = r.email_campaign_id
+            WHERE r.company_id = :company AND e.company_id = :company
+              AND e.campaign_id = :campaign AND r.day BETWEEN :start AND :end
+            GROUP BY 1),
+        sales AS (
+            SELECT retailer_id, SUM(conversions) AS conversions, SUM(revenue) AS revenue
+            FROM rollup_retailer_sales_daily
+            WHERE company_id = :company AND campaign_id = :campaign
+              AND day BETWEEN :start AND :end
+            GROUP BY 1)
+        SELECT COALESCE(m.retailer_id, s.retailer_id) AS retailer_id,
+               ret.name AS retailer, ret.region,
+               COALESCE(m.sent, 0)::float8 AS sent, COALESCE(m.delivered, 0)::float8 AS delivered,
+               COALESCE(m.opened, 0)::float8 AS opened, COALESCE(m.clicked, 0)::float8 AS clicked,
+               COALESCE(s.conversions, 0)::float8 AS conversions,
+               COALESCE(s.revenue, 0)::float8 AS revenue
+        FROM mail m FULL JOIN sales s ON s.retailer_id = m.retailer_id
+        LEFT JOIN retailers ret ON ret.id = COALESCE(m.retailer_id, s.retailer_id)
+                               AND ret.company_id = :company
+        ORDER BY revenue DESC, retailer"""),
+        {"company": company_id, "campaign": campaign_id, "start": start, "end": end})
+    return [dict(row) for row in rows.mappings().all()]
