@@ -16,6 +16,7 @@ from services.context import ServiceContext
 from services.insights.actions import action_items
 from services.insights.anomalies import company_anomalies
 from services.insights.benchmarks import company_benchmarks
+from services.insights.drivers import change_drivers, driver_sentence
 from services.insights.trends import company_trend_changes
 from services.kpis import executive_breakdowns, executive_kpis
 
@@ -230,7 +231,13 @@ def _benchmark_insights(bench: dict) -> list[dict]:
     return out
 
 
-def _change_insights(kpis: dict) -> list[dict]:
+# Cards whose company figure is the ads' own (the campaign rollup adds up to it), so their
+# change splits exactly by channel (``drivers``).
+DRIVEN_CARDS = ("ctr", "conversion_rate", "spend")
+
+
+def _change_insights(kpis: dict, drivers_of=None) -> list[dict]:
+    """``drivers_of(metric)``: the drivers of that card's change by channel, or None."""
     out = []
     days = kpis["period"]["days"]
     for card in kpis["cards"]:
@@ -245,6 +252,11 @@ def _change_insights(kpis: dict) -> list[dict]:
                 f"{days} days ({fmt_value(card['value'], card['unit'])} against "
                 f"{fmt_value(card['previous'], card['unit'])} in the {days} days before).")
         good = card["good"] * change > 0 if card["good"] else None
+        found = drivers_of(card["metric"]) if drivers_of and card["metric"] in DRIVEN_CARDS \
+            else None
+        why = driver_sentence(found) if found else None
+        if why:
+            text += f" {why}"
         out.append({
             "kind": "change", "severity": "medium" if good is not False else "high",
             "importance": 15 + min(abs(change), 100) / 4,
@@ -252,7 +264,9 @@ def _change_insights(kpis: dict) -> list[dict]:
             "evidence": {"metric": card["metric"], "label": card["label"], "unit": card["unit"],
                          "channel": None, "date": None, "period": kpis["period"],
                          "value": card["value"], "expected": card["previous"],
-                         "change_pct": change},
+                         "change_pct": change,
+                         "drivers": found["drivers"][:3] if why else None,
+                         "drivers_dimension": "channel" if why else None},
         })
     return out
 
@@ -293,9 +307,16 @@ def company_insights(ctx: ServiceContext, scope: Scope, range_name: str | None =
     turns = company_trend_changes(ctx, company_id)["trend_changes"]
     bench = company_benchmarks(ctx, scope, range_name, start, end)
     breakdowns = executive_breakdowns(ctx, scope, range_name, start, end, segment)
+
+    def drivers_of(metric: str) -> dict | None:
+        # The rollup behind the drivers is not split by device: whole-company cards only.
+        if segment or not kpis.get("previous_period"):
+            return None
+        return change_drivers(ctx, scope, metric, kpis["previous_period"], period, "channel")
+
     insights = (_anomaly_insights(anomalies, period) + _trend_insights(turns, period)
                 + _benchmark_insights(bench) + _segment_insights(bench)
-                + _change_insights(kpis))
+                + _change_insights(kpis, drivers_of))
     insights.sort(key=lambda i: -i["importance"])
     insights = insights[:MAX_INSIGHTS]
     for rank, insight in enumerate(insights, start=1):

@@ -1,0 +1,184 @@
+"""The drivers of a change (issue #20): which channels, campaigns, segments or locations made a
+company-level KPI move between two periods, and for a ratio whether it was a change of mix
+(the denominator moved between groups) or of rate (a group's own ratio moved).
+
+Exact additive decomposition. A ratio R = N / D over groups i is the share-weighted mean of
+the groups' ratios: R = sum w_i r_i with w_i = D_i / D and r_i = N_i / D_i. Between periods 0
+and 1, with r_bar_i and w_bar_i the two periods' means and R_bar = (R0 + R1) / 2:
+
+    rate_i = (r1_i - r0_i) * w_bar_i
+    mix_i  = (w1_i - w0_i) * (r_bar_i - R_bar)
+
+and sum(rate_i + mix_i) = R1 - R0 exactly (the shares sum to one in both periods, so the
+R_bar term adds nothing to the total; it makes a group's mix negative when the denominator
+moved to a group weaker than the average, or away from a stronger one). A group absent in one
+period takes its other period's ratio there: all its effect is mix. For a sum (spend,
+clicks...) a group's contribution is simply its own change.
+
+Reads the campaign rollup only (ads' figures: CTR, conversion rate, CPC, CPM, ad CPA, ad
+ROAS, and the ads' sums), so every group adds up to the company's ad totals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from db.queries import drivers as queries
+from services.access import Scope, require
+from services.cache import cached
+from services.context import ServiceContext
+from services.errors import ValidationError
+from services.metrics import METRICS
+
+BASE = ("impressions", "clicks", "ad_conversions", "spend", "ad_revenue")
+DIMENSIONS = ("channel", "campaign", "segment", "location")
+RATIOS = ("ctr", "conversion_rate", "cpc", "cpm", "ad_cpa", "ad_roas")
+SUMS = BASE
+SUM_LABELS = {"impressions": "Impressions", "clicks": "Clicks",
+              "ad_conversions": "Ad conversions", "spend": "Spend", "ad_revenue": "Ad revenue"}
+MINOR = 0.1  # a mix or rate effect under a tenth of the other gets no clause
+# What moves between groups in a mix effect, in words.
+DENOMINATOR_WORDS = {"impressions": "impressions", "clicks": "clicks", "spend": "spend",
+                     "ad_conversions": "conversions"}
+
+
+def _ratio(numerator: float, denominator: float, scale: float) -> float | None:
+    return numerator / denominator * scale if denominator else None
+
+
+def decompose(before: pd.DataFrame, after: pd.DataFrame, metric: str) -> dict:
+    """The change of ``metric`` between two frames of base quantities (index: the group,
+    columns: ``BASE``), split into each group's contribution (and for ratios its mix and
+    rate effects), largest first. None values when the metric is undefined in a period."""
+    groups = before.index.union(after.index)
+    before = before.reindex(groups, fill_value=0.0)
+    after = after.reindex(groups, fill_value=0.0)
+    if metric in SUMS:
+        total0, total1 = float(before[metric].sum()), float(after[metric].sum())
+        rows = [{"group": str(g), "before": float(before.at[g, metric]),
+                 "after": float(after.at[g, metric]), "mix": None, "rate": None,
+                 "contribution": float(after.at[g, metric] - before.at[g, metric])}
+                for g in groups]
+        return _result(metric, total0, total1, rows)
+    spec = METRICS[metric]
+    num, den, scale = spec.numerator, spec.denominator, spec.scale
+    d0, d1 = float(before[den].sum()), float(after[den].sum())
+    r0_total = _ratio(float(before[num].sum()), d0, scale)
+    r1_total = _ratio(float(after[num].sum()), d1, scale)
+    if r0_total is None or r1_total is None:
+        return _result(metric, r0_total, r1_total, [])
+    w0, w1 = before[den] / d0, after[den] / d1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r0 = before[num] / before[den] * scale
+        r1 = after[num] / after[den] * scale
+    # A group absent in a period has no ratio there: it takes the other period's.
+    r0, r1 = r0.where(before[den] > 0, r1), r1.where(after[den] > 0, r0)
+    r0, r1 = r0.fillna(0.0), r1.fillna(0.0)  # absent in both: no weight either way
+    centre = (r0_total + r1_total) / 2
+    rate = (r1 - r0) * (w0 + w1) / 2
+    mix = (w1 - w0) * ((r0 + r1) / 2 - centre)
+    rows = [{"group": str(g),
+             "before": float(r0[g]) if before.at[g, den] > 0 else None,
+             "after": float(r1[g]) if after.at[g, den] > 0 else None,
+             "share_before": float(w0[g]), "share_after": float(w1[g]),
+             "mix": float(mix[g]), "rate": float(rate[g]),
+             "contribution": float(mix[g] + rate[g])} for g in groups]
+    return _result(metric, r0_total, r1_total, rows)
+
+
+def _result(metric: str, before, after, rows: list[dict]) -> dict:
+    rows.sort(key=lambda r: -abs(r["contribution"]))
+    change = None if before is None or after is None else after - before
+    return {"metric": metric, "label": METRICS[metric].label if metric in METRICS
+            else SUM_LABELS[metric], "unit": METRICS[metric].unit if metric in METRICS
+            else ("USD" if metric in ("spend", "ad_revenue") else "count"),
+            "before": before, "after": after, "change": change,
+            "mix_total": sum(r["mix"] for r in rows) if rows and rows[0]["mix"] is not None
+            else None,
+            "rate_total": sum(r["rate"] for r in rows) if rows and rows[0]["rate"] is not None
+            else None,
+            "drivers": rows}
+
+
+def _frame(rows: list[dict], dimension: str) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame(columns=list(BASE), dtype=float)
+    return pd.DataFrame(rows).groupby(dimension)[list(BASE)].sum()
+
+
+@cached()
+def change_drivers(ctx: ServiceContext, scope: Scope, metric: str, before: dict, after: dict,
+                   dimension: str = "channel") -> dict:
+    """The drivers of ``metric``'s change from the ``before`` period to the ``after`` one
+    ({start, end} ISO dates) by ``dimension``."""
+    require(ctx, scope, "executive")
+    if metric not in RATIOS and metric not in SUMS:
+        raise ValidationError(f"cannot split {metric!r}; use one of "
+                              f"{', '.join(RATIOS + SUMS)}")
+    if dimension not in DIMENSIONS:
+        raise ValidationError(f"the dimension must be one of {', '.join(DIMENSIONS)}")
+    try:
+        windows = [(dt.date.fromisoformat(p["start"]), dt.date.fromisoformat(p["end"]))
+                   for p in (before, after)]
+    except (KeyError, TypeError, ValueError):
+        raise ValidationError("each period needs a start and an end date") from None
+    with ctx.session() as session:
+        frames = [_frame(queries.campaign_quantities(session, scope.company_id, *window),
+                         dimension) for window in windows]
+    result = decompose(*frames, metric)
+    result.update(dimension=dimension, period_before=before, period_after=after)
+    return result
+
+
+# ----------------------------------------------------------------------------- in words
+def _amount(value: float, unit: str) -> str:
+    if unit == "%":
+        return f"{value:+.2f} pp"
+    if unit == "USD":
+        return f"{'-' if value < 0 else '+'}${abs(value):,.2f}"
+    if unit == "x":
+        return f"{value:+.2f}x"
+    return f"{value:+,.0f}"
+
+
+def driver_sentence(result: dict) -> str | None:
+    """One sentence naming the group that drove most of the change, and for a ratio whether
+    by mix or by rate: "Mostly because clicks moved to Facebook (mix, -1.36 pp), whose
+    conversion rate also fell (rate, -0.80 pp)." None when nothing changed or no group moved
+    the way the total did."""
+    change, rows = result["change"], result["drivers"]
+    if not change or not rows:
+        return None
+    top = next((r for r in rows if r["contribution"] * change > 0), None)
+    if top is None:
+        return None
+    unit, name = result["unit"], top["group"]
+    how = "Mostly because" if top["contribution"] / change >= 0.5 else "Partly because"
+    if top["mix"] is None:  # a sum: the group's own change
+        moved = "rose" if top["contribution"] > 0 else "fell"
+        return (f"{how} {result['label'].lower()} on {name} {moved} "
+                f"({_amount(top['contribution'], unit)} of the {_amount(change, unit)} "
+                "change).")
+    spec = METRICS[result["metric"]]
+    words = DENOMINATOR_WORDS.get(spec.denominator, spec.denominator)
+    toward = "to" if top["share_after"] > top["share_before"] else "away from"
+    mix = f"{words} moved {toward} {name} (mix, {_amount(top['mix'], unit)})"
+    if top["before"] is None or top["after"] is None:
+        return f"{how} {mix}."
+    direction = "rose" if top["after"] > top["before"] else "fell"
+    label = spec.label if any(w.isupper() for w in spec.label.split()) else spec.label.lower()
+    rate = f"(rate, {_amount(top['rate'], unit)})"
+    primary, secondary = sorted((top["mix"], top["rate"]), key=abs, reverse=True)
+    minor = abs(secondary) < MINOR * abs(primary)  # not worth a clause
+    if abs(top["mix"]) >= abs(top["rate"]):
+        if minor:
+            return f"{how} {mix}."
+        also = "also " if top["rate"] * top["mix"] > 0 else ""
+        return f"{how} {mix}, whose {label} {also}{direction} {rate}."
+    if minor:
+        return f"{how} the {label} of {name} {direction} {rate}."
+    also = "and " if top["rate"] * top["mix"] > 0 else "while "
+    return f"{how} the {label} of {name} {direction} {rate}, {also}{mix}."
