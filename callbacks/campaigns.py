@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlencode
 
+import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
@@ -656,6 +657,68 @@ def update_clusters(company):
     return cluster_list(result)
 
 
+FORECAST_SHOWN = 6  # small multiples drawn; the smaller groups are named below them
+
+
+def forecast_figure(group: dict, label: str, unit: str) -> dict:
+    """One group's weekly history, its forecast and the 95 % band around it."""
+    history, ahead = group["history"], group["forecast"]
+    money = unit == "USD"
+    hover = "%{x}: $%{y:,.0f}" if money else "%{x}: %{y:,.0f}"
+    data = [{"type": "scatter", "mode": "lines", "name": "Actual",
+             "x": [h["week"] for h in history], "y": [h["value"] for h in history],
+             "line": {"color": BLUE}, "hovertemplate": hover + "<extra>Actual</extra>"}]
+    if ahead:
+        weeks = [f["week"] for f in ahead]
+        data += [
+            {"type": "scatter", "mode": "lines", "x": weeks, "y": [f["upper"] for f in ahead],
+             "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"},
+            {"type": "scatter", "mode": "lines", "name": "95 % band", "x": weeks,
+             "y": [f["lower"] for f in ahead], "fill": "tonexty", "line": {"width": 0},
+             "fillcolor": "rgba(52,152,219,0.2)", "hoverinfo": "skip"},
+            {"type": "scatter", "mode": "lines", "name": "Forecast", "x": weeks,
+             "y": [f["mean"] for f in ahead], "line": {"color": BLUE, "dash": "dash"},
+             "hovertemplate": hover + "<extra>Forecast</extra>"}]
+    return {"data": data, "layout": figure_layout(
+        showlegend=False, margin={"l": 55, "r": 10, "t": 10, "b": 40},
+        xaxis={"title": {"text": "Week"}},
+        yaxis={"title": {"text": f"{label} ({'USD' if money else unit})"},
+               "tickprefix": "$" if money else "", "tickformat": "~s", "rangemode": "tozero"})}
+
+
+def forecast_cards(result: dict):
+    groups = result["groups"]
+    if not groups:
+        return ids.empty_state("No history to forecast from yet.",
+                               "Forecasts need 26 complete weeks of activity.")
+    cards = []
+    for group in groups[:FORECAST_SHOWN]:
+        error = (group["backtest"] or {}).get("mape")
+        trust = (f"{group['model_name']}; backtest error {error:.0f} %" if error is not None
+                 else group["model_name"] or "")
+        body = (dcc.Graph(figure=forecast_figure(group, result["label"], result["unit"]),
+                          config=ids.GRAPH_CONFIG, style={"height": "220px"})
+                if group["forecast"] else
+                ids.empty_state("No forecast for this group.", group["message"]))
+        cards.append(dbc.Col(html.Div([
+            html.Div(_shown(group["group"]), className="fw-semibold small"),
+            html.Small(trust, className="text-muted d-block"), body]), xs=12, md=6, xl=4))
+    rest = [_shown(g["group"]) for g in groups[FORECAST_SHOWN:]]
+    note = (html.Small(f"Not drawn (smaller): {', '.join(rest)}.", className="text-muted")
+            if rest else None)
+    return html.Div([dbc.Row(cards, className="g-3"), note])
+
+
+def update_forecasts(company, by, metric):
+    scope = request_scope("campaigns", company)
+    try:
+        result = campaigns.segment_channel_forecasts(service_context(), scope, None, by,
+                                                     metric)
+    except ServiceError as error:
+        return _error(error)
+    return forecast_cards(result)
+
+
 def register(app: Dash) -> None:
     filter_bar_callbacks.register(app, BAR)
     chosen_inputs = [Input(ids.filter_id(name), "value") for name in FILTER_NAMES]
@@ -688,5 +751,8 @@ def register(app: Dash) -> None:
                  Input(ids.RANK_MIN, "value"))(update_rank)
     app.callback(Output(ids.DURATION_CHART, "figure"), Output(ids.DURATION_TABLE, "children"),
                  Input(BAR.company, "value"))(update_duration)
+    app.callback(Output(ids.FORECASTS, "children"), Input(BAR.company, "value"),
+                 Input(ids.FORECAST_BY, "value"), Input(ids.FORECAST_METRIC, "value"))(
+        update_forecasts)
     app.callback(Output(ids.CLUSTERS, "children"), Input(BAR.company, "value"))(
         update_clusters)

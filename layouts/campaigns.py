@@ -54,6 +54,9 @@ RANK_METRIC = "campaigns-rank-metric"
 RANK_BY = "campaigns-rank-by"
 RANK_MIN = "campaigns-rank-min"
 RANK_TABLE = "campaigns-rank-table"
+FORECAST_BY = "campaigns-forecast-by"
+FORECAST_METRIC = "campaigns-forecast-metric"
+FORECASTS = "campaigns-forecasts"
 DURATION_CHART = "campaigns-duration-chart"
 DURATION_TABLE = "campaigns-duration-table"
 CLUSTERS = "campaigns-clusters"
@@ -226,6 +229,19 @@ def layout(user, companies, query: dict) -> html.Div:
             dbc.Col(panel("Campaign clusters", _loading(CLUSTERS),
                           note="Campaigns grouped by channel, segment, goal, length and "
                                "location; whole history through yesterday."), lg=6),
+        ], className="g-3 mt-1"),
+        dbc.Row([
+            dbc.Col(panel("Forecasts by segment and channel", _loading(FORECASTS),
+                          note="Weekly ads' figures through last week and the next 13 weeks "
+                               "with their 95 % band, from the insights engine's forecast "
+                               "(the model its backtest picks per series).",
+                          extra=html.Div([
+                              _select(FORECAST_BY, [("segment", "By segment"),
+                                                    ("channel", "By channel")], "segment",
+                                      "9rem"),
+                              _select(FORECAST_METRIC,
+                                      _metric_options(service.FORECAST_METRICS), "revenue",
+                                      "9rem")], className="d-flex flex-wrap gap-2"))),
         ], className="g-3 mt-1 mb-4"),
     ])
 

@@ -32,10 +32,13 @@ from services.access import Scope
 from services.cache import cache_key, cached, data_version
 from services.context import ServiceContext
 from services.errors import ValidationError
+from services.insights import forecast
+from services.insights.anomalies import history_window
 from services.insights.benchmarks import MIN_PEERS
 from services.insights.store import history_model, history_through
-from services.metrics import METRICS, metric_value
+from services.metrics import METRICS, metric_value, metric_values
 from services.periods import RANGES
+from services.series import to_weekly
 
 # --------------------------------------------------------------------------- the frame
 
@@ -644,6 +647,74 @@ def anomalies_model(ctx: ServiceContext, company_id: int) -> dict:
             "flagged": {str(key): value for key, value in flagged.items()}}
 
 
+FORECAST_BY = ("segment", "channel")
+FORECAST_METRICS = ("revenue", "conversions", "spend")
+FORECAST_WEEKS = 13  # a quarter ahead
+
+
+def group_forecasts(daily: pd.DataFrame, start: dt.date, end: dt.date, metric: str,
+                    horizon: int = FORECAST_WEEKS) -> list[dict]:
+    """Per group of ``daily`` (grp, day and the ads' sums): its complete weeks over
+    [start, end] (zeros where nothing happened) and the insights engine's forecast
+    (``services.insights.forecast``: the model its backtest picks) with the 95 % band, or
+    why there is none. Biggest group first."""
+    index = pd.date_range(start, end, freq="D")
+    out = []
+    groups = daily.groupby("grp", sort=True) if not daily.empty else []
+    for name, rows in groups:
+        frame = (rows.assign(day=pd.to_datetime(rows["day"])).set_index("day")
+                 [["impressions", "clicks", "conversions", "spend", "revenue"]]
+                 .reindex(index, fill_value=0.0))
+        values = metric_values(to_weekly(frame), metric)
+        entry = {"group": name, "total": float(values.sum()), "model": None,
+                 "model_name": None, "backtest": None, "message": None,
+                 "history": [{"week": day.date().isoformat(), "value": stats.clean(v)}
+                             for day, v in values.iloc[-52:].items()], "forecast": []}
+        try:
+            test = forecast.backtest(values, horizon) if len(values) >= forecast.MIN_HISTORY \
+                else None
+            entry["model"] = test["model"] if test else "damped_trend"
+            entry["model_name"] = forecast.MODEL_NAMES[entry["model"]]
+            entry["backtest"] = ({"mape": test["mape"], "coverage": test["coverage"]}
+                                 if test else None)
+            band = forecast.forecast_weekly(values, horizon, entry["model"])
+            entry["forecast"] = [{"week": day.date().isoformat(), "mean": stats.clean(r["mean"]),
+                                  "lower": stats.clean(r["lower"]),
+                                  "upper": stats.clean(r["upper"])}
+                                 for day, r in band.iterrows()]
+        except ValidationError as error:  # too short, or a week with nothing
+            entry["model"] = entry["model_name"] = None
+            entry["message"] = str(error)
+        out.append(entry)
+    out.sort(key=lambda e: -e["total"])
+    return out
+
+
+@history_model
+def forecasts_model(ctx: ServiceContext, company_id: int, by: str, metric: str) -> dict:
+    """``group_forecasts`` of every segment or channel over the company's whole history."""
+    with ctx.session() as session:
+        window = history_window(session, company_id)
+        daily = pd.DataFrame(queries.group_daily(session, company_id, by, *window)) \
+            if window else pd.DataFrame()
+    result = {"by": by, "metric": metric, "label": METRICS[metric].label,
+              "unit": METRICS[metric].unit, "interval": 1 - forecast.ALPHA,
+              "horizon_weeks": FORECAST_WEEKS, "groups": []}
+    if window is not None:
+        result["groups"] = group_forecasts(daily, *window, metric)
+    return result
+
+
+def segment_channel_forecasts(ctx: ServiceContext, scope: Scope, raw: dict | None = None,
+                              by: str | None = None, metric: str | None = None) -> dict:
+    """Weekly forecasts with their 95 % bands per segment or channel (ads' figures), fitted
+    by the worker per history version."""
+    by = by or FORECAST_BY[0]
+    if by not in FORECAST_BY:
+        raise ValidationError(f"by must be one of: {', '.join(FORECAST_BY)}")
+    return forecasts_model(ctx, _company_id(scope), by, _metric(metric, FORECAST_METRICS))
+
+
 def _company_id(scope: Scope) -> int:
     if not isinstance(scope, Scope) or scope.company_id is None:
         raise TypeError("pass the request's Scope (services.access) of one company")
@@ -665,5 +736,8 @@ def refresh_models(ctx: ServiceContext, company_id: int) -> None:
     duration_model.refit_if_stale(ctx, company_id)
     clusters_model.refit_if_stale(ctx, company_id)
     anomalies_model.refit_if_stale(ctx, company_id)
+    for by in FORECAST_BY:
+        for metric in FORECAST_METRICS:
+            forecasts_model.refit_if_stale(ctx, company_id, by, metric)
     warm_frames(ctx, company_id)  # the explorer's named ranges, per data version
 

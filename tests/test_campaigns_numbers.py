@@ -584,3 +584,52 @@ def test_a_campaigns_detail_has_its_email_funnel_and_retailers_where_it_has_any(
     other = campaigns.campaign_detail(ctx, scope, raw, plain)
     assert other["email"] is None and other["retailers"] == []
     detail_body(other)
+
+
+# --------------------------------------------------------------------------- forecasts
+
+def test_segment_forecasts_come_from_the_engine_with_their_bands():
+    import datetime as dt
+
+    from services.insights import forecast
+
+    start, end = dt.date(2025, 1, 6), dt.date(2025, 10, 26)  # Monday .. Sunday: 42 weeks
+    days = pd.date_range(start, end, freq="D")
+    rng = np.random.default_rng(8)
+    rows = []
+    for name, level in (("Foodies", 1000.0), ("Tech", 300.0)):
+        for day in days:
+            rows.append({"grp": name, "day": day.date(), "impressions": 1000.0,
+                         "clicks": 50.0, "conversions": 5.0, "spend": 100.0,
+                         "revenue": level * (1 + rng.normal(0, 0.05))})
+    rows.append({"grp": "Sparse", "day": start, "impressions": 10.0, "clicks": 1.0,
+                 "conversions": 0.0, "spend": 5.0, "revenue": 9.0})
+    daily = pd.DataFrame(rows)
+    found = campaigns.group_forecasts(daily, start, end, "revenue")
+    assert [g["group"] for g in found] == ["Foodies", "Tech", "Sparse"]
+    foodies = found[0]
+    weekly = daily[daily["grp"] == "Foodies"].assign(day=lambda f: pd.to_datetime(f["day"]))
+    weekly = weekly.set_index("day")["revenue"].resample("W-SUN").sum()
+    assert [h["value"] for h in foodies["history"]] == pytest.approx(weekly.to_numpy())
+    mondays = pd.Series(weekly.to_numpy(), index=weekly.index - pd.Timedelta(days=6))
+    expected = forecast.forecast_weekly(mondays, campaigns.FORECAST_WEEKS, foodies["model"])
+    assert len(foodies["forecast"]) == campaigns.FORECAST_WEEKS
+    assert [f["mean"] for f in foodies["forecast"]] == pytest.approx(expected["mean"].to_numpy())
+    assert all(f["lower"] < f["mean"] < f["upper"] for f in foodies["forecast"])
+    assert foodies["forecast"][0]["week"] == "2025-10-27"  # the Monday after the history
+    # a group whose weeks are mostly empty: no forecast, and why
+    assert found[2]["forecast"] == [] and "positive history" in found[2]["message"]
+    from callbacks.campaigns import forecast_cards
+
+    drawn = str(forecast_cards({"groups": found, "label": "Revenue", "unit": "USD"}))
+    assert "Foodies" in drawn and "No forecast for this group." in drawn
+
+
+def test_segment_and_channel_forecasts_read_the_stored_model(ctx, scope):
+    result = campaigns.segment_channel_forecasts(ctx, scope, None, "channel", "revenue")
+    assert result["by"] == "channel" and result["interval"] == 0.95
+    assert {g["group"] for g in result["groups"]} >= {"Email", "Instagram"}
+    with pytest.raises(ValidationError):
+        campaigns.segment_channel_forecasts(ctx, scope, None, "location", "revenue")
+    with pytest.raises(ValidationError):
+        campaigns.segment_channel_forecasts(ctx, scope, None, "segment", "roas")

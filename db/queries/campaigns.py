@@ -179,3 +179,25 @@ def campaign_email_retailers(session: Session, company_id: int, campaign_id: int
         ORDER BY revenue DESC, retailer"""),
         {"company": company_id, "campaign": campaign_id, "start": start, "end": end})
     return [dict(row) for row in rows.mappings().all()]
+
+
+_GROUP_KEYS = {"segment": ("COALESCE(sg.name, '(none)')",
+                           "JOIN campaigns c ON c.id = r.campaign_id "
+                           "LEFT JOIN segments sg ON sg.id = c.segment_id"),
+               "channel": ("ch.name", "JOIN channels ch ON ch.id = r.channel_id")}
+
+
+def group_daily(session: Session, company_id: int, group: str, start: dt.date,
+                end: dt.date) -> list[dict]:
+    """Per segment or channel and day over [start, end], the ads' sums (the forecasts'
+    input): grp, day, impressions, clicks, conversions, spend, revenue."""
+    key, join = _GROUP_KEYS[group]
+    rows = session.execute(text(f"""
+        SELECT {key} AS grp, r.day, SUM(r.impressions)::float8 AS impressions,
+               SUM(r.clicks)::float8 AS clicks, SUM(r.conversions)::float8 AS conversions,
+               SUM(r.spend)::float8 AS spend, SUM(r.revenue)::float8 AS revenue
+        FROM rollup_campaign_daily r {join}
+        WHERE r.company_id = :company AND r.day BETWEEN :start AND :end
+        GROUP BY 1, 2 ORDER BY 1, 2"""),
+        {"company": company_id, "start": start, "end": end})
+    return [dict(row) for row in rows.mappings().all()]
