@@ -234,7 +234,8 @@ def layout(user, companies, query: dict) -> html.Div:
             dbc.Col(panel("Forecasts by segment and channel", _loading(FORECASTS),
                           note="Weekly ads' figures through last week and the next 13 weeks "
                                "with their 95 % band, from the insights engine's forecast "
-                               "(the model its backtest picks per series).",
+                               "(the model its backtest picks per series), fitted on each "
+                               "group's latest unbroken run of active weeks (26 at least).",
                           extra=html.Div([
                               _select(FORECAST_BY, [("segment", "By segment"),
                                                     ("channel", "By channel")], "segment",

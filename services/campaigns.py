@@ -114,6 +114,9 @@ def period_frame(ctx: ServiceContext, scope: Scope, start: dt.date,
 
 
 DEFAULT_SORT = ("spend", True)  # the explorer's first page: its order travels in the snapshot
+# Orders kept in the snapshot too: the first page's, and the campaign name's both ways
+# (sorting 100,000 names costs 0.2 s; a number column, a few milliseconds).
+KEPT_SORTS = (DEFAULT_SORT, ("campaign", True), ("campaign", False))
 
 
 def _build(ctx: ServiceContext, company_id: int, start: dt.date, end: dt.date) -> PeriodFrame:
@@ -125,12 +128,17 @@ def _build(ctx: ServiceContext, company_id: int, start: dt.date, end: dt.date) -
 
 def _to_snapshot(kept: PeriodFrame) -> bytes:
     return frames.encode(kept.frame, {"options": kept.options},
-                         {"order": kept.order(*DEFAULT_SORT)})
+                         {f"{column}:{int(descending)}": kept.order(column, descending)
+                          for column, descending in KEPT_SORTS})
 
 
 def _from_snapshot(blob: bytes) -> PeriodFrame:
     frame, extra, arrays = frames.decode(blob)
-    return PeriodFrame(frame, extra["options"], {DEFAULT_SORT: arrays["order"]})
+    orders = {}
+    for name, order in arrays.items():
+        column, descending = name.rsplit(":", 1)
+        orders[(column, descending == "1")] = order
+    return PeriodFrame(frame, extra["options"], orders)
 
 
 def warm_frames(ctx: ServiceContext, company_id: int) -> int:
@@ -670,7 +678,13 @@ def group_forecasts(daily: pd.DataFrame, start: dt.date, end: dt.date, metric: s
                  "model_name": None, "backtest": None, "message": None,
                  "history": [{"week": day.date().isoformat(), "value": stats.clean(v)}
                              for day, v in values.iloc[-52:].items()], "forecast": []}
+        # The engine needs positive weeks: a group that started later or paused is
+        # forecast from its latest unbroken run of active weeks.
+        inactive = np.flatnonzero(~(values.fillna(0).to_numpy() > 0))
+        run = values.iloc[inactive[-1] + 1:] if len(inactive) else values
+        entry["weeks_used"] = len(run)
         try:
+            values = run
             test = forecast.backtest(values, horizon) if len(values) >= forecast.MIN_HISTORY \
                 else None
             entry["model"] = test["model"] if test else "damped_trend"

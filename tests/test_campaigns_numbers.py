@@ -413,13 +413,16 @@ def test_the_worker_snapshot_serves_a_new_process_the_same_pages(ctx, scope):
     request = {"range": "year", "channel": "Instagram", "sort": "roas", "order": "asc",
                "offset": 3, "limit": 20}
     campaigns._MEMO.clear()
+    by_name = {"range": "year", "sort": "campaign", "order": "desc", "limit": 50}
     from_snapshot = (campaigns.explorer(ctx, scope, request),
-                     campaigns.explorer_csv(ctx, scope, {"range": "year"}))
+                     campaigns.explorer_csv(ctx, scope, {"range": "year"}),
+                     campaigns.explorer(ctx, scope, by_name))
     for key in keys:
         ctx.redis().delete(key)
     campaigns._MEMO.clear()
     built = (campaigns.explorer(ctx, scope, request),
-             campaigns.explorer_csv(ctx, scope, {"range": "year"}))
+             campaigns.explorer_csv(ctx, scope, {"range": "year"}),
+             campaigns.explorer(ctx, scope, by_name))
     assert from_snapshot == built and from_snapshot[0]["rows"]
     assert from_snapshot[1] == built[1]  # the CSV byte for byte
 
@@ -604,9 +607,15 @@ def test_segment_forecasts_come_from_the_engine_with_their_bands():
                          "revenue": level * (1 + rng.normal(0, 0.05))})
     rows.append({"grp": "Sparse", "day": start, "impressions": 10.0, "clicks": 1.0,
                  "conversions": 0.0, "spend": 5.0, "revenue": 9.0})
+    for day in days[70:]:  # starts in week 11: forecast from its 32 active weeks
+        rows.append({"grp": "Late", "day": day.date(), "impressions": 1000.0, "clicks": 50.0,
+                     "conversions": 5.0, "spend": 100.0, "revenue": 500 + rng.normal(0, 20)})
     daily = pd.DataFrame(rows)
     found = campaigns.group_forecasts(daily, start, end, "revenue")
-    assert [g["group"] for g in found] == ["Foodies", "Tech", "Sparse"]
+    assert [g["group"] for g in found] == ["Foodies", "Late", "Tech", "Sparse"]
+    late = found[1]
+    assert late["weeks_used"] == 32 and len(late["forecast"]) == campaigns.FORECAST_WEEKS
+    assert late["history"][0]["value"] == 0 and found[0]["weeks_used"] == 42
     foodies = found[0]
     weekly = daily[daily["grp"] == "Foodies"].assign(day=lambda f: pd.to_datetime(f["day"]))
     weekly = weekly.set_index("day")["revenue"].resample("W-SUN").sum()
@@ -618,7 +627,7 @@ def test_segment_forecasts_come_from_the_engine_with_their_bands():
     assert all(f["lower"] < f["mean"] < f["upper"] for f in foodies["forecast"])
     assert foodies["forecast"][0]["week"] == "2025-10-27"  # the Monday after the history
     # a group whose weeks are mostly empty: no forecast, and why
-    assert found[2]["forecast"] == [] and "positive history" in found[2]["message"]
+    assert found[3]["forecast"] == [] and "positive history" in found[3]["message"]
     from callbacks.campaigns import forecast_cards
 
     drawn = str(forecast_cards({"groups": found, "label": "Revenue", "unit": "USD"}))
