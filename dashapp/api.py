@@ -283,6 +283,53 @@ def competitors_remove(competitor_id: int):
     return jsonify(removed=removed)
 
 
+# --------------------------------------------------------------------------- calendar (#20)
+
+
+@blueprint.get("/company-events")
+def events_list():
+    """The company's annotated events (launches, outages, sales) and its holiday country."""
+    from services.insights.events import list_events
+
+    scope = _scope()
+    return jsonify(company=_company(scope.company), **list_events(service_context(), scope))
+
+
+@blueprint.post("/company-events")
+def events_add():
+    """Annotate days with an event (admins, marketing managers, analysts):
+    {start, end?, kind, title}."""
+    from services.insights.events import add_event
+
+    body = _json_body()
+    unknown = set(body) - {"start", "end", "kind", "title"}
+    if unknown:
+        raise ValidationError(f"unknown fields: {', '.join(sorted(map(str, unknown)))[:200]}")
+    made = add_event(service_context(), _scope(), body.get("start"), body.get("end"),
+                     body.get("kind"), body.get("title"))
+    return jsonify(event=made), 201
+
+
+@blueprint.delete("/company-events/<int:event_id>")
+def events_remove(event_id: int):
+    """Remove an annotated event (admins, marketing managers, analysts)."""
+    from services.insights.events import remove_event
+
+    return jsonify(removed=remove_event(service_context(), _scope(), event_id))
+
+
+@blueprint.get("/insights/<insight_id>/drivers")
+def insight_drivers(insight_id: str):
+    """The drivers of a change insight (?range=..., ?dimension=channel|campaign|segment|
+    location): contributions that sum to the change, with mix and rate for ratios."""
+    from services.insights.drivers import insight_drivers as drivers_of_insight
+
+    scope = _scope()
+    return jsonify(company=_company(scope.company), **drivers_of_insight(
+        service_context(), scope, insight_id, *_period_args(),
+        request.args.get("dimension", "channel")))
+
+
 # --------------------------------------------------------------------------- reports (#17)
 
 

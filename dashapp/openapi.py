@@ -153,6 +153,25 @@ def openapi() -> dict:
                 "post": _operation("add a competitor (admins and marketing managers)",
                                    [_COMPANY], _json_body({"name": _TEXT, "website": _TEXT},
                                                           ["name"]))},
+            "/company-events": {
+                "get": _operation("the company's annotated events and holiday country",
+                                  [_COMPANY]),
+                "post": _operation(
+                    "annotate days with an event (admins, marketing managers, analysts)",
+                    [_COMPANY], _json_body({"start": _DATE, "end": _DATE, "kind": {
+                        "type": "string", "enum": ["launch", "outage", "sale", "campaign",
+                                                   "other"]}, "title": _TEXT},
+                        ["start", "kind", "title"]))},
+            "/company-events/{event_id}": {"delete": _operation(
+                "remove an annotated event (admins, marketing managers, analysts)",
+                [{"name": "event_id", "in": "path", "required": True,
+                  "schema": {"type": "integer", "minimum": 1}}, _COMPANY])},
+            "/insights/{insight_id}/drivers": {"get": _operation(
+                "the drivers of a change insight: contributions by group, mix and rate",
+                [{"name": "insight_id", "in": "path", "required": True,
+                  "schema": {"type": "string", "maxLength": 40}}, *_PERIOD, _COMPANY,
+                 _query("dimension", {"type": "string", "enum": [
+                     "channel", "campaign", "segment", "location"]}, "how to split")])},
             "/competitors/{competitor_id}": {"delete": _operation(
                 "remove a competitor with its estimates and updates (admins and marketing "
                 "managers)", [_COMPETITOR_ID, _COMPANY])},

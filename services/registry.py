@@ -54,7 +54,8 @@ VIEWS: tuple[View, ...] = (
     View("executive", "Executive",
          roles=frozenset({"admin", "executive", "marketing_manager", "analyst"}),
          landing_for=frozenset({"executive", "analyst"}), built=True,
-         api=("kpis", "timeseries", "insights", "forecast", "benchmarks"),
+         api=("kpis", "timeseries", "insights", "forecast", "benchmarks",
+              "company-events"),
          # Company events (launches, outages, sales) and holiday country (issue #20).
          actions={"annotate_events": frozenset({"admin", "marketing_manager", "analyst"})}),
     View("marketing", "Marketing",

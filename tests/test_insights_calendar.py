@@ -253,3 +253,24 @@ def test_the_revenue_chart_marks_annotated_events_at_their_week():
     assert trace["x"] == ["2026-03-09"]
     assert trace["text"] == ["Outage: Checkout down (2026-03-11 to 2026-03-12)"]
     assert [s["x0"] for s in figure["layout"]["shapes"]] == ["2026-03-09"]
+
+
+def test_the_api_lists_adds_and_removes_events_for_the_allowed_roles(client_for, ctx):
+    executive, analyst = client_for("executive"), client_for("analyst")
+    assert executive.get("/api/v1/company-events").status_code == 200
+    body = {"start": "2026-02-02", "kind": "sale", "title": "Winter sale"}
+    assert executive.post("/api/v1/company-events", json=body).status_code == 403
+    made = analyst.post("/api/v1/company-events", json=body)
+    assert made.status_code == 201, made.get_data(as_text=True)[:300]
+    event_id = made.json["event"]["id"]
+    assert made.json["event"]["end"] == "2026-02-02"
+    listed = executive.get("/api/v1/company-events").json
+    assert event_id in [e["id"] for e in listed["events"]]
+    for bad in ({**body, "colour": "red"}, {**body, "start": "2026-02-30"},
+                {**body, "kind": "party"}):
+        answer = analyst.post("/api/v1/company-events", json=bad)
+        assert answer.status_code == 400, bad
+    assert client_for("executive_b").delete(
+        f"/api/v1/company-events/{event_id}").status_code == 403
+    assert analyst.delete(f"/api/v1/company-events/{event_id}").status_code == 200
+    assert analyst.delete(f"/api/v1/company-events/{event_id}").status_code == 404

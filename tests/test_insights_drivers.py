@@ -173,3 +173,35 @@ def test_change_sentences_name_their_drivers_with_the_cards_numbers(ctx, compani
                 explained += 1
                 print(f"\n{insight['text']}")
     assert explained >= 1
+
+
+def test_the_api_serves_an_insights_drivers_and_refuses_the_rest(client_for, companies):
+    client = client_for("admin")  # staff: any company with ?company=
+    change = other = None
+    for slug in companies:
+        for range_name in ("30d", "quarter"):
+            query = f"range={range_name}&company={slug}"
+            listed = client.get(f"/api/v1/insights?{query}")
+            assert listed.status_code == 200
+            for insight in listed.json["insights"]:
+                if insight["kind"] == "change" and insight["evidence"].get("drivers"):
+                    change = change or (query, insight)
+                elif insight["kind"] != "change":
+                    other = other or (query, insight)
+        if change and other:
+            break
+    assert change and other
+    query, insight = change
+    answer = client.get(f"/api/v1/insights/{insight['id']}/drivers?{query}&dimension=campaign")
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
+    body = answer.json
+    assert body["insight"]["text"] == insight["text"] and body["dimension"] == "campaign"
+    assert sum(r["contribution"] for r in body["drivers"]) == pytest.approx(body["change"],
+                                                                            abs=1e-9)
+    query, insight = other
+    refused = client.get(f"/api/v1/insights/{insight['id']}/drivers?{query}")
+    assert refused.status_code == 400 and "splits exactly" in refused.json["message"]
+    assert client.get(f"/api/v1/insights/insight-99/drivers?{query}").status_code == 404
+    query, insight = change
+    bad = client.get(f"/api/v1/insights/{insight['id']}/drivers?{query}&dimension=weather")
+    assert bad.status_code == 400

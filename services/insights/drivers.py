@@ -30,7 +30,7 @@ from db.queries import drivers as queries
 from services.access import Scope, require
 from services.cache import cached
 from services.context import ServiceContext
-from services.errors import ValidationError
+from services.errors import NotFound, ValidationError
 from services.metrics import METRICS
 
 BASE = ("impressions", "clicks", "ad_conversions", "spend", "ad_revenue")
@@ -131,6 +131,29 @@ def change_drivers(ctx: ServiceContext, scope: Scope, metric: str, before: dict,
     result = decompose(*frames, metric)
     result.update(dimension=dimension, period_before=before, period_after=after)
     return result
+
+
+def insight_drivers(ctx: ServiceContext, scope: Scope, insight_id: str,
+                    range_name: str | None = None, start: str | None = None,
+                    end: str | None = None, dimension: str = "channel") -> dict:
+    """The drivers of one ranked insight of the period (``insight-N``, as the insights list
+    names them): the change of its card between the compared period and the period."""
+    from services.insights.sentences import company_insights  # it uses this module
+
+    insights = company_insights(ctx, scope, range_name, start, end)["insights"]
+    found = next((i for i in insights if i["id"] == str(insight_id)[:40]), None)
+    if found is None:
+        raise NotFound(f"no insight {str(insight_id)[:40]} in this period")
+    evidence = found["evidence"]
+    if found["kind"] != "change" or evidence.get("drivers") is None:
+        raise ValidationError("only a change of CTR, conversion rate or spend over the "
+                              "period splits exactly into drivers")
+    from services.kpis import executive_kpis
+
+    kpis = executive_kpis(ctx, scope, range_name, start, end)
+    result = change_drivers(ctx, scope, evidence["metric"], kpis["previous_period"],
+                            kpis["period"], dimension)
+    return {"insight": found, **result}
 
 
 # ----------------------------------------------------------------------------- in words

@@ -61,8 +61,8 @@ def add_event(ctx: ServiceContext, scope: Scope, start, end, kind, title) -> dic
     require(ctx, scope, "annotate_events")
     problems = []
     title = title.strip() if isinstance(title, str) else ""
-    if not title or len(title) > 200:
-        problems.append("the title must be 1 to 200 characters")
+    if not title or len(title) > 200 or not title.isprintable():
+        problems.append("the title must be 1 to 200 printable characters")
     if kind not in KINDS:
         problems.append(f"the kind must be one of {', '.join(KINDS)}")
     try:
