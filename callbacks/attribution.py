@@ -223,7 +223,7 @@ def credit_table(result: dict, measure: str):
 
 def update_credit(*args):
     *values, measure = args
-    measure = measure if measure in MEASURES else "conversions"
+    measure = measure if isinstance(measure, str) and measure in MEASURES else "conversions"
     try:
         result = _result(values)
     except ServiceError as error:

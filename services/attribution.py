@@ -71,16 +71,16 @@ def options(raw: dict | None) -> dict:
     """The model options from raw parameters (URL, API, page), validated."""
     raw = raw if isinstance(raw, dict) else {}
     level = raw.get("level") or DEFAULTS["level"]
-    if level not in LEVELS:
+    if not isinstance(level, str) or level not in LEVELS:
         raise ValidationError(f"unknown level {str(level)[:20]!r}; use channel or campaign")
     direct = raw.get("direct") or DEFAULTS["direct"]
-    if direct not in ("yes", "no"):
+    if not isinstance(direct, str) or direct not in ("yes", "no"):
         raise ValidationError(f"direct must be yes or no, got {str(direct)[:20]!r}")
     order = _number(raw.get("order"), "order", DEFAULTS["order"], 1, 3)
     if order != int(order):
         raise ValidationError("order must be 1, 2 or 3")
     model = raw.get("model") or None
-    if model is not None and model not in am.MODELS:
+    if model is not None and (not isinstance(model, str) or model not in am.MODELS):
         raise ValidationError(f"unknown model {str(model)[:20]!r}; use one of: "
                               f"{', '.join(am.MODELS)}")
     return {"level": level, "direct": direct, "model": model, "order": int(order),

@@ -214,7 +214,7 @@ def test_mkt001_marketing_manager_opens_each_section_drills_down_and_downloads(s
             page.locator(f"#marketing-kpi-{card}").wait_for()
             assert re.search(r"\d", page.locator(f"#marketing-kpi-{card}").inner_text())
             page.screenshot(path=str(SCREENSHOTS / f"mkt001-{card}-1440.png"), full_page=True)
-        first = page.locator("#marketing-retailer-board button").first
+        first = page.locator("#marketing-retailer-board tbody button").first
         name = first.inner_text()
         first.click()
         page.wait_for_url(re.compile(r"retailer=\d+"))
