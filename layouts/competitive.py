@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import filter_bar
-from layouts.components import empty_figure  # noqa: F401 (ids.*)
+from layouts.components import empty_figure, page_header  # noqa: F401 (ids.*)
 from layouts.filter_bar import FilterBar
 
 BAR = FilterBar("competitive", ())
@@ -122,11 +122,7 @@ def layout(user, companies, query: dict) -> html.Div:
     return html.Div([
         dcc.Location(id=URL, refresh=False),
         dcc.Store(id=CHANGED, data=0),
-        html.Div([
-            html.H2("Competitive", className="h3 mb-0"),
-            html.Div([html.Span(id=COMPANY_NAME, className="fw-semibold"), " · ",
-                      html.Span(id=AS_OF)], className="text-muted small"),
-        ], className="mb-2"),
+        page_header("Competitive", "competitive", user, COMPANY_NAME, AS_OF),
         filter_bar.layout(BAR, user, companies, query),
         html.Div(id=MESSAGE),
         dbc.Row([

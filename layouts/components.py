@@ -56,3 +56,23 @@ def change_class(good: int, change: float | None, unit: str = "%") -> str:
     if shown is None or not good or shown == 0:
         return "cd-change-neutral"
     return "cd-change-good" if change * good > 0 else "cd-change-bad"
+
+
+def page_header(title: str, view: str, user, company_name_id: str, as_of_id: str) -> html.Div:
+    """A view's title with its company and period line, and "Subscribe" for roles that may
+    create report schedules (admins and marketing managers): it opens the reports form with
+    this view's sections and the page's filters as they are when clicked
+    (dashapp/assets/60-subscribe.js adds them)."""
+    from services import registry
+
+    subscribe = html.A(
+        "Subscribe", href=f"/reports?view={view}", id=f"{view}-subscribe",
+        className="btn btn-sm btn-outline-primary cd-subscribe", **{"data-view": view},
+        title="Get this view's figures by e-mail on a schedule, with these filters",
+    ) if registry.can_take(user.role, "edit_report_schedules") else None
+    return html.Div([
+        html.Div([html.H2(title, className="h3 mb-0"), subscribe],
+                 className="d-flex justify-content-between align-items-center gap-2"),
+        html.Div([html.Span(id=company_name_id, className="fw-semibold"), " · ",
+                  html.Span(id=as_of_id)], className="text-muted small"),
+    ], className="mb-2")

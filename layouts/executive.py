@@ -7,7 +7,7 @@ from dash import dcc, html
 
 from layouts import filter_bar
 from layouts import format as fmt
-from layouts.components import change_class, empty_figure  # noqa: F401 (ids.*)
+from layouts.components import change_class, empty_figure, page_header  # noqa: F401 (ids.*)
 from layouts.filter_bar import FilterBar
 from services.kpis import CARDS, SEGMENTS
 
@@ -62,11 +62,7 @@ def layout(user, companies, query: dict) -> html.Div:
         dcc.Store(id=KPI_PREFERENCE,
                   data=[metric for metric in (query.get("kpis") or "").split(",") if metric]),
         dcc.Store(id=SELECTED),
-        html.Div([
-            html.H2("Executive summary", className="h3 mb-0"),
-            html.Div([html.Span(id=COMPANY_NAME, className="fw-semibold"), " · ",
-                      html.Span(id=AS_OF)], className="text-muted small"),
-        ], className="mb-2"),
+        page_header("Executive summary", "executive", user, COMPANY_NAME, AS_OF),
         filter_bar.layout(BAR, user, companies, query, extra=[
             dcc.Dropdown(id=SEGMENT, clearable=False, value=segment_value,
                          style={"minWidth": "11rem"}, className="cd-filter",

@@ -8,7 +8,12 @@ from dash import dcc, html
 
 from layouts import filter_bar
 from layouts import format as fmt
-from layouts.components import ALWAYS, change_class, empty_figure  # noqa: F401 (ids.*)
+from layouts.components import (  # noqa: F401 (ids.*)
+    ALWAYS,
+    change_class,
+    empty_figure,
+    page_header,
+)
 from layouts.filter_bar import FilterBar
 
 BAR = FilterBar("marketing")
@@ -207,11 +212,7 @@ def layout(user, companies, query: dict) -> html.Div:
               "email": _email(query)}
     return html.Div([
         dcc.Location(id=URL, refresh=False),
-        html.Div([
-            html.H2("Marketing", className="h3 mb-0"),
-            html.Div([html.Span(id=COMPANY_NAME, className="fw-semibold"), " · ",
-                      html.Span(id=AS_OF)], className="text-muted small"),
-        ], className="mb-2"),
+        page_header("Marketing", "marketing", user, COMPANY_NAME, AS_OF),
         filter_bar.layout(BAR, user, companies, query),
         dbc.Tabs([dbc.Tab(html.Div(bodies[key], className="pt-3"), label=label, tab_id=key,
                           id=f"marketing-tab-{key}")
