@@ -78,7 +78,8 @@ class PeriodFrame:
     def order(self, column: str, descending: bool) -> np.ndarray:
         key = (column, descending)
         if key not in self.orders:
-            ordered = stats.sort_rows(self.frame, column, descending)
+            keys = list(dict.fromkeys([column, "campaign_id"]))  # only the sort keys copied
+            ordered = stats.sort_rows(self.frame[keys], column, descending)
             self.orders[key] = self.frame.index.get_indexer(ordered.index)
         return self.orders[key]
 
