@@ -11,7 +11,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.common import request_scope, sentence, service_context
 from layouts import format as fmt
 from layouts import imports as ids
-from services import imports
+from services import imports, preferences
 from services.errors import ServiceError
 
 OPTION_STATES = [State(component, "value") for component in ids.OPTION_IDS]
@@ -161,6 +161,7 @@ def past(company, _changed):
         listed = imports.past_imports(service_context(), scope)
     except ServiceError as error:
         return ids.message(sentence(error), "danger")
+    zone = preferences.time_zone_of(service_context(), scope.user.id)
     if not listed["imports"]:
         return html.Div("No imports into this company yet: upload an export above.",
                         className="text-muted py-2")
@@ -171,7 +172,7 @@ def past(company, _changed):
                                 className="btn btn-link btn-sm p-0", n_clicks=0)
                     if run["rows_rejected"] else fmt.DASH)
         rows.append(html.Tr([
-            html.Td(run["started_at"][:16].replace("T", " "), className="cd-num"),
+            html.Td(fmt.clock(run["started_at"], zone), className="cd-num"),
             html.Td(run["file"], className="cd-wrap"),
             html.Td(run["format"] or run["kind"]),
             html.Td(html.Span(run["status"], className="badge text-bg-"
@@ -183,7 +184,7 @@ def past(company, _changed):
             html.Td(run["actor"] or fmt.DASH, className="cd-wrap"),
             html.Td(download),
         ]))
-    return ids.table(["Started (UTC)", "File", "Format", "Status", "Imported", "Replaced",
+    return ids.table(["Started", "File", "Format", "Status", "Imported", "Replaced",
                       "Unchanged", "Rejected", "By", ""], rows)
 
 

@@ -1,6 +1,7 @@
 """The shell's "Preferences" dialog: every signed-in user sets their own default time range,
-KPI cards and landing view (services.preferences). Its ids start with ``app-`` (the shell), so
-any signed-in user may call these callbacks, and they only ever touch the caller's own row."""
+KPI cards, landing view and time zone (services.preferences). Its ids start with ``app-`` (the
+shell), so any signed-in user may call these callbacks, and they only ever touch the caller's
+own row."""
 
 from __future__ import annotations
 
@@ -31,15 +32,16 @@ def open_dialog(clicks):
     prefs = preferences.get_preferences(service_context(), user.id)
     return (True, prefs["default_range"], prefs["kpi_cards"],
             layout.landing_options(registry.landing_choices(user.role)),
-            prefs["landing_view"] or "", None)
+            prefs["landing_view"] or "", prefs["time_zone"], None)
 
 
-def save(clicks, default_range, kpi_cards, landing):
+def save(clicks, default_range, kpi_cards, landing, time_zone):
     user = _user()
     if not clicks:
         raise PreventUpdate
     try:
         preferences.set_preferences(service_context(), user, default_range, kpi_cards, landing,
+                                    time_zone=time_zone or None,
                                     remote_addr=(request.remote_addr or "")[:64] or None)
     except ServiceError as error:
         return layout.problem(sentence(error))
@@ -53,6 +55,7 @@ def register(app: Dash) -> None:
         Output(IDS["kpis"], "value"),
         Output(IDS["landing"], "options"),
         Output(IDS["landing"], "value"),
+        Output(IDS["timezone"], "value"),
         Output(IDS["result"], "children"),
         Input(layout.OPEN, "n_clicks"),
         prevent_initial_call=True,
@@ -63,5 +66,6 @@ def register(app: Dash) -> None:
         State(IDS["range"], "value"),
         State(IDS["kpis"], "value"),
         State(IDS["landing"], "value"),
+        State(IDS["timezone"], "value"),
         prevent_initial_call=True,
     )(save)

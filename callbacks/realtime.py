@@ -18,7 +18,7 @@ from dash.exceptions import PreventUpdate
 from callbacks.common import request_scope, sentence, service_context
 from layouts import format as fmt
 from layouts import realtime as ids
-from services import alerts
+from services import alerts, preferences
 from services.access import campaign_in_scope
 from services.cache import data_version
 from services.errors import Forbidden, ServiceError
@@ -56,6 +56,7 @@ def refresh(_n_intervals, _refresh_clicks, _changed, company_slug, state):
     snapshot = current_snapshot(service, scope)
     feed = alerts.open_alerts(service, scope)
     may_act = can_act(scope.role)
+    zone = preferences.time_zone_of(service, scope.user.id)
     new_state = {"company_id": company_id, "version": version, "rendered_at": time.time(),
                  "newest_event_at": snapshot["newest_event_at"]}
     return (
@@ -64,8 +65,8 @@ def refresh(_n_intervals, _refresh_clicks, _changed, company_slug, state):
         geo_figure(snapshot["locations"]),
         ids.geo_table(snapshot["locations"]),
         ids.campaigns_table(snapshot["campaigns"], may_act),
-        ids.alerts_feed(feed, may_act),
-        ids.freshness(snapshot["newest_event_at"], STALE_AFTER_S),
+        ids.alerts_feed(feed, may_act, zone),
+        ids.freshness(snapshot["newest_event_at"], STALE_AFTER_S, zone),
         company_name,
         new_state,
     )

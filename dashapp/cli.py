@@ -558,10 +558,11 @@ def cmd_user(args) -> int:
             kpis = args.kpis.split(",") if args.kpis else current["kpi_cards"]
             landing = current["landing_view"] if args.landing is None else args.landing
             saved = preferences.set_preferences(ctx, user, args.range or current[
-                "default_range"], kpis, landing, cli=True)
+                "default_range"], kpis, landing, time_zone=args.time_zone, cli=True)
             print(f"{user.email}: range {saved['default_range']}, KPI cards "
                   f"{', '.join(saved['kpi_cards'])}, landing view "
-                  f"{saved['landing_view'] or '(role default)'}")
+                  f"{saved['landing_view'] or '(role default)'}, time zone "
+                  f"{saved['time_zone']}")
             return 0
         _print_result(result, args.base_url or config.base_url)
     return 0
@@ -887,6 +888,8 @@ def build_parser() -> argparse.ArgumentParser:
     prefs.add_argument("--range", choices=["7d", "30d", "quarter", "year"])
     prefs.add_argument("--kpis", help="comma-separated: spend,revenue,roas,conversions")
     prefs.add_argument("--landing", help="view slug, or '' for the role's default")
+    prefs.add_argument("--time-zone", help="IANA zone times of day are shown in, e.g. "
+                                           "Europe/London (default UTC)")
     audit = user_sub.add_parser("audit", help="export the audit log as CSV to stdout")
     audit.add_argument("--user", help="part of the actor's email")
     audit.add_argument("--action")

@@ -737,6 +737,8 @@ class UserPreference(Base):
     default_range: Mapped[str] = mapped_column(String(16), default="30d")
     kpi_cards: Mapped[list[str]] = mapped_column(ARRAY(String(32)), default=list)
     landing_view: Mapped[str | None] = mapped_column(String(32))
+    # IANA zone times of day are shown in (migration 0016); charts' days stay UTC.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class Notification(Base):

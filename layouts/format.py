@@ -1,6 +1,10 @@
-"""Number formatting for display: units, thousands separators, a dash for undefined values."""
+"""Number formatting for display: units, thousands separators, a dash for undefined values;
+times of day in the user's time zone."""
 
 from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 DASH = "—"
 
@@ -97,3 +101,18 @@ def signed_range(value: dict | None, unit: str) -> str:
     if value.get("exact") or value["low"] == value["high"]:
         return one(value["low"]) + suffix
     return f"{one(value['low'])} to {one(value['high'])}{suffix}"
+
+
+def clock(moment: dt.datetime | str | None, zone: str = "UTC", *,
+          today: dt.date | None = None, seconds: bool = False) -> str:
+    """A moment as the user reads it, in their time zone (a preference, UTC by default):
+    "14:32 CET" today, "2026-11-30 14:32 CET" another day; a dash when unknown."""
+    if moment is None or moment == "":
+        return DASH
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    local = moment.astimezone(ZoneInfo(zone))
+    today = today or dt.datetime.now(ZoneInfo(zone)).date()
+    time_part = local.strftime("%H:%M:%S" if seconds else "%H:%M")
+    day_part = "" if local.date() == today else local.strftime("%Y-%m-%d ")
+    return f"{day_part}{time_part} {local.tzname()}"

@@ -1,6 +1,7 @@
-"""The preferences form (default time range, KPI cards, landing view). Used twice: in the app
-shell's "Preferences" dialog (ids ``app-prefs-*``, every user, their own) and on the admin
-view's Preferences tab (ids ``admin-prefs-*``, any user). The callbacks fill options and values.
+"""The preferences form (default time range, KPI cards, landing view, and in the user's own
+dialog their time zone). Used twice: in the app shell's "Preferences" dialog (ids
+``app-prefs-*``, every user, their own) and on the admin view's Preferences tab (ids
+``admin-prefs-*``, any user). The callbacks fill options and values.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dash import html
 
 from services.kpis import KPI_LABELS
 from services.periods import RANGE_LABELS, RANGES
+from services.preferences import time_zones
 
 SHELL_PREFIX = "app"
 OPEN = "app-prefs-open"
@@ -17,8 +19,8 @@ MODAL = "app-prefs-modal"
 
 
 def ids(prefix: str) -> dict:
-    return {name: f"{prefix}-prefs-{name}" for name in ("range", "kpis", "landing", "save",
-                                                        "result")}
+    return {name: f"{prefix}-prefs-{name}" for name in ("range", "kpis", "landing", "timezone",
+                                                        "save", "result")}
 
 
 RANGE_OPTIONS = [{"label": RANGE_LABELS[key], "value": key} for key in RANGES]
@@ -35,9 +37,21 @@ def form(prefix: str) -> html.Div:
         dbc.Label("Landing view (opened at sign-in)", html_for=i["landing"],
                   className="small fw-semibold"),
         dbc.Select(id=i["landing"], options=[], className="mb-3"),
+        *(_time_zone(i) if prefix == SHELL_PREFIX else []),
         dbc.Button("Save preferences", id=i["save"], color="primary", n_clicks=0),
         html.Div(id=i["result"], className="mt-2"),
     ])
+
+
+def _time_zone(i: dict) -> list:
+    return [
+        dbc.Label("Time zone", html_for=i["timezone"], className="small fw-semibold"),
+        dbc.Select(id=i["timezone"], options=[{"label": z.replace("_", " "), "value": z}
+                                              for z in time_zones()]),
+        html.Small("Times of day (data as of, alerts, imports) are shown in it; the charts' "
+                   "days and hours stay UTC, the days the data is kept in.",
+                   className="text-muted d-block mb-3"),
+    ]
 
 
 def landing_options(views: list[tuple[str, str]]) -> list[dict]:

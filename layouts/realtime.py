@@ -115,15 +115,14 @@ def layout(user, companies, query: dict) -> html.Div:
 # --------------------------------------------------------------------------- pieces
 
 
-def freshness(newest_event_at: str | None, stale_after_s: int) -> html.Span:
-    """The "data as of" text; assets/40-realtime.js keeps its age and the warning current."""
+def freshness(newest_event_at: str | None, stale_after_s: int, zone: str = "UTC") -> html.Span:
+    """The "data as of" text in the user's time zone; assets/40-realtime.js keeps its age and
+    the warning current."""
     if newest_event_at is None:
         return html.Span("no events yet", className="cd-rt-asof",
                          **{"data-newest": "", "data-stale-after": str(stale_after_s)})
     newest = dt.datetime.fromisoformat(newest_event_at).astimezone(dt.timezone.utc)
-    today = dt.datetime.now(dt.timezone.utc).date()
-    label = f"data as of {newest:%H:%M:%S} UTC" if newest.date() == today else \
-        f"data as of {newest:%Y-%m-%d %H:%M:%S} UTC"
+    label = f"data as of {fmt.clock(newest, zone, seconds=True)}"
     return html.Span(label, className="cd-rt-asof",
                      **{"data-newest": newest.isoformat(), "data-label": label,
                         "data-stale-after": str(stale_after_s)})
@@ -238,7 +237,7 @@ def campaigns_table(campaigns: list[dict], may_act: bool):
                                className="mb-1 align-middle cd-rt-table"), *more])
 
 
-def alerts_feed(alerts: list[dict], may_act: bool):
+def alerts_feed(alerts: list[dict], may_act: bool, zone: str = "UTC"):
     if not alerts:
         return html.P("No open alerts. Rules are checked every minute.",
                       className="text-muted mb-0", id="realtime-no-alerts")
@@ -259,8 +258,8 @@ def alerts_feed(alerts: list[dict], may_act: bool):
                 dbc.Badge(alert["severity"], color=SEVERITY_COLOR.get(alert["severity"],
                                                                       "secondary"),
                           className="me-2 text-uppercase"),
-                html.Span(f"fired {fired:%H:%M} UTC" if fired else "", className="small "
-                          "text-muted"),
+                html.Span(f"fired {fmt.clock(fired, zone)}" if fired else "",
+                          className="small text-muted"),
             ], className="d-flex align-items-center mb-1"),
             html.Div(alert["message"], className="mb-1"),
             ack,

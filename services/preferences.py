@@ -1,10 +1,14 @@
-"""Each user's preferences: default time range, preferred KPI cards and landing view.
+"""Each user's preferences: default time range, preferred KPI cards, landing view and the time
+zone times of day are shown in (UTC by default; the charts' days and hours stay UTC).
 
 The views use them: the router fills a view's query defaults (``range``, ``kpis``) from them
 when the URL has none, and ``/`` opens the preferred landing view when the role may open it.
 """
 
 from __future__ import annotations
+
+import zoneinfo
+from functools import lru_cache
 
 from db.models import UserPreference
 from services import audit, registry
@@ -18,9 +22,19 @@ KPI_CHOICES = tuple(KPI_LABELS)
 RANGE_CHOICES = tuple(RANGES)  # named ranges only: a custom range has no fixed length
 
 
+DEFAULT_TIME_ZONE = "UTC"
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> tuple[str, ...]:
+    """The IANA zones a user may pick, UTC first."""
+    return (DEFAULT_TIME_ZONE, *sorted(z for z in zoneinfo.available_timezones()
+                                       if "/" in z and not z.startswith(("Etc/", "SystemV/"))))
+
+
 def defaults() -> dict:
     return {"default_range": DEFAULT_RANGE, "kpi_cards": list(KPI_CHOICES),
-            "landing_view": None}
+            "landing_view": None, "time_zone": DEFAULT_TIME_ZONE}
 
 
 def _as_dict(row: UserPreference | None) -> dict:
@@ -28,7 +42,23 @@ def _as_dict(row: UserPreference | None) -> dict:
         return defaults()
     return {"default_range": row.default_range or DEFAULT_RANGE,
             "kpi_cards": list(row.kpi_cards or KPI_CHOICES),
-            "landing_view": row.landing_view}
+            "landing_view": row.landing_view,
+            "time_zone": row.time_zone or DEFAULT_TIME_ZONE}
+
+
+def validate_time_zone(value) -> str:
+    zone = value if isinstance(value, str) and value else DEFAULT_TIME_ZONE
+    if zone not in time_zones():
+        raise ValidationError(f"unknown time zone {str(value)[:40]!r}; use an IANA name such "
+                              "as Europe/London or America/New_York")
+    return zone
+
+
+def time_zone_of(ctx: ServiceContext, user_id: int | None) -> str:
+    """The zone the user reads times of day in (UTC for the command line and unknowns)."""
+    if not user_id:
+        return DEFAULT_TIME_ZONE
+    return get_preferences(ctx, user_id)["time_zone"]
 
 
 def get_preferences(ctx: ServiceContext, user_id: int) -> dict:
@@ -66,22 +96,25 @@ def validate(role: str, default_range: str | None, kpi_cards: list[str] | None,
 
 def set_preferences(ctx: ServiceContext, user: UserRecord, default_range: str | None,
                     kpi_cards: list[str] | None, landing: str | None, *,
-                    actor: UserRecord | None = None, remote_addr: str | None = None,
-                    cli: bool = False) -> dict:
+                    time_zone: str | None = None, actor: UserRecord | None = None,
+                    remote_addr: str | None = None, cli: bool = False) -> dict:
     """Save ``user``'s preferences (validated against the user's role); one audit row.
-    ``actor`` is who saved them when not the user themselves (an admin); ``cli`` marks the
-    command line as the actor."""
+    ``time_zone`` None keeps the saved one. ``actor`` is who saved them when not the user
+    themselves (an admin); ``cli`` marks the command line as the actor."""
     values = validate(user.role, default_range, kpi_cards, landing)
+    zone = None if time_zone is None else validate_time_zone(time_zone)
     who = actor if actor is not None else user
     with ctx.session() as session:
         row = session.get(UserPreference, user.id, with_for_update=True)
         before = _as_dict(row)
         if row is None:
-            row = UserPreference(user_id=user.id)
+            row = UserPreference(user_id=user.id, time_zone=DEFAULT_TIME_ZONE)
             session.add(row)
         row.default_range = values["default_range"]
         row.kpi_cards = values["kpi_cards"]
         row.landing_view = values["landing_view"]
+        row.time_zone = zone or before["time_zone"]
+        values["time_zone"] = row.time_zone
         if before != values:
             audit.record(session, "preferences_changed", user_id=None if cli else who.id,
                          actor_email="cli" if cli else who.email, target=user.email,

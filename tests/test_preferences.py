@@ -24,7 +24,8 @@ def manager(ctx, companies):
 
 def test_defaults_and_validation(ctx, manager):
     assert preferences.get_preferences(ctx, manager.id) == {
-        "default_range": "30d", "kpi_cards": list(CARDS), "landing_view": None}
+        "default_range": "30d", "kpi_cards": list(CARDS), "landing_view": None,
+        "time_zone": "UTC"}
     with pytest.raises(ValidationError, match="unknown time range"):
         preferences.set_preferences(ctx, manager, "fortnight", ["spend"], None)
     with pytest.raises(ValidationError, match="unknown KPI card 'likes'"):
@@ -35,7 +36,7 @@ def test_defaults_and_validation(ctx, manager):
         preferences.set_preferences(ctx, manager, "7d", ["spend"], "admin")
     saved = preferences.set_preferences(ctx, manager, "7d", ["roas", "spend"], "executive")
     assert saved == {"default_range": "7d", "kpi_cards": ["spend", "roas"],
-                     "landing_view": "executive"}
+                     "landing_view": "executive", "time_zone": "UTC"}
     assert preferences.get_preferences(ctx, manager.id) == saved
 
 
@@ -51,7 +52,7 @@ def test_a_change_writes_one_audit_row_and_no_change_none(ctx, manager):
     assert len(rows) == 1
     assert rows[0].before["default_range"] == "30d"
     assert rows[0].after == {"default_range": "quarter", "kpi_cards": ["revenue"],
-                             "landing_view": None}
+                             "landing_view": None, "time_zone": "UTC"}
 
 
 def test_landing_view_preference_drives_the_root_redirect(server, ctx, manager):
@@ -123,3 +124,32 @@ def test_preferred_kpi_cards_come_first_on_the_executive_view(client_for, dash_a
     cards = body["response"]["executive-kpi-cards"]["children"]
     first_two = [str(card).split("executive-card-", 1)[1].split("'", 1)[0] for card in cards[:2]]
     assert first_two == ["conversions", "roas"]
+
+
+def test_times_of_day_are_shown_in_the_users_time_zone(ctx, manager):
+    import datetime as dt
+
+    from layouts import format as fmt
+    from layouts import realtime as realtime_layout
+
+    with pytest.raises(ValidationError, match="unknown time zone 'Mars/Olympus'"):
+        preferences.set_preferences(ctx, manager, "7d", ["spend"], None,
+                                    time_zone="Mars/Olympus")
+    saved = preferences.set_preferences(ctx, manager, "7d", ["spend"], None,
+                                        time_zone="Europe/Berlin")
+    assert saved["time_zone"] == "Europe/Berlin"
+    # Saving without a zone (the admin's tab, older clients) keeps the saved one.
+    preferences.set_preferences(ctx, manager, "30d", ["spend"], None)
+    assert preferences.time_zone_of(ctx, manager.id) == "Europe/Berlin"
+    assert preferences.time_zone_of(ctx, None) == "UTC"
+
+    winter = dt.datetime(2026, 1, 15, 13, 5, 9, tzinfo=dt.timezone.utc)
+    summer = dt.datetime(2026, 7, 15, 13, 5, 9, tzinfo=dt.timezone.utc)
+    assert fmt.clock(winter, "Europe/Berlin", today=winter.date()) == "14:05 CET"
+    assert fmt.clock(summer, "Europe/Berlin", today=summer.date()) == "15:05 CEST"
+    assert fmt.clock(summer, "UTC", today=winter.date()) == "2026-07-15 13:05 UTC"
+    assert fmt.clock(summer.isoformat(), "America/New_York", seconds=True,
+                     today=summer.date()) == "09:05:09 EDT"
+    assert fmt.clock(None) == fmt.DASH
+    label = realtime_layout.freshness(winter.isoformat(), 300, "Europe/Berlin")
+    assert label.children.startswith("data as of ") and label.children.endswith("CET")
