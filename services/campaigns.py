@@ -197,7 +197,7 @@ def _chosen(raw: dict, options: dict[str, list[str]]) -> dict[str, str]:
 
 def _sort(sort, order) -> tuple[str, bool]:
     sort = sort or "spend"
-    if sort not in COLUMNS:
+    if not isinstance(sort, str) or sort not in COLUMNS:
         raise ValidationError(f"cannot sort by {str(sort)[:40]!r}; use one of: "
                               f"{', '.join(COLUMNS)}")
     order = order or "desc"
@@ -476,7 +476,7 @@ MATRIX_METRICS = ("conversion_rate", "ctr", "cpa", "roas", "roi_pct")
 
 def _metric(metric, allowed) -> str:
     metric = metric or allowed[0]
-    if metric not in allowed:
+    if not isinstance(metric, str) or metric not in allowed:
         raise ValidationError(f"unknown metric {str(metric)[:40]!r}; use one of: "
                               f"{', '.join(allowed)}")
     return metric
@@ -530,7 +530,7 @@ def top_bottom(ctx: ServiceContext, scope: Scope, raw: dict | None = None,
     period's groups with spend, at least $100), so a $1 campaign cannot top the list."""
     metric = _metric(metric, RANK_METRICS)
     by = by or "campaign"
-    if by not in RANK_BY:
+    if not isinstance(by, str) or by not in RANK_BY:
         raise ValidationError(f"by must be one of: {', '.join(RANK_BY)}")
     floor = _money(min_spend, "min_spend")
     resolved, frame = _frame(ctx, scope, raw)
@@ -725,7 +725,7 @@ def segment_channel_forecasts(ctx: ServiceContext, scope: Scope, raw: dict | Non
     """Weekly forecasts with their 95 % bands per segment or channel (ads' figures), fitted
     by the worker per history version."""
     by = by or FORECAST_BY[0]
-    if by not in FORECAST_BY:
+    if not isinstance(by, str) or by not in FORECAST_BY:
         raise ValidationError(f"by must be one of: {', '.join(FORECAST_BY)}")
     return forecasts_model(ctx, _company_id(scope), by, _metric(metric, FORECAST_METRICS))
 
