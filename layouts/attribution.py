@@ -10,7 +10,16 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import filter_bar
-from layouts.components import empty_figure
+from layouts.components import (  # noqa: F401 (ids.*: the views' shared widgets)
+    GRAPH_CONFIG,
+    empty_figure,
+    empty_state,
+    graph,
+    loading,
+    message,
+    panel,
+    table,
+)
 from layouts.filter_bar import FilterBar
 from services.attribution import DEFAULTS, LEVELS, LOOKBACK_DAYS
 
@@ -38,7 +47,6 @@ DATA_NOTE = "attribution-data-note"
 DOWNLOAD = "attribution-download"
 DOWNLOAD_BUTTON = "attribution-download-button"
 
-GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 # Heuristic models in quiet tones, last touch (the usual default) in grey, the data-driven
 # models in the strong colours: the eye goes to the comparison that matters.
 MODEL_COLOURS = {"first_touch": "#9ecae1", "last_touch": "#7f8c8d", "linear": "#6baed6",
@@ -47,23 +55,10 @@ MODEL_COLOURS = {"first_touch": "#9ecae1", "last_touch": "#7f8c8d", "linear": "#
 MEASURES = {"conversions": "Conversions", "value": "Value ($)"}
 
 
-def graph(component_id: str, height: int = 340) -> dcc.Loading:
-    return dcc.Loading(dcc.Graph(id=component_id, config=GRAPH_CONFIG,
-                                 style={"height": f"{height}px"}, figure=empty_figure()),
-                       type="dot", delay_show=300)
 
 
-def panel(title, body, *, note=None, extra=None) -> dbc.Card:
-    header = html.Div([html.Span(title, className="fw-semibold"), extra],
-                      className="d-flex justify-content-between align-items-center gap-2 "
-                                "flex-wrap")
-    parts = [html.Small(note, className="text-muted d-block mb-2")] if note else []
-    return dbc.Card([dbc.CardHeader(header), dbc.CardBody([*parts, body])],
-                    className="shadow-sm h-100")
 
 
-def _loading(component_id: str) -> dcc.Loading:
-    return dcc.Loading(html.Div(id=component_id), type="dot", delay_show=300)
 
 
 def _hide(component, component_id: str) -> None:
@@ -131,9 +126,9 @@ def layout(user, companies, query: dict) -> html.Div:
         bar,
         html.Div(id=MESSAGE),
         html.Div(id=CONTENT, children=[
-            _loading(SUMMARY),
+            loading(SUMMARY),
             html.Div(panel("Credit by model", html.Div([graph(CREDIT_CHART, 380),
-                                                       _loading(CREDIT_TABLE)]),
+                                                       loading(CREDIT_TABLE)]),
                            note="Each model shares every conversion (and its value) among the "
                                 "touches before it; every column adds up to the same total. "
                                 "Markov and Shapley learn from converting and non-converting "
@@ -142,11 +137,11 @@ def layout(user, companies, query: dict) -> html.Div:
                                           className="d-flex flex-wrap gap-2")),
                      className="mt-3"),
             dbc.Row([
-                dbc.Col(panel("Against last touch", _loading(VERDICTS),
+                dbc.Col(panel("Against last touch", loading(VERDICTS),
                               note="Channels whose share under both data-driven models "
                                    "(Markov and Shapley) differs from their last-touch share "
                                    "by 3 points or more in the same direction."), lg=6),
-                dbc.Col(panel("Budget advice", _loading(ADVICE),
+                dbc.Col(panel("Budget advice", loading(ADVICE),
                               note="Attribution shares credit among touches; it does not show "
                                    "that a channel caused a conversion. Test a shift (a holdout "
                                    "or a budget experiment) before moving much."), lg=6),
@@ -164,25 +159,13 @@ def layout(user, companies, query: dict) -> html.Div:
                 dbc.Col(panel("Time to convert", graph(DAYS, 280),
                               note="Days from a converting journey's first touch to its "
                                    "conversion (journeys with times)."), lg=4),
-                dbc.Col(panel("Top converting paths", _loading(PATHS)), lg=4),
+                dbc.Col(panel("Top converting paths", loading(PATHS)), lg=4),
             ], className="g-3 mt-1"),
-            html.Div(panel("About the data", _loading(DATA_NOTE)), className="mt-3 mb-4"),
+            html.Div(panel("About the data", loading(DATA_NOTE)), className="mt-3 mb-4"),
         ]),
     ])
 
 
-def message(text, colour: str = "info") -> dbc.Alert:
-    return dbc.Alert(text, color=colour, className="mb-3 py-2")
 
 
-def empty_state(text: str, hint: str | None = None) -> html.Div:
-    return html.Div([html.Div(text), html.Small(hint, className="text-muted") if hint else None],
-                    className="text-muted py-3")
 
-
-def table(header: list, rows: list, footer: list | None = None) -> dbc.Table:
-    parts = [html.Thead(html.Tr(header)), html.Tbody(rows)]
-    if footer:
-        parts.append(html.Tfoot(html.Tr(footer), className="fw-semibold"))
-    return dbc.Table(parts, hover=True, responsive=True, size="sm",
-                     className="mb-0 align-middle cd-table")

@@ -10,7 +10,16 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import filter_bar
-from layouts.components import empty_figure
+from layouts.components import (  # noqa: F401 (ids.*: the views' shared widgets)
+    GRAPH_CONFIG,
+    empty_figure,
+    empty_state,
+    graph,
+    loading,
+    message,
+    panel,
+    table,
+)
 from layouts.filter_bar import FilterBar
 from services import campaigns as service
 from services.metrics import METRICS
@@ -61,7 +70,6 @@ DURATION_CHART = "campaigns-duration-chart"
 DURATION_TABLE = "campaigns-duration-table"
 CLUSTERS = "campaigns-clusters"
 
-GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 GREEN, AMBER, RED, BLUE, GREY = "#18bc9c", "#f39c12", "#e74c3c", "#3498db", "#95a5a6"
 # Diverging scale for "worse / in line / better than the benchmark" (red - white - green).
 DIVERGING = [[0.0, RED], [0.5, "#f8f9fa"], [1.0, GREEN]]
@@ -116,23 +124,10 @@ def grid(key: str) -> dag.AgGrid:
         style={"height": "460px", "width": "100%"}, className="ag-theme-quartz cd-grid")
 
 
-def graph(component_id: str, height: int = 320) -> dcc.Loading:
-    return dcc.Loading(dcc.Graph(id=component_id, config=GRAPH_CONFIG,
-                                 style={"height": f"{height}px"}, figure=empty_figure()),
-                       type="dot", delay_show=300)
 
 
-def panel(title, body, *, note=None, extra=None) -> dbc.Card:
-    header = html.Div([html.Span(title, className="fw-semibold"), extra],
-                      className="d-flex justify-content-between align-items-center gap-2 "
-                                "flex-wrap")
-    parts = [html.Small(note, className="text-muted d-block mb-2")] if note else []
-    return dbc.Card([dbc.CardHeader(header), dbc.CardBody([*parts, body])],
-                    className="shadow-sm h-100")
 
 
-def _loading(component_id: str) -> dcc.Loading:
-    return dcc.Loading(html.Div(id=component_id), type="dot", delay_show=300)
 
 
 def _select(component_id: str, options: list[tuple[str, str]], value: str,
@@ -180,7 +175,7 @@ def layout(user, companies, query: dict) -> html.Div:
         panel("Campaign explorer", html.Div([
             _explorer_filters(query),
             html.Div(id=EXPORT_MESSAGE),
-            _loading(SUMMARY),
+            loading(SUMMARY),
             html.Div(grid("initial"), id=GRID_HOLDER),
             html.Small("Click a campaign for its daily trend and its channel and segment "
                        "averages. Sort on any column; every figure is the campaign's over "
@@ -195,12 +190,12 @@ def layout(user, companies, query: dict) -> html.Div:
             fade=False),
         dbc.Row([
             dbc.Col(panel("Segments against their industry", html.Div([
-                _loading(SEGMENTS_BEST), graph(SEGMENTS_CHART, 340)]),
+                loading(SEGMENTS_BEST), graph(SEGMENTS_CHART, 340)]),
                 note="Colour: how far each figure is from the average of the same segment at "
                      "other companies of your industry (green better, red worse); a cell "
                      "needs at least 3 such companies."), lg=7),
             dbc.Col(panel("Channels against the global average", html.Div([
-                graph(CHANNELS_CHART, 300), _loading(CHANNELS_NOTE)]),
+                graph(CHANNELS_CHART, 300), loading(CHANNELS_NOTE)]),
                 extra=_select(CHANNEL_METRIC, _metric_options(service.CHANNEL_METRICS),
                               "conversion_rate", "10rem")), lg=5),
         ], className="g-3 mt-1"),
@@ -212,7 +207,7 @@ def layout(user, companies, query: dict) -> html.Div:
                           extra=_select(MATRIX_METRIC,
                                         _metric_options(service.MATRIX_METRICS),
                                         "conversion_rate", "10rem")), lg=7),
-            dbc.Col(panel("Top and bottom performers", _loading(RANK_TABLE), extra=html.Div([
+            dbc.Col(panel("Top and bottom performers", loading(RANK_TABLE), extra=html.Div([
                 _select(RANK_BY, [("campaign", "Campaigns"), ("segment", "Segments"),
                                   ("channel", "Channels")], "campaign", "8rem"),
                 _select(RANK_METRIC, _metric_options(service.RANK_METRICS), "roas", "9rem"),
@@ -223,15 +218,15 @@ def layout(user, companies, query: dict) -> html.Div:
         ], className="g-3 mt-1"),
         dbc.Row([
             dbc.Col(panel("Campaign length", html.Div([graph(DURATION_CHART, 300),
-                                                       _loading(DURATION_TABLE)]),
+                                                       loading(DURATION_TABLE)]),
                           note="Whole history through yesterday, by length from start to "
                                "end date."), lg=6),
-            dbc.Col(panel("Campaign clusters", _loading(CLUSTERS),
+            dbc.Col(panel("Campaign clusters", loading(CLUSTERS),
                           note="Campaigns grouped by channel, segment, goal, length and "
                                "location; whole history through yesterday."), lg=6),
         ], className="g-3 mt-1"),
         dbc.Row([
-            dbc.Col(panel("Forecasts by segment and channel", _loading(FORECASTS),
+            dbc.Col(panel("Forecasts by segment and channel", loading(FORECASTS),
                           note="Weekly ads' figures through last week and the next 13 weeks "
                                "with their 95 % band, from the insights engine's forecast "
                                "(the model its backtest picks per series), fitted on each "
@@ -247,15 +242,6 @@ def layout(user, companies, query: dict) -> html.Div:
     ])
 
 
-def message(text: str, colour: str = "info") -> dbc.Alert:
-    return dbc.Alert(text, color=colour, className="mb-3 py-2")
 
 
-def empty_state(text: str, hint: str | None = None) -> html.Div:
-    return html.Div([html.Div(text), html.Small(hint, className="text-muted") if hint else None],
-                    className="text-muted py-3")
 
-
-def table(header: list, rows: list) -> dbc.Table:
-    return dbc.Table([html.Thead(html.Tr(header)), html.Tbody(rows)], hover=True,
-                     responsive=True, size="sm", className="mb-0 align-middle cd-table")

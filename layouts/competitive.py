@@ -9,7 +9,17 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import filter_bar
-from layouts.components import empty_figure, page_header  # noqa: F401 (ids.*)
+from layouts.components import (  # noqa: F401 (ids.*: the views' shared widgets)
+    GRAPH_CONFIG,
+    empty_figure,
+    empty_state,
+    graph,
+    loading,
+    message,
+    page_header,
+    panel,
+    table,
+)
 from layouts.filter_bar import FilterBar
 
 BAR = FilterBar("competitive", ())
@@ -46,7 +56,6 @@ CONFIRM_CANCEL = "competitive-confirm-cancel"
 PENDING_REMOVAL = "competitive-pending-removal"
 REMOVE = "competitive-remove-competitor"  # pattern id type: {"type": REMOVE, "index": id}
 
-GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 # Colour language: green good, amber warning, red critical, blue neutral.
 GREEN, AMBER, RED, BLUE, GREY = "#18bc9c", "#f39c12", "#e74c3c", "#3498db", "#95a5a6"
 OWN_COLOUR = "#2c3e50"
@@ -58,10 +67,6 @@ KIND_LABELS = {"pricing": "Pricing", "product": "Product", "campaign": "Campaign
                "other": "Other"}
 
 
-def graph(component_id: str, height: int = 320) -> dcc.Loading:
-    return dcc.Loading(dcc.Graph(id=component_id, config=GRAPH_CONFIG,
-                                 style={"height": f"{height}px"}, figure=empty_figure()),
-                       type="dot", delay_show=300)
 
 
 def graph_static(component_id: str, figure: dict, height: int = 280) -> dcc.Graph:
@@ -70,17 +75,8 @@ def graph_static(component_id: str, figure: dict, height: int = 280) -> dcc.Grap
                      style={"height": f"{height}px"})
 
 
-def panel(title, body, *, note=None, extra=None) -> dbc.Card:
-    header = html.Div([html.Span(title, className="fw-semibold"), extra],
-                      className="d-flex justify-content-between align-items-center gap-2 "
-                                "flex-wrap")
-    parts = [html.Small(note, className="text-muted d-block mb-2")] if note else []
-    return dbc.Card([dbc.CardHeader(header), dbc.CardBody([*parts, body])],
-                    className="shadow-sm h-100")
 
 
-def _loading(component_id: str) -> dcc.Loading:
-    return dcc.Loading(html.Div(id=component_id), type="dot", delay_show=300)
 
 
 def _dropdown(component_id: str, label: str, width: str = "13rem", options=None):
@@ -109,7 +105,7 @@ def _manage(can_manage: bool) -> dbc.Card:
                                     n_clicks=0)]),
     ], id=CONFIRM, is_open=False)
     return panel("Competitors tracked", html.Div([
-        _loading(COMPETITORS), form, hint, html.Div(id=MANAGE_MESSAGE, className="mt-2"),
+        loading(COMPETITORS), form, hint, html.Div(id=MANAGE_MESSAGE, className="mt-2"),
         modal, dcc.Store(id=PENDING_REMOVAL)]))
 
 
@@ -126,31 +122,31 @@ def layout(user, companies, query: dict) -> html.Div:
         filter_bar.layout(BAR, user, companies, query),
         html.Div(id=MESSAGE),
         dbc.Row([
-            dbc.Col(panel("Threats", _loading(THREATS),
+            dbc.Col(panel("Threats", loading(THREATS),
                           note="Each competitor's momentum over the last quarter, most "
                                "threatening first. Red: critical, amber: warning, blue: "
                                "steady, green: losing ground."), lg=7),
-            dbc.Col(panel("Recommendations", _loading(RECOMMENDATIONS)), lg=5),
+            dbc.Col(panel("Recommendations", loading(RECOMMENDATIONS)), lg=5),
         ], className="g-3"),
         dbc.Row([
             dbc.Col(panel("Market share by month", html.Div([
-                graph(SHARE_CHART, 320), _loading(SHARE_TABLE)]),
+                graph(SHARE_CHART, 320), loading(SHARE_TABLE)]),
                 note="Competitors' shares are estimates: bands from low to high. Your "
                      "share is as you report it."), lg=7),
             dbc.Col(panel("Positioning: share of voice against share of market",
-                          html.Div([graph(POSITION_CHART, 320), _loading(POSITION_TEXT)]),
+                          html.Div([graph(POSITION_CHART, 320), loading(POSITION_TEXT)]),
                           extra=dcc.Dropdown(id=POSITION_CHANNEL, clearable=False,
                                              searchable=False, style={"minWidth": "9rem"},
                                              options=[])), lg=5),
         ], className="g-3 mt-1"),
         dbc.Row([
-            dbc.Col(panel("Share of voice by channel", _loading(VOICE)), lg=7),
+            dbc.Col(panel("Share of voice by channel", loading(VOICE)), lg=7),
             dbc.Col(panel("Estimated ad spend per month", html.Div([
-                graph(SPEND_CHART, 320), _loading(SPEND_NOTE)])), lg=5),
+                graph(SPEND_CHART, 320), loading(SPEND_NOTE)])), lg=5),
         ], className="g-3 mt-1"),
-        html.Div(panel("Gap analysis", _loading(GAPS)), className="mt-3"),
+        html.Div(panel("Gap analysis", loading(GAPS)), className="mt-3"),
         dbc.Row([
-            dbc.Col(panel("Competitor updates", _loading(FEED), extra=html.Div([
+            dbc.Col(panel("Competitor updates", loading(FEED), extra=html.Div([
                 _dropdown(FEED_COMPETITOR, "All competitors"),
                 _dropdown(FEED_KIND, "All kinds", "10rem", kinds)],
                 className="d-flex flex-wrap gap-2")), lg=8),
@@ -159,15 +155,6 @@ def layout(user, companies, query: dict) -> html.Div:
     ])
 
 
-def message(text: str, colour: str = "info") -> dbc.Alert:
-    return dbc.Alert(text, color=colour, className="mb-3 py-2")
 
 
-def empty_state(text: str, hint: str | None = None) -> html.Div:
-    return html.Div([html.Div(text), html.Small(hint, className="text-muted") if hint else None],
-                    className="text-muted py-3")
 
-
-def table(header: list, rows: list) -> dbc.Table:
-    return dbc.Table([html.Thead(html.Tr(header)), html.Tbody(rows)], hover=True,
-                     responsive=True, size="sm", className="mb-0 align-middle cd-table")

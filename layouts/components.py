@@ -3,9 +3,12 @@ on hover, as the KPI cards do."""
 
 from __future__ import annotations
 
-from dash import html
+import dash_bootstrap_components as dbc
+from dash import dcc, html
 
 from services.metrics import METRICS
+
+GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
 # Priority columns: which table columns a narrow screen shows (Bootstrap display classes).
 ALWAYS, FROM_SM, FROM_MD, FROM_LG = "", "d-none d-sm-table-cell", "d-none d-md-table-cell", \
@@ -47,6 +50,49 @@ def empty_figure(message: str = "") -> dict:
         layout["annotations"] = [{"text": message, "showarrow": False,
                                   "font": {"color": "#6c757d"}}]
     return {"data": [], "layout": layout}
+
+
+def graph(component_id: str, height: int = 320) -> dcc.Loading:
+    """A chart the callbacks draw, empty until they do, with a loading indicator."""
+    return dcc.Loading(dcc.Graph(id=component_id, config=GRAPH_CONFIG,
+                                 style={"height": f"{height}px"}, figure=empty_figure()),
+                       type="dot", delay_show=300)
+
+
+def loading(component_id: str, **props) -> dcc.Loading:
+    """A container the callbacks fill, with a loading indicator."""
+    return dcc.Loading(html.Div(id=component_id, **props), type="dot", delay_show=300)
+
+
+def panel(title, body, *, note=None, extra=None) -> dbc.Card:
+    """A card: its title (and ``extra`` controls) in the header, a muted ``note`` above the
+    body."""
+    header = html.Div([html.Span(title, className="fw-semibold"), extra],
+                      className="d-flex justify-content-between align-items-center gap-2 "
+                                "flex-wrap")
+    parts = [html.Small(note, className="text-muted d-block mb-2")] if note else []
+    return dbc.Card([dbc.CardHeader(header), dbc.CardBody([*parts, body])],
+                    className="shadow-sm h-100")
+
+
+def message(text, colour: str = "info", margin: str = "mb-3") -> dbc.Alert:
+    return dbc.Alert(text, color=colour, className=f"{margin} py-2")
+
+
+def empty_state(text: str, hint: str | None = None) -> html.Div:
+    """Why a panel is empty, and what to do about it."""
+    return html.Div([html.Div(text), html.Small(hint, className="text-muted") if hint else None],
+                    className="text-muted py-3")
+
+
+def table(header: list, rows: list, footer: list | None = None) -> dbc.Table:
+    """A data table (30-tables.js makes it sortable, searchable and downloadable); a footer
+    row is its total."""
+    parts = [html.Thead(html.Tr(header)), html.Tbody(rows)]
+    if footer:
+        parts.append(html.Tfoot(html.Tr(footer), className="fw-semibold"))
+    return dbc.Table(parts, hover=True, responsive=True, size="sm",
+                     className="mb-0 align-middle cd-table")
 
 
 def change_class(good: int, change: float | None, unit: str = "%") -> str:

@@ -7,7 +7,12 @@ from dash import dcc, html
 
 from layouts import filter_bar
 from layouts import format as fmt
-from layouts.components import change_class, empty_figure, page_header  # noqa: F401 (ids.*)
+from layouts.components import (  # noqa: F401 (ids.*)
+    GRAPH_CONFIG,
+    change_class,
+    empty_figure,
+    page_header,
+)
 from layouts.filter_bar import FilterBar
 from services.kpis import CARDS, SEGMENTS
 
@@ -39,7 +44,6 @@ CHANNELS = "executive-channels"
 CAMPAIGNS = "executive-campaigns"
 MAX_INSIGHTS = 8
 # No mode bar: on a phone it covered the top of every chart, and nobody pans a KPI chart.
-GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 
 
 def insight_id(rank: int) -> str:

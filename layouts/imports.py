@@ -8,7 +8,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from layouts import shell
+from layouts import components, shell
 from services.competitive import UPDATE_KINDS
 from services.imports import MAX_FILE_BYTES, MAX_FILES
 
@@ -121,10 +121,8 @@ def layout(user, companies, query: dict) -> html.Div:
 
 
 def message(text: str, colour: str = "info") -> dbc.Alert:
-    return dbc.Alert(text, color=colour, className="mb-0 py-2")
+    return components.message(text, colour, margin="mb-0")
 
 
-def table(header: list, rows: list) -> dbc.Table:
-    return dbc.Table([html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(rows)],
-                     hover=True, responsive=True, size="sm", className="mb-0 align-middle "
-                                                                        "cd-table")
+def table(header: list[str], rows: list) -> dbc.Table:
+    return components.table([html.Th(h) for h in header], rows)

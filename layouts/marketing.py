@@ -8,11 +8,17 @@ from dash import dcc, html
 
 from layouts import filter_bar
 from layouts import format as fmt
-from layouts.components import (  # noqa: F401 (ids.*)
+from layouts.components import (  # noqa: F401 (ids.*: the views' shared widgets)
     ALWAYS,
+    GRAPH_CONFIG,
     change_class,
     empty_figure,
+    empty_state,
+    graph,
+    loading,
+    message,
     page_header,
+    table,
 )
 from layouts.filter_bar import FilterBar
 
@@ -73,15 +79,8 @@ REGION_TABLE = "marketing-region-table"
 RETAILER_PICK = "marketing-retailer-pick"  # pattern id type: {"type": ..., "index": id}
 REGION_PICK = "marketing-region-pick"
 
-GRAPH_CONFIG = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 BLUE, GREEN, AMBER, RED, GREY = "#2c3e50", "#18bc9c", "#f39c12", "#e74c3c", "#95a5a6"
 LIGHT_BLUE = "#3498db"
-
-
-def _graph(component_id: str, height: int = 320) -> dcc.Loading:
-    return dcc.Loading(dcc.Graph(id=component_id, config=GRAPH_CONFIG,
-                                 style={"height": f"{height}px"}, figure=empty_figure()),
-                       type="dot", delay_show=300)
 
 
 def _panel(title, body, *, extra=None) -> dbc.Card:
@@ -92,8 +91,6 @@ def _panel(title, body, *, extra=None) -> dbc.Card:
                      dbc.CardBody(body)], className="shadow-sm h-100")
 
 
-def _loading(component_id: str, **props) -> dcc.Loading:
-    return dcc.Loading(html.Div(id=component_id, **props), type="dot", delay_show=300)
 
 
 def _traffic() -> html.Div:
@@ -105,12 +102,12 @@ def _traffic() -> html.Div:
         html.Div(id=TRAFFIC_MESSAGE),
         dcc.Loading(dbc.Row(id=TRAFFIC_CARDS, className="g-3"), type="dot", delay_show=300),
         dbc.Row([
-            dbc.Col(_panel("Trend", _graph(TRAFFIC_TREND, 340), extra=metric), lg=8),
-            dbc.Col(_panel("Sessions by source", _graph(TRAFFIC_SOURCES, 340)), lg=4),
+            dbc.Col(_panel("Trend", graph(TRAFFIC_TREND, 340), extra=metric), lg=8),
+            dbc.Col(_panel("Sessions by source", graph(TRAFFIC_SOURCES, 340)), lg=4),
         ], className="g-3 mt-1"),
         dbc.Row([
-            dbc.Col(_panel("Sessions by device", _graph(TRAFFIC_DEVICES, 240)), lg=6),
-            dbc.Col(_panel("New and returning visitors", _graph(TRAFFIC_VISITORS, 240)),
+            dbc.Col(_panel("Sessions by device", graph(TRAFFIC_DEVICES, 240)), lg=6),
+            dbc.Col(_panel("New and returning visitors", graph(TRAFFIC_VISITORS, 240)),
                     lg=6),
         ], className="g-3 mt-1"),
     ])
@@ -126,23 +123,23 @@ def _leads() -> html.Div:
         html.Div(id=LEADS_MESSAGE),
         dcc.Loading(dbc.Row(id=LEADS_CARDS, className="g-3"), type="dot", delay_show=300),
         dbc.Row([
-            dbc.Col(_panel("Leads and spend over time", _graph(LEADS_TREND, 320)), lg=8),
-            dbc.Col(_panel("Lead funnel", _graph(LEADS_FUNNEL, 320)), lg=4),
+            dbc.Col(_panel("Leads and spend over time", graph(LEADS_TREND, 320)), lg=8),
+            dbc.Col(_panel("Lead funnel", graph(LEADS_FUNNEL, 320)), lg=4),
         ], className="g-3 mt-1"),
         dbc.Row([
             dbc.Col(_panel("Lead status (leads created in the period)",
-                           _graph(LEADS_STATUS, 300)), lg=5),
-            dbc.Col(_panel("Status changes per week", _graph(LEADS_CHANGES, 300)), lg=7),
+                           graph(LEADS_STATUS, 300)), lg=5),
+            dbc.Col(_panel("Status changes per week", graph(LEADS_CHANGES, 300)), lg=7),
         ], className="g-3 mt-1"),
         html.Div(_panel("Cost per lead and CTR by channel", [
             html.Div(html.Small("Click a channel to filter the whole view by it.",
                                 className="text-muted")),
-            _loading(LEADS_CHANNELS)]), className="mt-3"),
+            loading(LEADS_CHANNELS)]), className="mt-3"),
         html.Div([
             _panel("Cost per lead and CTR by project", [
                 html.Div(html.Small("Click a project to filter the whole view by it.",
                                     className="text-muted")),
-                _loading(LEADS_PROJECTS),
+                loading(LEADS_PROJECTS),
             ], extra=html.Div([download, html.Div(id=LEADS_DOWNLOAD_NOTE,
                                                   className="small text-muted")],
                               className="d-flex gap-2 align-items-center")),
@@ -156,12 +153,12 @@ def _content() -> html.Div:
         dcc.Loading(dbc.Row(id=CONTENT_CARDS, className="g-3"), type="dot", delay_show=300),
         dbc.Row([
             dbc.Col(_panel("Views and engagements by week published",
-                           _graph(CONTENT_TREND, 300)), lg=7),
-            dbc.Col(_panel("By kind", _loading(CONTENT_KINDS)), lg=5),
+                           graph(CONTENT_TREND, 300)), lg=7),
+            dbc.Col(_panel("By kind", loading(CONTENT_KINDS)), lg=5),
         ], className="g-3 mt-1"),
         dbc.Row([
-            dbc.Col(_panel("Top content by views", _loading(CONTENT_TOP_VIEWS)), lg=6),
-            dbc.Col(_panel("Top content by engagement rate", _loading(CONTENT_TOP_RATE)),
+            dbc.Col(_panel("Top content by views", loading(CONTENT_TOP_VIEWS)), lg=6),
+            dbc.Col(_panel("Top content by engagement rate", loading(CONTENT_TOP_RATE)),
                     lg=6),
         ], className="g-3 mt-1"),
     ])
@@ -185,23 +182,23 @@ def _email(query: dict) -> html.Div:
         html.Div(id=EMAIL_MESSAGE),
         dcc.Loading(dbc.Row(id=EMAIL_CARDS, className="g-3"), type="dot", delay_show=300),
         dbc.Row([
-            dbc.Col(_panel("Email funnel", _graph(EMAIL_FUNNEL, 300)), lg=6),
+            dbc.Col(_panel("Email funnel", graph(EMAIL_FUNNEL, 300)), lg=6),
             dbc.Col(_panel("Opens and clicks by hours since sending",
-                           _graph(EMAIL_HOURS, 300)), lg=6),
+                           graph(EMAIL_HOURS, 300)), lg=6),
         ], className="g-3 mt-1"),
-        html.Div(_panel("Emails", _loading(EMAIL_TABLE)), className="mt-3"),
-        html.Div(_panel("Email campaigns: revenue, cost and ROI", _loading(EMAIL_CAMPAIGNS)),
+        html.Div(_panel("Emails", loading(EMAIL_TABLE)), className="mt-3"),
+        html.Div(_panel("Email campaigns: revenue, cost and ROI", loading(EMAIL_CAMPAIGNS)),
                  className="mt-3"),
         dbc.Row([
             dbc.Col(_panel("Retailer leaderboard", [
                 html.Div(html.Small("Ranked by revenue (CRM conversions plus completed "
                                     "orders). Click a retailer to filter by it.",
                                     className="text-muted")),
-                _loading(RETAILER_BOARD)]), lg=8),
+                loading(RETAILER_BOARD)]), lg=8),
             dbc.Col(_panel("By region", [
                 html.Div(html.Small("Click a region to filter by it.",
                                     className="text-muted")),
-                _loading(REGION_TABLE)]), lg=4),
+                loading(REGION_TABLE)]), lg=4),
         ], className="g-3 mt-1"),
     ])
 
@@ -245,12 +242,6 @@ def metric_card(card: dict, compare_label: str) -> dbc.Col:
         style={"borderLeft": f"4px solid {LIGHT_BLUE}"}), xs=6, lg=4, xl=3)
 
 
-def table(header: list, rows: list, footer: list | None = None) -> dbc.Table:
-    parts = [html.Thead(html.Tr(header)), html.Tbody(rows)]
-    if footer:
-        parts.append(html.Tfoot(html.Tr(footer), className="fw-semibold"))
-    return dbc.Table(parts, hover=True, responsive=True, size="sm",
-                     className="mb-0 align-middle cd-table")
 
 
 def num(value, unit: str, shown: str = ALWAYS) -> html.Td:
@@ -258,12 +249,7 @@ def num(value, unit: str, shown: str = ALWAYS) -> html.Td:
         c for c in ("text-end", "cd-num", shown) if c))
 
 
-def empty_state(text: str, hint: str | None = None) -> html.Div:
-    return html.Div([html.Div(text), html.Small(hint, className="text-muted") if hint else None],
-                    className="text-muted py-3")
 
 
-def message(text: str, colour: str = "info") -> dbc.Alert:
-    return dbc.Alert(text, color=colour, className="mb-3 py-2")
 
 

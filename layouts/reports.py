@@ -10,6 +10,13 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 from layouts import filter_bar
+from layouts.components import (  # noqa: F401 (ids.*: the views' shared widgets)
+    empty_state,
+    loading,
+    message,
+    panel,
+    table,
+)
 from layouts.filter_bar import FilterBar
 
 BAR = FilterBar("reports")
@@ -72,17 +79,8 @@ OPTION_LABELS = {"skip_if_empty": "Skip when every section is empty",
                  "notify": "In-app notification", "active": "Active"}
 
 
-def panel(title, body, *, extra=None, note=None) -> dbc.Card:
-    header = html.Div([html.Span(title, className="fw-semibold"), extra],
-                      className="d-flex justify-content-between align-items-center gap-2 "
-                                "flex-wrap")
-    parts = [html.Small(note, className="text-muted d-block mb-2")] if note else []
-    return dbc.Card([dbc.CardHeader(header), dbc.CardBody([*parts, body])],
-                    className="shadow-sm h-100")
 
 
-def _loading(component_id: str) -> dcc.Loading:
-    return dcc.Loading(html.Div(id=component_id), type="dot", delay_show=300)
 
 
 def _field(label: str, control, hint: str | None = None, width: int = 12, md: int = 6):
@@ -218,12 +216,12 @@ def layout(user, companies, query: dict) -> html.Div:
                      className="text-muted small"),
         ], className="mb-2"),
         html.Div(id=MESSAGE),
-        html.Div(panel("Schedules", _loading(SCHEDULES),
+        html.Div(panel("Schedules", loading(SCHEDULES),
                        note="Next run in the schedule's time zone, and in yours below it."),
                  className="mb-3"),
         dbc.Row([
             dbc.Col(form, lg=7),
-            dbc.Col(panel(html.Span("Recent runs", id=RUNS_TITLE), _loading(RUNS),
+            dbc.Col(panel(html.Span("Recent runs", id=RUNS_TITLE), loading(RUNS),
                           extra=dbc.Button("All runs", id=ALL_RUNS, size="sm",
                                            color="link", n_clicks=0)), lg=5),
         ], className="g-3 mb-4"),
@@ -231,15 +229,6 @@ def layout(user, companies, query: dict) -> html.Div:
     ])
 
 
-def message(text: str, colour: str = "info") -> dbc.Alert:
-    return dbc.Alert(text, color=colour, className="mb-2 py-2")
 
 
-def empty_state(text: str, hint: str | None = None) -> html.Div:
-    return html.Div([html.Div(text), html.Small(hint, className="text-muted") if hint else None],
-                    className="text-muted py-3")
 
-
-def table(header: list, rows: list) -> dbc.Table:
-    return dbc.Table([html.Thead(html.Tr(header)), html.Tbody(rows)], hover=True,
-                     responsive=True, size="sm", className="mb-0 align-middle cd-table")
