@@ -4,8 +4,6 @@ view's access check, build figures and tables."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from dash import Dash, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
@@ -32,11 +30,7 @@ def _raw(values: list) -> dict:
 
 
 def _scope(raw: dict):
-    """The scope; PreventUpdate while a custom range is half picked."""
-    scope = request_scope("attribution", raw["company"])
-    if filter_bar.custom_range_problem(raw):
-        raise PreventUpdate
-    return scope
+    return filter_bar_callbacks.ready_scope("attribution", raw)
 
 
 def _result(values: list) -> dict:
@@ -71,10 +65,7 @@ def update_header(*args):
     params.update({key: raw[key] for key in ("level", "lookback", "direct") if raw.get(key)})
     if measure and measure != "conversions":
         params["measure"] = measure
-    if scope.is_staff:
-        params = {"company": scope.company.slug, **params}
-    search = "?" + urlencode(params)
-    search = search if search != current_search else no_update
+    search = filter_bar_callbacks.url_search(scope, params, current_search)
     problem = filter_bar.custom_range_problem(raw)
     if problem:
         return scope.company.name, problem, search, None, no_update

@@ -6,7 +6,6 @@ service; sort columns and filter values are checked there against what the perio
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
 from dash import Dash, Input, Output, State, dcc, html, no_update
@@ -33,11 +32,7 @@ def _raw(values: list) -> dict:
 
 
 def _scope(raw: dict):
-    """The scope; PreventUpdate while a custom range is half picked."""
-    scope = request_scope("campaigns", raw["company"])
-    if filter_bar.custom_range_problem(raw):
-        raise PreventUpdate
-    return scope
+    return filter_bar_callbacks.ready_scope("campaigns", raw)
 
 
 def _explorer_raw(raw: dict, chosen: list) -> dict:
@@ -66,10 +61,7 @@ def update_header(*args):
     params = {key: raw[key] for key in ("range", "start", "end") if raw.get(key)}
     params.update({name: value for name, value in zip(FILTER_NAMES, chosen_values, strict=True)
                    if isinstance(value, str) and value != filter_bar.ALL})
-    if scope.is_staff:
-        params = {"company": scope.company.slug, **params}
-    search = "?" + urlencode(params)
-    search = search if search != current_search else no_update
+    search = filter_bar_callbacks.url_search(scope, params, current_search)
     problem = filter_bar.custom_range_problem(raw)
     if problem:
         return scope.company.name, problem, search, None

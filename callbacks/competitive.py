@@ -5,7 +5,6 @@ filter, remove buttons, the pending removal) are resolved inside the scope by th
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode
 
 from dash import ALL, Dash, Input, Output, State, html, no_update
 from dash import ctx as dash_ctx
@@ -28,11 +27,7 @@ def _raw(values: list) -> dict:
 
 
 def _scope(raw: dict):
-    """The scope; PreventUpdate while a custom range is half picked."""
-    scope = request_scope("competitive", raw["company"])
-    if filter_bar.custom_range_problem(raw):
-        raise PreventUpdate
-    return scope
+    return filter_bar_callbacks.ready_scope("competitive", raw)
 
 
 def _error(error: ServiceError):
@@ -51,10 +46,7 @@ def update_header(*args):
     raw = _raw(values)
     scope = request_scope("competitive", raw["company"])
     params = {key: raw[key] for key in ("range", "start", "end", "compare") if raw.get(key)}
-    if scope.is_staff:
-        params = {"company": scope.company.slug, **params}
-    search = "?" + urlencode(params)
-    search = search if search != current_search else no_update
+    search = filter_bar_callbacks.url_search(scope, params, current_search)
     problem = filter_bar.custom_range_problem(raw)
     if problem:
         return scope.company.name, problem, search, None

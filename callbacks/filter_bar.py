@@ -5,7 +5,9 @@ view's access check (``request_scope``) like every other callback."""
 
 from __future__ import annotations
 
-from dash import Dash, Input, Output
+from urllib.parse import urlencode
+
+from dash import Dash, Input, Output, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.common import request_scope, sentence, service_context
@@ -13,6 +15,24 @@ from layouts import filter_bar
 from layouts.filter_bar import FilterBar
 from services import filters
 from services.errors import ServiceError
+
+
+def ready_scope(view: str, raw: dict):
+    """The request's scope on ``view``; PreventUpdate while a custom range is half picked
+    (the header callback says what is missing)."""
+    scope = request_scope(view, raw["company"])
+    if filter_bar.custom_range_problem(raw):
+        raise PreventUpdate
+    return scope
+
+
+def url_search(scope, params: dict, current_search):
+    """The view's shareable URL query for these filters (the company first for staff, who
+    pick one), or no_update when the URL already says so."""
+    if scope.is_staff:
+        params = {"company": scope.company.slug, **params}
+    search = "?" + urlencode(params)
+    return search if search != current_search else no_update
 
 
 def register(app: Dash, bar: FilterBar) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections import defaultdict
-from urllib.parse import urlencode
 
 import pandas as pd
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
@@ -74,11 +73,8 @@ def update_header(*args):
     params = {key: raw[key] for key in ("range", "start", "end", "compare", "channel",
                                          "segment", "project", "retailer", "region")
               if raw.get(key)}
-    if scope.is_staff:
-        params = {"company": scope.company.slug, **params}
     params["tab"] = tab or ids.DEFAULT_SECTION
-    search = "?" + urlencode(params)
-    search = search if search != current_search else no_update
+    search = filter_bar_callbacks.url_search(scope, params, current_search)
     if problem:
         return scope.company.name, problem, search
     try:
