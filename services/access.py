@@ -185,46 +185,40 @@ def _as_id(value) -> int | None:
     return None
 
 
-def campaign_in_scope(ctx: ServiceContext, scope: Scope, campaign_id) -> dict:
-    """{id, name, status} of a campaign of the scope's company, or NotFound (audited)."""
+def record_in_scope(ctx: ServiceContext, scope: Scope, kind: str, record_id, lookup):
+    """A record of the scope's company by an id from a request: ``lookup(session,
+    company_id, number)`` finds it (None or False when the company has none). Otherwise
+    NotFound, audited: another company's id reads like one that does not exist."""
+    number = _as_id(record_id)
     found = None
-    number = _as_id(campaign_id)
     if number is not None and scope.company_id is not None:
         with ctx.session() as session:
-            found = queries.campaign(session, scope.company_id, number)
-    if found is None:
-        raise deny(ctx, scope, f"campaign:{str(campaign_id)[:40]}",
-                   NotFound(f"no campaign {str(campaign_id)[:40]} in this company"))
+            found = lookup(session, scope.company_id, number)
+    if not found:
+        shown = str(record_id)[:40]
+        raise deny(ctx, scope, f"{kind.replace(' ', '_')}:{shown}",
+                   NotFound(f"no {kind} {shown} in this company"))
     return found
+
+
+def campaign_in_scope(ctx: ServiceContext, scope: Scope, campaign_id) -> dict:
+    """{id, name, status} of a campaign of the scope's company, or NotFound (audited)."""
+    return record_in_scope(ctx, scope, "campaign", campaign_id, queries.campaign)
 
 
 def alert_in_scope(ctx: ServiceContext, scope: Scope, alert_id) -> int:
     """The id of an alert of the scope's company, or NotFound (audited)."""
-    number = _as_id(alert_id)
-    exists = False
-    if number is not None and scope.company_id is not None:
-        with ctx.session() as session:
-            exists = queries.alert_exists(session, scope.company_id, number)
-    if not exists:
-        raise deny(ctx, scope, f"alert:{str(alert_id)[:40]}",
-                   NotFound(f"no alert {str(alert_id)[:40]} in this company"))
-    return number
+    record_in_scope(ctx, scope, "alert", alert_id, queries.alert_exists)
+    return _as_id(alert_id)
 
 
 def competitor_in_scope(ctx: ServiceContext, scope: Scope, competitor_id) -> dict:
     """{id, name, website, industry} of a competitor of the scope's company, or NotFound
-    (audited): another company's competitor id reads like one that does not exist."""
+    (audited)."""
     from db.queries import competitive as competitive_queries
 
-    found = None
-    number = _as_id(competitor_id)
-    if number is not None and scope.company_id is not None:
-        with ctx.session() as session:
-            found = competitive_queries.competitor(session, scope.company_id, number)
-    if found is None:
-        raise deny(ctx, scope, f"competitor:{str(competitor_id)[:40]}",
-                   NotFound(f"no competitor {str(competitor_id)[:40]} in this company"))
-    return found
+    return record_in_scope(ctx, scope, "competitor", competitor_id,
+                           competitive_queries.competitor)
 
 
 def user_in_scope(ctx: ServiceContext, scope: Scope, user_id) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from db.queries import imports as queries
 from services import importers
-from services.access import Scope, require
+from services.access import Scope, record_in_scope, require
 from services.context import ServiceContext
 from services.errors import NotFound, ServiceError, ValidationError
 from services.importers.reading import read_table
@@ -253,14 +253,9 @@ def rejected_csv(ctx: ServiceContext, scope: Scope, run_id) -> tuple[str, str]:
     """(file name, CSV text) of one of the company's imports' rejected rows: row number,
     reasons and the raw line. Another company's import is not found."""
     require(ctx, scope, "imports")
-    try:
-        run_id = int(run_id)
-    except (TypeError, ValueError):
-        raise NotFound("no such import") from None
+    run = record_in_scope(ctx, scope, "import", run_id, queries.import_run)
+    run_id = run["id"]
     with ctx.session() as session:
-        run = queries.import_run(session, scope.company.id, run_id)
-        if run is None:
-            raise NotFound(f"no import {run_id} in {scope.company.name}")
         rows = queries.rejected_rows(session, scope.company.id, run_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -34,23 +34,22 @@ def is_url(source) -> bool:
     return isinstance(source, str) and source.lower().startswith(("http://", "https://"))
 
 
-def is_feed(path: Path) -> bool:
-    """Does the file start like an RSS or Atom document?"""
+def _head(path: Path) -> bytes:
+    """The file's first bytes without a UTF-8 byte-order mark (empty when unreadable)."""
     try:
         with path.open("rb") as handle:
-            head = handle.read(4096)
+            return handle.read(4096).removeprefix(b"\xef\xbb\xbf")
     except OSError:
-        return False
-    return bool(FEED_START.match(head.lstrip(b"\xef\xbb\xbf")))
+        return b""
+
+
+def is_feed(path: Path) -> bool:
+    """Does the file start like an RSS or Atom document?"""
+    return bool(FEED_START.match(_head(path)))
 
 
 def is_json_lines(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4096)
-    except OSError:
-        return False
-    return head.lstrip(b"\xef\xbb\xbf").lstrip().startswith(b"{")
+    return _head(path).lstrip().startswith(b"{")
 
 
 def _json_lines_to_csv(path: Path, out: Path) -> None:

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 from db.queries import reports as queries
 from services import audit
-from services.access import Scope, _as_id, deny, require
+from services.access import Scope, record_in_scope, require
 from services.alerts.actions import DeliveryConfig
 from services.context import ServiceContext
-from services.errors import NotFound, ValidationError
+from services.errors import ValidationError
 from services.filters import FIELDS
 from services.filters import resolve as resolve_filters
 from services.reports import recipients as recipient_rules
@@ -109,15 +109,7 @@ def list_schedules(ctx: ServiceContext, scope: Scope, viewer_tz: str | None = No
 
 def schedule_in_scope(ctx: ServiceContext, scope: Scope, schedule_id) -> dict:
     """A schedule of the scope's company, or NotFound (audited)."""
-    number = _as_id(schedule_id)
-    found = None
-    if number is not None and scope.company_id is not None:
-        with ctx.session() as session:
-            found = queries.schedule(session, scope.company_id, number)
-    if found is None:
-        raise deny(ctx, scope, f"report_schedule:{str(schedule_id)[:40]}",
-                   NotFound(f"no report schedule {str(schedule_id)[:40]} in this company"))
-    return found
+    return record_in_scope(ctx, scope, "report schedule", schedule_id, queries.schedule)
 
 
 def list_runs(ctx: ServiceContext, scope: Scope, schedule_id=None, limit: int = 50) -> dict:
