@@ -54,7 +54,8 @@
     sorted.forEach(function (item) { body.appendChild(item.row); });
   }
 
-  function headers(table) { return table.tHead.rows[0].cells; }
+  // The header row over the columns: the last one when a table has two (a group row above).
+  function headers(table) { return table.tHead.rows[table.tHead.rows.length - 1].cells; }
 
   // The header cells as the state says (the server may redraw them: they come back plain).
   function markHeaders(table) {
@@ -94,7 +95,7 @@
   }
 
   function download(table) {
-    var header = Array.prototype.map.call(table.tHead.rows[0].cells, text);
+    var header = Array.prototype.map.call(headers(table), text);
     var lines = [header.map(csvCell).join(",")];
     rows(table).forEach(function (row) {
       if (row.style.display === "none") return;
