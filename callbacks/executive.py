@@ -8,19 +8,21 @@ import textwrap
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import Dash, Input, Output, State, html, no_update
+import plotly.graph_objects as go
+from dash import ALL, Dash, Input, Output, State, html, no_update
 from dash import ctx as dash_ctx
 from dash.exceptions import PreventUpdate
 
 from callbacks import filter_bar as filter_bar_callbacks
-from callbacks.common import request_scope, service_context
+from callbacks.common import request_scope, sentence, service_context
 from layouts import components
 from layouts import executive as ids
 from layouts import format as fmt
 from layouts.components import ALWAYS, FROM_LG, FROM_MD, FROM_SM, metric_header
 from services.errors import ServiceError
 from services.insights.benchmarks import peer_revenue_index
-from services.insights.events import list_events
+from services.insights.drivers import insight_drivers
+from services.insights.events import add_event, list_events, remove_event, set_holiday_country
 from services.insights.forecast import metric_forecast
 from services.insights.sentences import company_insights
 from services.kpis import executive_breakdowns, executive_kpis
@@ -224,7 +226,7 @@ def backtest_text(forecast: dict):
 
 
 def update_revenue_chart(range_name, start, end, company_slug, segment, _refresh, horizon,
-                         selected):
+                         selected, _events_version=None):
     ctx = service_context()
     range_name, start, end = _inputs(range_name, start, end)
     try:
@@ -374,6 +376,217 @@ def show_insight_detail(selected, range_name, start, end, company_slug, segment,
         return None
     found = next((i for i in insights if i["rank"] == rank), None)
     return insight_evidence(found) if found else None
+
+
+# --------------------------------------------------------------------------- drivers (#20)
+MAX_BARS = 8  # groups drawn one by one; the rest are one "other" bar
+DIMENSION_WORDS = {"channel": "channel", "campaign": "campaign", "segment": "segment",
+                   "location": "location"}
+UNIT_WORDS = {"USD": "USD", "%": "%", "x": "x", "count": "count"}
+
+
+def _amount(value: float, unit: str, signed: bool = False) -> str:
+    sign = "+" if signed and value > 0 else ("-" if value < 0 else "")
+    size = abs(value)
+    if unit == "USD":
+        return f"{sign}${size:,.2f}" if size < 100 else f"{sign}${size:,.0f}"
+    if unit == "%":
+        return f"{sign}{size:,.2f} pp" if signed else f"{sign}{size:,.2f}%"
+    if unit == "x":
+        return f"{sign}{size:,.2f}x"
+    return f"{sign}{size:,.0f}"
+
+
+def waterfall_figure(result: dict) -> dict:
+    """The change from the previous value to the current one as a horizontal waterfall
+    (plotly's Waterfall): the previous value, each group's contribution (the largest
+    ``MAX_BARS``; the rest as one bar), the current value. The contributions are the
+    service's, so the bars add up exactly to the change the insight states."""
+    if result.get("change") is None or not result.get("drivers"):
+        return ids.empty_figure("Nothing to split: the metric is undefined in a period")
+    unit, label = result["unit"], result["label"]
+    rows = result["drivers"]
+    shown, rest = rows[:MAX_BARS], rows[MAX_BARS:]
+    per_day = result.get("per") == "day" and result.get("mix_total") is None
+    previous = "Baseline" if result.get("per") == "day" else "Previous period"
+    names = [f"{previous}"] + [textwrap.shorten(r["group"], 38, placeholder="…")
+                               for r in shown]
+    values = [result["before"]] + [r["contribution"] for r in shown]
+    measures = ["absolute"] + ["relative"] * len(shown)
+    hover = [f"{previous}: {_amount(result['before'], unit)}"] + [
+        f"{r['group']}: {_amount(r['contribution'], unit, True)}"
+        + ("" if r.get("mix") is None else
+           f" (mix {_amount(r['mix'], unit, True)}, rate {_amount(r['rate'], unit, True)})")
+        for r in shown]
+    if rest:
+        names.append(f"{len(rest)} other {DIMENSION_WORDS[result['dimension']]}s")
+        values.append(sum(r["contribution"] for r in rest))
+        measures.append("relative")
+        hover.append(f"{len(rest)} others together: {_amount(values[-1], unit, True)}")
+    current = "This period" if result.get("per") != "day" else "Now"
+    names.append(current)
+    values.append(result["after"])
+    measures.append("total")
+    hover.append(f"{current}: {_amount(result['after'], unit)}")
+    texts = [_amount(v, unit, measure == "relative") for v, measure in zip(values, measures,
+                                                                           strict=True)]
+    axis = f"{label} ({UNIT_WORDS.get(unit, unit)}{' per day' if per_day else ''})"
+    figure = go.Figure(go.Waterfall(
+        orientation="h", y=names, x=values, measure=measures, text=texts,
+        textposition="auto", hovertext=hover, hoverinfo="text", cliponaxis=False,
+        increasing={"marker": {"color": _colour(result, 1)}},
+        decreasing={"marker": {"color": _colour(result, -1)}},
+        totals={"marker": {"color": BLUE}},
+        connector={"line": {"color": GREY, "width": 1}}))
+    low = min(result["before"], result["after"])
+    figure.update_layout(
+        template=TEMPLATE, margin={"l": 10, "r": 10, "t": 10, "b": 10}, showlegend=False,
+        xaxis={"title": {"text": axis}, "tickformat": ",",
+               "tickprefix": "$" if unit == "USD" else "",
+               "ticksuffix": "%" if unit == "%" else ("x" if unit == "x" else "")},
+        yaxis={"title": {"text": f"Contribution by {DIMENSION_WORDS[result['dimension']]}"},
+               "autorange": "reversed", "automargin": True})
+    if low > 0:  # start the bars near the values, not at zero: the changes are what matter
+        ends = [result["before"]]
+        for value in values[1:-1]:
+            ends.append(ends[-1] + value)
+        span = max(ends + [result["after"]]) - min(ends + [result["after"]])
+        figure.update_xaxes(range=[max(0.0, min(ends + [result["after"]]) - 0.6 * span
+                                       - 1e-9), max(ends + [result["after"]]) + 0.3 * span
+                                   + 1e-9])
+    return figure.to_plotly_json()
+
+
+def _colour(result: dict, direction: int) -> str:
+    """Green for a move in the good direction, red against it, blue where neither is good
+    (spend)."""
+    from services.metrics import METRICS
+
+    spec = METRICS.get(result["metric"])
+    good = spec.good if spec else 0
+    if not good:
+        return "#3498db"
+    return GREEN if good * direction > 0 else RED
+
+
+def drivers_note(insight: dict, result: dict) -> list:
+    """The sentence, the two periods compared and the biggest contributions in a table."""
+    unit = result["unit"]
+    before, after = result.get("period_before") or {}, result.get("period_after") or {}
+
+    def days(period: dict) -> str:
+        listed = period.get("days") or []
+        if len(listed) > 2 and period.get("start"):
+            return f"{len(listed)} days from {period['start']} to {period['end']}"
+        return ", ".join(listed) or f"{period.get('start')} to {period.get('end')}"
+
+    ratio = result.get("mix_total") is not None
+    head = [html.Th("Group"), html.Th("Contribution", className="text-end")]
+    if ratio:
+        head += [html.Th("Mix", className="text-end"), html.Th("Rate", className="text-end")]
+    rows = [html.Tr([html.Td(r["group"], style={"overflowWrap": "anywhere"}),
+                     html.Td(_amount(r["contribution"], unit, True), className="text-end"),
+                     *([html.Td(_amount(r["mix"], unit, True), className="text-end"),
+                        html.Td(_amount(r["rate"], unit, True), className="text-end")]
+                       if ratio else [])]) for r in result["drivers"][:5]]
+    return [
+        html.P(insight["text"], className="mb-2"),
+        html.Div([html.Span("Compared: ", className="text-muted"),
+                  f"{days(before)} (before) with {days(after)} (after)"
+                  + (", as an average day" if result.get("per") == "day" else "") + "."],
+                 className="mb-2"),
+        dbc.Table([html.Thead(html.Tr(head)), html.Tbody(rows)], size="sm",
+                  className="mb-1"),
+        html.Div("Mix: the denominator moved between groups; rate: a group's own ratio "
+                 "moved. The contributions add up exactly to the change."
+                 if ratio else "Each group's own change; together exactly the change.",
+                 className="text-muted"),
+    ]
+
+
+def show_drivers(selected, dimension, range_name, start, end, company_slug, segment):
+    """The clicked insight's drivers as a waterfall, looked up on the server by its rank (the
+    store is browser data); the dialog opens only for insights that split exactly."""
+    ctx = service_context()
+    scope = request_scope("executive", company_slug)
+    rank = selected.get("rank") if isinstance(selected, dict) else None
+    if not isinstance(rank, int) or isinstance(rank, bool):
+        raise PreventUpdate
+    range_name, start, end = _inputs(range_name, start, end)
+    opened = dash_ctx.triggered_id == ids.SELECTED
+    if dimension not in DIMENSION_WORDS:
+        dimension = None
+    try:
+        insights = company_insights(ctx, scope, range_name, start, end, segment)["insights"]
+        found = next((i for i in insights if i["rank"] == rank), None)
+        if found is None or not found["evidence"].get("drivers"):
+            return False, no_update, no_update, no_update, no_update
+        result = insight_drivers(ctx, scope, found["id"], range_name, start, end,
+                                 None if opened else dimension, segment)
+    except ServiceError as error:
+        return (True, "Why it moved", ids.empty_figure(sentence(error)),
+                html.Div(sentence(error), className="text-danger"), no_update)
+    title = f"Why {found['evidence'].get('label', 'it')} moved"
+    return (True, title, waterfall_figure(result), drivers_note(found, result),
+            result["dimension"])
+
+
+# --------------------------------------------------------------------------- events (#20)
+
+
+def open_events(n_clicks):
+    request_scope("executive")
+    if not n_clicks:
+        raise PreventUpdate
+    return True
+
+
+def update_events(is_open, _add, _removes, _save, company_slug, start, end, kind, title,
+                  country, version):
+    """List the company's events; add, remove and set the holiday country through the
+    services, which check the role (``annotate_events``, ``set_holiday_country``) exactly as
+    the API does: a hidden button is no check. Ids from the browser are looked up in the
+    scope's company."""
+    ctx = service_context()
+    scope = request_scope("executive", company_slug)
+    from services import registry
+
+    triggered = dash_ctx.triggered_id
+    clicked = bool(dash_ctx.triggered and dash_ctx.triggered[0].get("value"))
+    message, changed, country_out = None, False, no_update
+    try:
+        if triggered == ids.EVENT_ADD and clicked:
+            made = add_event(ctx, scope, start, end, kind, title)
+            message = dbc.Alert(f"Added \u2018{made['title']}\u2019 ({made['start']}"
+                                + ("" if made["end"] == made["start"] else
+                                   f" to {made['end']}") + "). Insights are refitted within "
+                                "a minute.", color="success", className="py-2 small")
+            changed = True
+        elif isinstance(triggered, dict) and triggered.get("type") == ids.EVENT_REMOVE \
+                and clicked:
+            removed = remove_event(ctx, scope, triggered.get("index"))
+            message = dbc.Alert(f"Removed \u2018{removed['title']}\u2019.", color="success",
+                                className="py-2 small")
+            changed = True
+        elif triggered == ids.HOLIDAY_SAVE and clicked:
+            saved = set_holiday_country(ctx, scope, country)
+            message = dbc.Alert(f"Holiday country set to {saved['holiday_country']}. "
+                                "Insights are refitted within a minute.", color="success",
+                                className="py-2 small")
+            changed = True
+    except ServiceError as error:
+        message = dbc.Alert(sentence(error), color="danger", className="py-2 small")
+    try:
+        listed = list_events(ctx, scope)
+    except ServiceError as error:
+        return (html.Div(sentence(error), className="text-danger"), message, no_update,
+                no_update)
+    if triggered != ids.HOLIDAY_SAVE or changed:
+        country_out = listed["holiday_country"]
+    number = version if isinstance(version, int) and not isinstance(version, bool) else 0
+    return (ids.events_table(listed["events"],
+                             registry.can_take(scope.role, "annotate_events")),
+            message, number + 1 if changed else no_update, country_out)
 
 
 # --------------------------------------------------------------------------- breakdowns
@@ -542,6 +755,7 @@ def register(app: Dash) -> None:
         *FILTERS,
         Input(ids.HORIZON, "value"),
         Input(ids.SELECTED, "data"),
+        Input(ids.EVENTS_VERSION, "data"),  # an event added or removed: marked at once
     )(update_revenue_chart)
     slots = range(1, ids.MAX_INSIGHTS + 1)
     app.callback(
@@ -562,6 +776,40 @@ def register(app: Dash) -> None:
         Input(ids.SELECTED, "data"),
         *FILTERS,
     )(show_insight_detail)
+    app.callback(
+        Output(ids.EVENTS_MODAL, "is_open"),
+        Input(ids.EVENTS_OPEN, "n_clicks"),
+        prevent_initial_call=True,
+    )(open_events)
+    app.callback(
+        Output(ids.EVENTS_LIST, "children"),
+        Output(ids.EVENTS_MESSAGE, "children"),
+        Output(ids.EVENTS_VERSION, "data"),
+        Output(ids.HOLIDAY_COUNTRY, "value"),
+        Input(ids.EVENTS_MODAL, "is_open"),
+        Input(ids.EVENT_ADD, "n_clicks"),
+        Input({"type": ids.EVENT_REMOVE, "index": ALL}, "n_clicks"),
+        Input(ids.HOLIDAY_SAVE, "n_clicks"),
+        State(ids.COMPANY, "value"),
+        State(ids.EVENT_START, "date"),
+        State(ids.EVENT_END, "date"),
+        State(ids.EVENT_KIND, "value"),
+        State(ids.EVENT_TITLE, "value"),
+        State(ids.HOLIDAY_COUNTRY, "value"),
+        State(ids.EVENTS_VERSION, "data"),
+        prevent_initial_call=True,
+    )(update_events)
+    app.callback(
+        Output(ids.DRIVERS_MODAL, "is_open"),
+        Output(ids.DRIVERS_TITLE, "children"),
+        Output(ids.DRIVERS_CHART, "figure"),
+        Output(ids.DRIVERS_NOTE, "children"),
+        Output(ids.DRIVERS_DIMENSION, "value"),
+        Input(ids.SELECTED, "data"),
+        Input(ids.DRIVERS_DIMENSION, "value"),
+        *[State(f.component_id, f.component_property) for f in FILTERS[:5]],
+        prevent_initial_call=True,
+    )(show_drivers)
     app.callback(
         Output(ids.FUNNEL, "figure"),
         Output(ids.CHANNELS, "figure"),

@@ -320,14 +320,15 @@ def events_remove(event_id: int):
 
 @blueprint.get("/insights/<insight_id>/drivers")
 def insight_drivers(insight_id: str):
-    """The drivers of a change insight (?range=..., ?dimension=channel|campaign|segment|
-    location): contributions that sum to the change, with mix and rate for ratios."""
+    """The drivers of a change, anomaly or trend-turn insight (?range=..., ?dimension=
+    channel|campaign|segment|location; by default the split its sentence names):
+    contributions that sum to the change, with mix and rate for ratios."""
     from services.insights.drivers import insight_drivers as drivers_of_insight
 
     scope = _scope()
     return jsonify(company=_company(scope.company), **drivers_of_insight(
         service_context(), scope, insight_id, *_period_args(),
-        request.args.get("dimension", "channel")))
+        request.args.get("dimension")))
 
 
 # --------------------------------------------------------------------------- reports (#17)

@@ -167,7 +167,8 @@ def openapi() -> dict:
                 [{"name": "event_id", "in": "path", "required": True,
                   "schema": {"type": "integer", "minimum": 1}}, _COMPANY])},
             "/insights/{insight_id}/drivers": {"get": _operation(
-                "the drivers of a change insight: contributions by group, mix and rate",
+                "the drivers of a change, anomaly or trend-turn insight: contributions by "
+                "group, mix and rate",
                 [{"name": "insight_id", "in": "path", "required": True,
                   "schema": {"type": "string", "maxLength": 40}}, *_PERIOD, _COMPANY,
                  _query("dimension", {"type": "string", "enum": [

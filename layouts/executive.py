@@ -43,6 +43,26 @@ FUNNEL = "executive-funnel"
 CHANNELS = "executive-channels"
 CAMPAIGNS = "executive-campaigns"
 MAX_INSIGHTS = 8
+# Company events and holiday country (issue #20): a dialog opened from the filter bar.
+EVENTS_OPEN = "executive-events-open"
+EVENTS_MODAL = "executive-events-modal"
+EVENTS_LIST = "executive-events-list"
+EVENTS_MESSAGE = "executive-events-message"
+EVENTS_VERSION = "executive-events-version"  # moves on when an event changed: the chart
+EVENT_START = "executive-event-start"
+EVENT_END = "executive-event-end"
+EVENT_KIND = "executive-event-kind"
+EVENT_TITLE = "executive-event-title"
+EVENT_ADD = "executive-event-add"
+EVENT_REMOVE = "executive-event-remove"  # pattern-matching: {"type": ..., "index": id}
+HOLIDAY_COUNTRY = "executive-holiday-country"
+HOLIDAY_SAVE = "executive-holiday-save"
+# The drivers of the clicked insight: a waterfall from the previous value to the current.
+DRIVERS_MODAL = "executive-drivers-modal"
+DRIVERS_TITLE = "executive-drivers-title"
+DRIVERS_DIMENSION = "executive-drivers-dimension"
+DRIVERS_CHART = "executive-drivers-chart"
+DRIVERS_NOTE = "executive-drivers-note"
 # No mode bar: on a phone it covered the top of every chart, and nobody pans a KPI chart.
 
 
@@ -74,7 +94,14 @@ def layout(user, companies, query: dict) -> html.Div:
                                   for key, label in SEGMENTS.items()]),
             dbc.Button("Refresh", id=REFRESH, color="primary", outline=True, n_clicks=0,
                        style={"flex": "0 0 auto"}),
+            dbc.Button("Company events", id=EVENTS_OPEN, color="secondary", outline=True,
+                       n_clicks=0, style={"flex": "0 0 auto"},
+                       title="Launches, outages and sales marked on the charts, and the "
+                             "country whose public holidays are expected"),
         ]),
+        dcc.Store(id=EVENTS_VERSION, data=0),
+        events_dialog(user),
+        drivers_dialog(),
         html.Div(id=MESSAGE),
         dcc.Loading(dbc.Row(id=KPI_CARDS, className="g-3"), type="dot", delay_show=300),
         dbc.Row([
@@ -235,3 +262,119 @@ def notice(text: str) -> dbc.Alert:
 
 def error_message(text: str) -> dbc.Alert:
     return dbc.Alert(text, color="danger", className="mb-3")
+
+
+# --------------------------------------------------------------------------- calendar (#20)
+def events_dialog(user) -> dbc.Modal:
+    """The company's events (each removable by those who may annotate) and its holiday
+    country; read-only for the other roles (the service checks again on every change)."""
+    from services import registry
+    from services.insights.calendar import countries
+    from services.insights.events import KINDS
+
+    may_annotate = registry.can_take(user.role, "annotate_events")
+    may_set_country = registry.can_take(user.role, "set_holiday_country")
+    if may_annotate:
+        form = dbc.Row([
+            dbc.Col([dbc.Label("Start", html_for=EVENT_START, className="small mb-0"),
+                     dcc.DatePickerSingle(id=EVENT_START, display_format="YYYY-MM-DD",
+                                          placeholder="YYYY-MM-DD", className="d-block")],
+                    xs=6, md=3),
+            dbc.Col([dbc.Label("End (optional)", html_for=EVENT_END, className="small mb-0"),
+                     dcc.DatePickerSingle(id=EVENT_END, display_format="YYYY-MM-DD",
+                                          placeholder="same day", clearable=True,
+                                          className="d-block")], xs=6, md=3),
+            dbc.Col([dbc.Label("Kind", html_for=EVENT_KIND, className="small mb-0"),
+                     dcc.Dropdown(id=EVENT_KIND, value="launch", clearable=False,
+                                  searchable=False,
+                                  options=[{"label": kind.capitalize(), "value": kind}
+                                           for kind in KINDS])], xs=12, md=6),
+            dbc.Col([dbc.Label("Title", html_for=EVENT_TITLE, className="small mb-0"),
+                     dbc.Input(id=EVENT_TITLE, maxLength=200,
+                               placeholder="What happened, e.g. Spring sale")], xs=12, md=9),
+            dbc.Col(dbc.Button("Add event", id=EVENT_ADD, color="primary", n_clicks=0,
+                               className="w-100"), xs=12, md=3,
+                    className="d-flex align-items-end"),
+        ], className="g-2 mb-3")
+    else:
+        form = html.P("Only admins, marketing managers and analysts add or remove events.",
+                      className="small text-muted")
+    country = html.Div([
+        html.H6("Holiday country", className="mt-3"),
+        html.P("Its public holidays are expected to differ from ordinary days: a Christmas "
+               "like the other Christmases is no anomaly. By default the country of most "
+               "of the company's campaign locations.", className="small text-muted mb-1"),
+        html.Div([
+            dcc.Dropdown(id=HOLIDAY_COUNTRY, clearable=False, disabled=not may_set_country,
+                         options=[{"label": f"{name} ({code})", "value": code}
+                                  for code, name in countries()],
+                         style={"minWidth": "14rem", "flex": "1 1 14rem"}),
+            dbc.Button("Save country", id=HOLIDAY_SAVE, color="primary", outline=True,
+                       n_clicks=0, disabled=not may_set_country),
+        ], className="d-flex flex-wrap gap-2"),
+        None if may_set_country else html.Small(
+            "Only admins and marketing managers change the holiday country.",
+            className="text-muted"),
+    ])
+    return dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle("Company events")),
+        dbc.ModalBody([
+            html.P("Launches, outages and sales marked here show on the revenue chart, and an "
+                   "anomaly on one of their days is explained rather than alarming. Insights "
+                   "are refitted within a minute of a change.",
+                   className="small text-muted"),
+            html.Div(id=EVENTS_MESSAGE),
+            form,
+            dcc.Loading(html.Div(id=EVENTS_LIST), type="dot", delay_show=300),
+            country,
+        ]),
+    ], id=EVENTS_MODAL, is_open=False, size="lg", scrollable=True, fullscreen="sm-down")
+
+
+def events_table(events: list[dict], removable: bool) -> html.Div:
+    if not events:
+        return html.Div("No events yet.", className="text-muted small")
+    rows = []
+    for event in events:
+        days = event["start"] if event["end"] == event["start"] else \
+            f"{event['start']} to {event['end']}"
+        remove = dbc.Button("Remove", id={"type": EVENT_REMOVE, "index": event["id"]},
+                            color="danger", outline=True, size="sm", n_clicks=0,
+                            title=f"Remove {event['title']}") if removable else None
+        rows.append(html.Tr([
+            html.Td(days, className="text-nowrap"),
+            html.Td(dbc.Badge(event["kind"].capitalize(), color=EVENT_COLOUR.get(
+                event["kind"], "secondary"))),
+            html.Td(event["title"], style={"overflowWrap": "anywhere"}),
+            html.Td(event.get("created_by") or "\u2014", className="d-none d-md-table-cell"),
+            html.Td(remove, className="text-end"),
+        ]))
+    return dbc.Table([
+        html.Thead(html.Tr([html.Th("Days"), html.Th("Kind"), html.Th("Title"),
+                            html.Th("By", className="d-none d-md-table-cell"), html.Th()])),
+        html.Tbody(rows)], size="sm", hover=True, className="mb-0 align-middle small")
+
+
+# An outage is bad news (red), a sale or launch neutral news (blue), the rest grey.
+EVENT_COLOUR = {"outage": "danger", "sale": "info", "launch": "info", "campaign": "info"}
+
+
+def drivers_dialog() -> dbc.Modal:
+    return dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle(id=DRIVERS_TITLE)),
+        dbc.ModalBody([
+            html.Div([
+                html.Span("Split by", className="small text-muted me-2"),
+                dbc.RadioItems(id=DRIVERS_DIMENSION, value="channel", inline=True,
+                               className="small",
+                               options=[{"label": label, "value": value} for value, label in
+                                        (("channel", "Channel"), ("campaign", "Campaign"),
+                                         ("segment", "Segment"), ("location", "Location"))]),
+            ], className="d-flex flex-wrap align-items-center mb-2"),
+            dcc.Loading(dcc.Graph(id=DRIVERS_CHART, config=GRAPH_CONFIG,
+                                  style={"height": "420px"}, figure=empty_figure()),
+                        type="dot", delay_show=300),
+            html.Div(id=DRIVERS_NOTE, className="small"),
+        ]),
+    ], id=DRIVERS_MODAL, is_open=False, size="lg", scrollable=True, fullscreen="sm-down")
+

@@ -64,7 +64,8 @@ ACTION_TEXT = {"pause_campaign": "pause campaigns", "acknowledge_alert": "acknow
                "manage_competitors": "manage competitors", "import_data": "import data",
                "edit_report_schedules": "create, change or send report schedules",
                "allow_report_recipients": "allow outside report recipients",
-               "annotate_events": "annotate company events"}
+               "annotate_events": "annotate company events",
+               "set_holiday_country": "change the company's holiday country"}
 
 
 def deny(ctx: ServiceContext, scope: Scope, target: str, error: Exception) -> Exception:

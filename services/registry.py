@@ -57,7 +57,9 @@ VIEWS: tuple[View, ...] = (
          api=("kpis", "timeseries", "insights", "forecast", "benchmarks",
               "company-events"),
          # Company events (launches, outages, sales) and holiday country (issue #20).
-         actions={"annotate_events": frozenset({"admin", "marketing_manager", "analyst"})}),
+         actions={"annotate_events": frozenset({"admin", "marketing_manager", "analyst"}),
+                  # a company setting: the same roles as its alert configuration
+                  "set_holiday_country": EDITORS}),
     View("marketing", "Marketing",
          roles=frozenset({"admin", "marketing_manager", "campaign_specialist", "analyst"}),
          landing_for=frozenset({"marketing_manager"}), built=True,

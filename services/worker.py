@@ -20,6 +20,7 @@ from services.insights import precompute
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_S = 3600
+REFIT_POLL_S = 2.0  # how often a refit asked for by a calendar change is looked for
 
 
 def run_once(ctx: ServiceContext, config: DeliveryConfig, now: dt.datetime | None = None,
@@ -51,4 +52,12 @@ def run_worker(ctx: ServiceContext, config: DeliveryConfig, interval_s: float = 
                 last_prune = started
         except Exception:  # noqa: BLE001 - a worker must survive a bad minute
             log.exception("worker pass failed; retrying next interval")
-        stop.wait(max(1.0, interval_s - (time.monotonic() - started)))
+        # Until the next pass, refit at once the companies whose calendar changed.
+        while not stop.wait(min(REFIT_POLL_S, max(0.0, interval_s
+                                                  - (time.monotonic() - started)))):
+            if time.monotonic() - started >= interval_s:
+                break
+            try:
+                precompute.refit_requested(ctx)
+            except Exception:  # noqa: BLE001
+                log.exception("refitting on request failed; the next pass refits")

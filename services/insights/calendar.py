@@ -53,3 +53,16 @@ def calendar_days(country: str | None, first: dt.date, last: dt.date) -> dict[dt
             out.setdefault(after, f"the day after {name}")
     out.update(named)  # a holiday's own name wins over a neighbour's
     return {day: name for day, name in out.items() if first <= day <= last}
+
+
+@functools.lru_cache(maxsize=1)
+def countries() -> tuple[tuple[str, str], ...]:
+    """(code, name) of every country the holidays package knows, by name: the choices of the
+    company's holiday country."""
+    import holidays
+    from holidays.registry import COUNTRIES
+
+    known = set(holidays.list_supported_countries())
+    return tuple(sorted(((spec[1], module.replace("_", " ").title())
+                         for module, spec in COUNTRIES.items() if spec[1] in known),
+                        key=lambda pair: pair[1]))

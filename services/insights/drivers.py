@@ -37,6 +37,10 @@ BASE = ("impressions", "clicks", "ad_conversions", "spend", "ad_revenue")
 DIMENSIONS = ("channel", "campaign", "segment", "location")
 RATIOS = ("ctr", "conversion_rate", "cpc", "cpm", "ad_cpa", "ad_roas")
 SUMS = BASE
+# The company's own revenue and conversions (the cards' and the anomaly detector's): the ads'
+# plus CRM and e-commerce, which no campaign carries: a group of their own (``OTHER``).
+TOTALS = ("revenue", "conversions")
+OTHER = "CRM and e-commerce (not from ads)"
 SUM_LABELS = {"impressions": "Impressions", "clicks": "Clicks",
               "ad_conversions": "Ad conversions", "spend": "Spend", "ad_revenue": "Ad revenue"}
 MINOR = 0.1  # a mix or rate effect under a tenth of the other gets no clause
@@ -56,7 +60,7 @@ def decompose(before: pd.DataFrame, after: pd.DataFrame, metric: str) -> dict:
     groups = before.index.union(after.index)
     before = before.reindex(groups, fill_value=0.0)
     after = after.reindex(groups, fill_value=0.0)
-    if metric in SUMS:
+    if metric in SUMS or metric in TOTALS:
         total0, total1 = float(before[metric].sum()), float(after[metric].sum())
         rows = [{"group": str(g), "before": float(before.at[g, metric]),
                  "after": float(after.at[g, metric]), "mix": None, "rate": None,
@@ -72,14 +76,20 @@ def decompose(before: pd.DataFrame, after: pd.DataFrame, metric: str) -> dict:
         return _result(metric, r0_total, r1_total, [])
     w0, w1 = before[den] / d0, after[den] / d1
     with np.errstate(divide="ignore", invalid="ignore"):
-        r0 = before[num] / before[den] * scale
-        r1 = after[num] / after[den] * scale
+        r0 = before[num] / before[den].where(before[den] > 0) * scale  # NaN, never inf
+        r1 = after[num] / after[den].where(after[den] > 0) * scale
     # A group absent in a period has no ratio there: it takes the other period's.
     r0, r1 = r0.where(before[den] > 0, r1), r1.where(after[den] > 0, r0)
     r0, r1 = r0.fillna(0.0), r1.fillna(0.0)  # absent in both: no weight either way
     centre = (r0_total + r1_total) / 2
     rate = (r1 - r0) * (w0 + w1) / 2
     mix = (w1 - w0) * ((r0 + r1) / 2 - centre)
+    # A numerator with no denominator in a period (revenue not from ads against ad spend, a
+    # day's revenue of a campaign with no spend) is in the total but in no share: it counts
+    # as its group's own (rate) effect, N / D of the period, so the split stays exact.
+    unmatched0 = before[num].where(before[den] <= 0, 0.0) / d0 * scale
+    unmatched1 = after[num].where(after[den] <= 0, 0.0) / d1 * scale
+    rate = rate + unmatched1 - unmatched0
     rows = [{"group": str(g),
              "before": float(r0[g]) if before.at[g, den] > 0 else None,
              "after": float(r1[g]) if after.at[g, den] > 0 else None,
@@ -135,19 +145,28 @@ def change_drivers(ctx: ServiceContext, scope: Scope, metric: str, before: dict,
 
 def insight_drivers(ctx: ServiceContext, scope: Scope, insight_id: str,
                     range_name: str | None = None, start: str | None = None,
-                    end: str | None = None, dimension: str = "channel") -> dict:
+                    end: str | None = None, dimension: str | None = None,
+                    segment: str | None = None) -> dict:
     """The drivers of one ranked insight of the period (``insight-N``, as the insights list
-    names them): the change of its card between the compared period and the period."""
+    names them): a card's change between the compared period and the period, or an anomaly's
+    or a trend turn's between the periods its evidence names (``drivers_periods``)."""
     from services.insights.sentences import company_insights  # it uses this module
 
-    insights = company_insights(ctx, scope, range_name, start, end)["insights"]
+    insights = company_insights(ctx, scope, range_name, start, end, segment)["insights"]
     found = next((i for i in insights if i["id"] == str(insight_id)[:40]), None)
     if found is None:
         raise NotFound(f"no insight {str(insight_id)[:40]} in this period")
     evidence = found["evidence"]
+    dimension = dimension or evidence.get("drivers_dimension") or "channel"
+    periods = evidence.get("drivers_periods")
+    if periods:  # an anomaly or a trend turn: its day(s) against its baseline
+        result = period_drivers(ctx, scope, evidence["drivers_metric"], periods["before"],
+                                periods["after"], dimension, evidence.get("channel"))
+        return {"insight": found, **result}
     if found["kind"] != "change" or evidence.get("drivers") is None:
         raise ValidationError("only a change of CTR, conversion rate or spend over the "
-                              "period splits exactly into drivers")
+                              "period, an anomaly or a trend turn of an ad metric splits "
+                              "exactly into drivers")
     from services.kpis import executive_kpis
 
     kpis = executive_kpis(ctx, scope, range_name, start, end)
@@ -180,8 +199,13 @@ def driver_sentence(result: dict) -> str | None:
         return None
     unit, name = result["unit"], top["group"]
     how = "Mostly because" if top["contribution"] / change >= 0.5 else "Partly because"
-    if top["mix"] is None:  # a sum: the group's own change
+    if top["mix"] is None or not (top.get("share_before") or top.get("share_after")):
+        # a sum, or a numerator with no denominator (CRM revenue against ad spend): the
+        # group's own change
         moved = "rose" if top["contribution"] > 0 else "fell"
+        if top["mix"] is not None:
+            return (f"{how} {name} {moved} ({_amount(top['contribution'], unit)} of the "
+                    f"{_amount(change, unit)} change).")
         return (f"{how} {result['label'].lower()} on {name} {moved} "
                 f"({_amount(top['contribution'], unit)} of the {_amount(change, unit)} "
                 "change).")
@@ -205,3 +229,113 @@ def driver_sentence(result: dict) -> str | None:
         return f"{how} the {label} of {name} {direction} {rate}."
     also = "and " if top["rate"] * top["mix"] > 0 else "while "
     return f"{how} the {label} of {name} {direction} {rate}, {also}{mix}."
+
+
+# ------------------------------------------------------------- anomalies and trend turns
+# The detector's series (``series.DETECTED``) and the decomposable metric behind each: the
+# company's revenue, conversions, CPA and ROAS include CRM and e-commerce (the ``OTHER``
+# group); a channel's series are its ads' own.
+SPLIT_METRICS = ("revenue", "spend", "impressions", "clicks", "conversions", "ctr",
+                 "conversion_rate", "cpc", "cpa", "roas")
+BASELINE_WEEKS = 4  # an anomaly's day against the same weekday of up to 4 earlier weeks
+LOOKBACK_WEEKS = 8  # ... searched this far back, skipping holidays and the incident
+TREND_WEEKS = 4  # a trend turn: the 4 weeks before it against the latest 4 of the new trend
+
+
+def _days_of(period: dict) -> list[dt.date]:
+    """The days of a period: its ``days`` when it lists them, else start to end."""
+    if period.get("days"):
+        return sorted({dt.date.fromisoformat(str(day)) for day in period["days"]})
+    first, last = dt.date.fromisoformat(period["start"]), dt.date.fromisoformat(period["end"])
+    if last < first or (last - first).days > 400:
+        raise ValidationError("a period runs forward, for at most 400 days")
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def _day_frame(rows: list[dict], sales: dict, dimension: str, days: int,
+               channel: str | None) -> pd.DataFrame:
+    """Per-day averages of the groups' quantities over ``days`` days; with the company's
+    revenue and conversions, and for the company (no ``channel``) the ``OTHER`` group."""
+    if channel is not None:
+        rows = [row for row in rows if row["channel"] == channel]
+    frame = _frame(rows, dimension)
+    frame["revenue"] = frame["ad_revenue"]
+    frame["conversions"] = frame["ad_conversions"]
+    if channel is None and (sales.get("revenue") or sales.get("conversions")):
+        frame.loc[OTHER] = 0.0
+        frame.loc[OTHER, "revenue"] = float(sales.get("revenue") or 0.0)
+        frame.loc[OTHER, "conversions"] = float(sales.get("conversions") or 0.0)
+    return frame.astype(float) / max(days, 1)
+
+
+@cached()
+def period_drivers(ctx: ServiceContext, scope: Scope, metric: str, before: dict, after: dict,
+                   dimension: str = "channel", channel: str | None = None) -> dict:
+    """The drivers of ``metric``'s change from an average day of ``before`` to an average day
+    of ``after`` ({start, end} and optionally the ``days`` themselves), for the company or
+    one ``channel``: what an anomaly or a trend-turn insight names, and its waterfall."""
+    require(ctx, scope, "executive")
+    if metric not in SPLIT_METRICS:
+        raise ValidationError(f"cannot split {metric!r}; use one of {', '.join(SPLIT_METRICS)}")
+    if dimension not in DIMENSIONS:
+        raise ValidationError(f"the dimension must be one of {', '.join(DIMENSIONS)}")
+    try:
+        periods = [_days_of(period) for period in (before, after)]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ValidationError("each period needs a start and an end date") from None
+    frames = []
+    with ctx.session() as session:
+        for days in periods:
+            rows = queries.campaign_quantities_on(session, scope.company_id, days)
+            sales = queries.sales_on(session, scope.company_id, days)
+            frames.append(_day_frame(rows, sales, dimension, len(days), channel))
+    result = decompose(*frames, metric)
+    result.update(dimension=dimension, channel=channel, per="day",
+                  period_before={**before, "days": [d.isoformat() for d in periods[0]]},
+                  period_after={**after, "days": [d.isoformat() for d in periods[1]]})
+    return result
+
+
+def baseline_days(days: list[dt.date], first: dt.date, named: dict[dt.date, str],
+                  calendar_name: str | None = None) -> list[dt.date]:
+    """What an anomaly's days are compared with: the same named day in the history's other
+    years when the detector judged it as a holiday (``calendar_name``), else for each day the
+    same weekday of up to ``BASELINE_WEEKS`` earlier weeks that were no holiday nor part of
+    the incident. Days before ``first`` (the history's start) are not there."""
+    incident = set(days)
+    if calendar_name:
+        return sorted(day for day, name in named.items()
+                      if name == calendar_name and day not in incident and day >= first
+                      and day <= max(days))
+    out: set[dt.date] = set()
+    for day in days:
+        taken = 0
+        for weeks in range(1, LOOKBACK_WEEKS + 1):
+            earlier = day - dt.timedelta(weeks=weeks)
+            if taken == BASELINE_WEEKS or earlier < first:
+                break
+            if earlier in named or earlier in incident:
+                continue
+            out.add(earlier)
+            taken += 1
+    return sorted(out)
+
+
+def trend_periods(turn_day: dt.date, weeks_after: int) -> tuple[dict, dict]:
+    """A trend turn's two periods: the ``TREND_WEEKS`` weeks before the turn, and the latest
+    ``TREND_WEEKS`` complete weeks of the new trend."""
+    end = turn_day + dt.timedelta(weeks=weeks_after) - dt.timedelta(days=1)
+    start = max(turn_day, end - dt.timedelta(weeks=TREND_WEEKS) + dt.timedelta(days=1))
+    before = {"start": (turn_day - dt.timedelta(weeks=TREND_WEEKS)).isoformat(),
+              "end": (turn_day - dt.timedelta(days=1)).isoformat()}
+    return before, {"start": start.isoformat(), "end": end.isoformat()}
+
+
+def contributors_clause(result: dict, shown: int = 2) -> str:
+    """The next contributors after the top one: ' Next: Facebook (-$310.00), LinkedIn
+    (+$12.00).'; empty when there are none."""
+    rows = [r for r in result["drivers"][1:1 + shown] if r["contribution"]]
+    if not rows:
+        return ""
+    return " Next: " + ", ".join(f"{r['group']} ({_amount(r['contribution'], result['unit'])})"
+                                 for r in rows) + "."

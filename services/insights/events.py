@@ -52,6 +52,13 @@ def _listed(ctx: ServiceContext, scope: Scope) -> dict:
     return {"events": [_public(row) for row in rows], "holiday_country": country}
 
 
+def _refit_soon(ctx: ServiceContext, company_id: int) -> None:
+    """Ask the worker to refit the company's anomalies within seconds (``precompute``)."""
+    from services.insights.precompute import request_refit  # it imports the detectors
+
+    request_refit(ctx, company_id)
+
+
 def _changed(ctx: ServiceContext, session, company_id: int) -> None:
     rollups.bump_data_version(session.connection(), [company_id])
 
@@ -86,6 +93,7 @@ def add_event(ctx: ServiceContext, scope: Scope, start, end, kind, title) -> dic
                             "end": last.isoformat(), "kind": kind, "title": title})
         _changed(ctx, session, scope.company_id)
     forget_data_version(ctx, [scope.company_id])
+    _refit_soon(ctx, scope.company_id)
     return {"id": event_id, "start": first.isoformat(), "end": last.isoformat(),
             "kind": kind, "title": title}
 
@@ -108,12 +116,14 @@ def remove_event(ctx: ServiceContext, scope: Scope, event_id) -> dict:
                      before={"company_id": scope.company_id, **_public(found)})
         _changed(ctx, session, scope.company_id)
     forget_data_version(ctx, [scope.company_id])
+    _refit_soon(ctx, scope.company_id)
     return _public(found)
 
 
 def set_holiday_country(ctx: ServiceContext, scope: Scope, country) -> dict:
-    """Choose the country whose public holidays the company's anomalies know."""
-    require(ctx, scope, "annotate_events")
+    """Choose the country whose public holidays the company's anomalies know (admins and
+    marketing managers: a company setting)."""
+    require(ctx, scope, "set_holiday_country")
     code = country.strip().upper() if isinstance(country, str) else ""
     if len(code) != 2 or not code.isascii() or not code.isalpha() or not supported(code):
         raise ValidationError("the country must be a two-letter ISO code with known public "
@@ -125,6 +135,7 @@ def set_holiday_country(ctx: ServiceContext, scope: Scope, country) -> dict:
                      remote_addr=scope.remote_addr, after={"holiday_country": code})
         _changed(ctx, session, scope.company_id)
     forget_data_version(ctx, [scope.company_id])
+    _refit_soon(ctx, scope.company_id)
     return {"holiday_country": code}
 
 

@@ -41,3 +41,53 @@ def refresh(ctx: ServiceContext, company_ids: list[int] | None = None) -> dict:
             log.exception("fitting the history models of company %s failed", company_id)
         seconds[company_id] = time.perf_counter() - started
     return seconds
+
+
+# A change of the company calendar (an annotated event, the holiday country) asks the worker
+# to refit that company now rather than at its next pass (``worker.run_worker`` looks every
+# few seconds): the requests meanwhile read the previous stored result, as after an ingest.
+REFIT_KEY = "refit-requests"
+
+
+def request_refit(ctx: ServiceContext, company_id: int) -> bool:
+    """Ask the worker to refit one company's history models soon; False when Redis is down
+    (the next regular pass refits it)."""
+    client = ctx.redis()
+    if client is None:
+        return False
+    try:
+        client.sadd(ctx.key(REFIT_KEY), int(company_id))
+    except Exception as error:  # noqa: BLE001 - redis errors: the regular pass will do
+        ctx.redis_failed(error)
+        return False
+    return True
+
+
+def take_refit_requests(ctx: ServiceContext) -> list[int]:
+    """The companies whose refit was asked for, each once (taken off the list)."""
+    client = ctx.redis()
+    if client is None:
+        return []
+    try:
+        taken = client.spop(ctx.key(REFIT_KEY), 1000) or []
+    except Exception as error:  # noqa: BLE001
+        ctx.redis_failed(error)
+        return []
+    return sorted({int(value) for value in taken})
+
+
+def refit_requested(ctx: ServiceContext) -> dict:
+    """Refit the companies asked for, then move their data version on, so the answers cached
+    from the previous result (the insights list) are computed again; seconds per company."""
+    from db import rollups
+    from services.cache import forget_data_version
+
+    company_ids = take_refit_requests(ctx)
+    if not company_ids:
+        return {}
+    seconds = refresh(ctx, company_ids)
+    with ctx.session() as session:
+        rollups.bump_data_version(session.connection(), company_ids, history=False)
+    forget_data_version(ctx, company_ids)
+    return seconds
+

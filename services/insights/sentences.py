@@ -16,7 +16,17 @@ from services.context import ServiceContext
 from services.insights.actions import action_items
 from services.insights.anomalies import company_anomalies
 from services.insights.benchmarks import company_benchmarks
-from services.insights.drivers import change_drivers, driver_sentence
+from services.insights.drivers import (
+    SPLIT_METRICS,
+    TREND_WEEKS,
+    baseline_days,
+    change_drivers,
+    contributors_clause,
+    driver_sentence,
+    period_drivers,
+    trend_periods,
+)
+from services.insights.events import company_calendar
 from services.insights.trends import company_trend_changes
 from services.kpis import executive_breakdowns, executive_kpis
 
@@ -152,7 +162,12 @@ def calendar_clause(anomaly: dict) -> str:
     if abs(effect) >= 1:
         usual = (f" (itself {fmt_pct(effect)} {'above' if effect > 0 else 'below'} an "
                  "ordinary day)")
-    return f" That is {than} than a usual {anomaly['calendar']}{usual}."
+    return f" That is {than} than a usual {_day_name(anomaly['calendar'])}{usual}."
+
+
+def _day_name(name: str) -> str:
+    """'the day after Labor Day' after 'a usual': 'day after Labor Day'."""
+    return name[4:] if name.startswith("the ") else name
 
 
 def _trend_insights(turns: list[dict], period: dict) -> list[dict]:
@@ -197,7 +212,8 @@ def _trend_insights(turns: list[dict], period: dict) -> list[dict]:
                          "slope_before_pct": turn["slope_before_pct"],
                          "slope_after_pct": turn["slope_after_pct"],
                          "months_before": months_before, "weeks_before": turn["weeks_before"],
-                         "direction_after": turn["direction_after"], "related": related},
+                         "direction_after": turn["direction_after"],
+                         "weeks_after": turn.get("weeks_after"), "related": related},
         })
     return out
 
@@ -295,6 +311,69 @@ def _segment_insights(bench: dict) -> list[dict]:
                           "multiple": multiple}}]
 
 
+def _history_clause(result: dict, basis: str, turn: bool) -> str | None:
+    """' Against the same weekday of the weeks before ($1,200 a day): mostly because spend on
+    Google Ads rose (+$1,000 of the +$1,100 change). Next: Facebook (+$80.00).'"""
+    why = driver_sentence(result)
+    if not why:
+        return None
+    unit = result["unit"]
+    per_day = " a day" if result["mix_total"] is None else ""  # a sum, not a ratio
+    level = (f"{fmt_value(result['before'], unit)} to {fmt_value(result['after'], unit)}"
+             if turn else fmt_value(result["before"], unit)) + per_day
+    return (f" {basis} ({level}): {why[0].lower()}{why[1:]}"
+            f"{contributors_clause(result)}")
+
+
+def _explain_history(ctx: ServiceContext, scope: Scope, insights: list[dict],
+                     window: dict | None) -> None:
+    """Name the drivers of the shown anomalies and trend turns (issue #20): the same exact
+    split as a card's change, between the insight's day(s) and its baseline (``drivers``):
+    by channel for the company, by campaign for one channel. Only for the insights shown,
+    each two small rollup reads (cached with the insights)."""
+    wanted = [i for i in insights if i["kind"] in ("anomaly", "explained", "trend_change")
+              and i["evidence"].get("metric") in SPLIT_METRICS]
+    if not wanted or not window:
+        return
+    first, last = (dt.date.fromisoformat(window[k]) for k in ("start", "end"))
+    with ctx.session() as session:
+        named, _ = company_calendar(session, scope.company_id, first, last)
+    for insight in wanted:
+        evidence = insight["evidence"]
+        channel = evidence.get("channel")
+        if insight["kind"] == "trend_change":
+            if not evidence.get("weeks_after"):
+                continue  # a stored result from before the drivers
+            before, after = trend_periods(dt.date.fromisoformat(evidence["date"]),
+                                          evidence["weeks_after"])
+            basis = f"Between the {TREND_WEEKS} weeks before the turn and the latest {TREND_WEEKS}"
+        else:
+            period = evidence["period"]
+            start, end = (dt.date.fromisoformat(period[k]) for k in ("start", "end"))
+            days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+            base = baseline_days(days, first, named, evidence.get("calendar"))
+            if not base:
+                continue
+            before = {"start": base[0].isoformat(), "end": base[-1].isoformat(),
+                      "days": [day.isoformat() for day in base]}
+            after = {"start": period["start"], "end": period["end"]}
+            basis = (f"Against a usual {_day_name(evidence['calendar'])}"
+                     if evidence.get("calendar")
+                     else "Against the same weekday of the weeks before")
+        dimension = "campaign" if channel else "channel"
+        result = period_drivers(ctx, scope, evidence["metric"], before, after, dimension,
+                                channel)
+        clause = _history_clause(result, basis, insight["kind"] == "trend_change")
+        if clause is None:
+            continue
+        insight["text"] += clause
+        evidence.update(drivers=result["drivers"][:3], drivers_dimension=dimension,
+                        drivers_metric=evidence["metric"],
+                        drivers_periods={"before": before, "after": after},
+                        drivers_change=result["change"], drivers_before=result["before"],
+                        drivers_after=result["after"])
+
+
 @cached()
 def company_insights(ctx: ServiceContext, scope: Scope, range_name: str | None = None,
                      start: str | None = None, end: str | None = None,
@@ -303,14 +382,15 @@ def company_insights(ctx: ServiceContext, scope: Scope, range_name: str | None =
     company_id = scope.company_id
     kpis = executive_kpis(ctx, scope, range_name, start, end, segment)
     period = kpis["period"]
-    anomalies = company_anomalies(ctx, company_id)["anomalies"]
+    anomalies_result = company_anomalies(ctx, company_id)
+    anomalies = anomalies_result["anomalies"]
     turns = company_trend_changes(ctx, company_id)["trend_changes"]
     bench = company_benchmarks(ctx, scope, range_name, start, end)
     breakdowns = executive_breakdowns(ctx, scope, range_name, start, end, segment)
 
     def drivers_of(metric: str) -> dict | None:
         # The rollup behind the drivers is not split by device: whole-company cards only.
-        if segment or not kpis.get("previous_period"):
+        if kpis["segment"] != "all" or not kpis.get("previous_period"):
             return None
         return change_drivers(ctx, scope, metric, kpis["previous_period"], period, "channel")
 
@@ -319,6 +399,7 @@ def company_insights(ctx: ServiceContext, scope: Scope, range_name: str | None =
                 + _change_insights(kpis, drivers_of))
     insights.sort(key=lambda i: -i["importance"])
     insights = insights[:MAX_INSIGHTS]
+    _explain_history(ctx, scope, insights, anomalies_result.get("window"))
     for rank, insight in enumerate(insights, start=1):
         insight["id"] = f"insight-{rank}"
         insight["rank"] = rank
