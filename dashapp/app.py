@@ -62,6 +62,10 @@ def create_app(config: Config | None = None) -> Flask:
     set_password.init_app(server)
     db_errors.init_app(server)
     public_url.init_app(server, config.base_url)
+    if config.trusted_proxies:  # behind a load balancer: the client's address, not nginx's
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=config.trusted_proxies, x_proto=0)
     server.register_blueprint(api.blueprint)
     server.register_blueprint(health.blueprint)
     server.add_url_rule("/favicon.ico", "favicon", lambda: redirect("/_favicon.ico", 301))

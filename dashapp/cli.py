@@ -590,6 +590,7 @@ def cmd_bench(args) -> int:
         threads=args.threads, ingest_events=args.ingest_events,
         naive_timeout_s=args.naive_timeout, viewers=args.viewers, minutes=args.minutes,
         ingest_rate=args.ingest_rate, attribution_journeys=args.attribution_journeys,
+        hosts=args.hosts,
         progress=not args.quiet)
     run_bench(Config.from_env(), options)
     return 0
@@ -923,6 +924,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="length of the viewers run (default 5)")
     bench.add_argument("--ingest-rate", type=int, default=0,
                        help="with --viewers: events/s ingested during the run (default 0)")
+    bench.add_argument("--hosts", type=int, default=1, metavar="N",
+                       help="with --viewers: N app hosts (`campaign-dash serve` each, sharing "
+                            "one SECRET_KEY, PostgreSQL and Redis) behind a private nginx on a "
+                            "free port, round robin (default 1: one gunicorn, no balancer)")
     bench.add_argument("--attribution-journeys", type=int, default=1_000_000, metavar="N",
                        help="generated journeys the attribution models are timed over "
                             "(default 1,000,000; 0 skips)")

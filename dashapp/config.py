@@ -73,6 +73,10 @@ class Config:
     # one answers 503 (dashapp/db_errors.py). The CLI and the worker run without them.
     db_statement_timeout_ms: int = 5000
     db_lock_timeout_ms: int = 1000
+    # Proxies in front of the app whose X-Forwarded-For is trusted (CAMPAIGN_DASH_TRUSTED_PROXIES):
+    # 1 behind one nginx, so login limits and the audit log see the client's address, not the
+    # balancer's. 0 (default) when clients reach the app directly: a client could forge it.
+    trusted_proxies: int = 0
 
     @classmethod
     def from_env(cls, **overrides) -> Config:
@@ -87,10 +91,14 @@ class Config:
             public_url=env.get("CAMPAIGN_DASH_PUBLIC_URL") or None,
             session_idle_minutes=_positive(env, "CAMPAIGN_DASH_SESSION_IDLE_MINUTES", 60, int),
             session_max_hours=_positive(env, "CAMPAIGN_DASH_SESSION_MAX_HOURS", 12, float),
+            # Per email; per client address three times this (dashapp/auth.py).
+            login_attempts_per_minute=_positive(env, "CAMPAIGN_DASH_LOGIN_ATTEMPTS_PER_MINUTE",
+                                                10, int),
             db_statement_timeout_ms=_positive(env, "CAMPAIGN_DASH_DB_STATEMENT_TIMEOUT_MS",
                                               5000, int, zero_ok=True),
             db_lock_timeout_ms=_positive(env, "CAMPAIGN_DASH_DB_LOCK_TIMEOUT_MS", 1000, int,
                                          zero_ok=True),
+            trusted_proxies=_positive(env, "CAMPAIGN_DASH_TRUSTED_PROXIES", 0, int, zero_ok=True),
         )
         return replace(config, **overrides)
 

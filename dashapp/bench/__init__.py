@@ -37,6 +37,8 @@ class BenchOptions:
     viewers: int | None = None
     minutes: float = 5.0
     ingest_rate: int = 0  # events/s streamed through the ingest path during the viewers run
+    # Viewers mode only: app hosts (`campaign-dash serve` each) behind a private nginx.
+    hosts: int = 1
     progress: bool = True
     # Generated journeys the attribution models are timed over (issue #15); 0: skipped.
     attribution_journeys: int = 1_000_000
@@ -137,6 +139,8 @@ def run_bench(config: Config, options: BenchOptions, log=print) -> dict:
     from services.context import ServiceContext
     from services.insights import precompute
 
+    if options.hosts < 1 or (options.hosts > 1 and not options.viewers):
+        raise ValueError("--hosts N (N >= 1) is for the viewers mode: add --viewers V")
     bench = database.bench_config(config, options.events, options.seed)
     log(f"bench database {bench.database_url.rsplit('/', 1)[-1].split('?')[0]} "
         f"({options.events:,} events, seed {options.seed})...")
@@ -163,7 +167,15 @@ def run_bench(config: Config, options: BenchOptions, log=print) -> dict:
     built = list(BUILT)
     log_path = bench.data_dir / "bench-server.log"
     bench.data_dir.mkdir(parents=True, exist_ok=True)
-    with BenchServer(bench, workers, options.threads, log_path) as server:
+    if options.hosts > 1:
+        from dashapp.bench.hosts import Hosts
+
+        serving = Hosts(bench, options.hosts, options.workers, options.threads, bench.data_dir)
+        log(f"{options.hosts} hosts (`campaign-dash serve`, {serving.workers} workers x "
+            f"{options.threads} threads each) behind nginx on {serving.base_url}...")
+    else:
+        serving = BenchServer(bench, workers, options.threads, log_path)
+    with serving as server:
         probe = Client(server.base_url)
         probe.login(users[0].email, password)
         specs = discover(dash_app, probe.get_json("/_dash-dependencies"))
@@ -190,6 +202,7 @@ def run_bench(config: Config, options: BenchOptions, log=print) -> dict:
                 f"({len(sessions)} logged-in users)...")
             from dashapp.bench.ingest import BackgroundIngest
 
+            run_started = time.time()
             with BackgroundIngest(ctx, options.ingest_rate):
                 run = run_viewers(sessions, options.viewers, options.minutes, log=log)
                 log(f"  {run}")  # before the ingested events are taken out again
@@ -204,6 +217,12 @@ def run_bench(config: Config, options: BenchOptions, log=print) -> dict:
             result["callbacks"], result["views"] = measurer.run(built, options.view_repeats)
             log("freshness...")
             result["freshness"] = measure_freshness(measurer, ctx)
+    if options.hosts > 1:  # what nginx saw: every host served, none failed (log read at stop)
+        result["viewers_run"]["hosts"] = serving.summary(since=run_started,
+                                                         uri="/_dash-update-component")
+        result["server"].update(hosts=options.hosts, workers=serving.workers,
+                                balancer=result["viewers_run"]["hosts"]["balancer"])
+        serving.cleanup()
     if not options.viewers:
         n_ingest = options.ingest_events or max(50_000, min(options.events // 10, 2_000_000))
         log(f"ingest of {n_ingest:,} events...")

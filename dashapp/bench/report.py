@@ -48,8 +48,12 @@ def table(result: dict) -> str:
         f" · {m.get('cpu')} · {m.get('cores')} cores · {m.get('memory_gb')} GB")
     if result.get("server"):
         s = result["server"]
-        add(f"served by gunicorn: {s['workers']} workers x {s['threads']} threads (gthread), "
-            f"loopback HTTP; server time from the Server-Timing header")
+        if s.get("hosts", 1) > 1:
+            add(f"served by {s['hosts']} hosts (`campaign-dash serve`: gunicorn, {s['workers']} "
+                f"workers x {s['threads']} threads each) behind {s['balancer']} on loopback")
+        else:
+            add(f"served by gunicorn: {s['workers']} workers x {s['threads']} threads (gthread), "
+                f"loopback HTTP; server time from the Server-Timing header")
     if result.get("history_models"):
         h = result["history_models"]
         add(f"history models (anomalies, trends, forecast) fitted and stored by the worker's "
@@ -128,7 +132,14 @@ def table(result: dict) -> str:
             f"{v['late_refreshes']}  target p95 < 150, 0 errors {_mark(ok)}")
         add(f"  statuses {v.get('statuses')} (204: nothing new since the last refresh); "
             f"ingest during the run: {v.get('ingest_rate', 0):,} events/s")
-        add("  (client time on loopback: includes HTTP and queueing in gunicorn)")
+        if v.get("hosts"):
+            h = v["hosts"]
+            per_host = ", ".join(f"{n:,}" for _, n in sorted(h["per_host"].items()))
+            add(f"  {h['hosts']} hosts (`campaign-dash serve`, {h['workers_per_host']} workers x "
+                f"{h['threads']} threads each) behind {h['balancer']}, round robin: callback "
+                f"requests per host {per_host}; 5xx or no host at nginx: {h['errors']}")
+        add("  (client time on loopback: includes HTTP and queueing in gunicorn"
+            + (" and nginx)" if v.get("hosts") else ")"))
     if result.get("notes"):
         add("")
         for note in result["notes"]:
