@@ -261,6 +261,8 @@ def cmd_company(args) -> int:
     from services import catalog
 
     ctx = _context()
+    if args.company_command == "holidays":
+        return _company_holidays(ctx, args)
     if args.company_command == "add":
         made = catalog.add_company(ctx, args.name, slug=args.slug, industry=args.industry)
         print(f"created company {made['slug']} ({made['name']}, {made['industry']}), "
@@ -271,6 +273,23 @@ def cmd_company(args) -> int:
     for row in rows:
         print(f"{row['slug']:<28} {row['name'][:32]:<32} {row['industry'][:20]:<20} "
               f"{row['campaigns']:>9,}")
+    return 0
+
+
+def _company_holidays(ctx, args) -> int:
+    """Show or set the country whose public holidays a company's anomalies expect (#20)."""
+    from services.access import CLI_USER, choose_company, system_scope
+    from services.insights import events
+
+    scope = system_scope(ctx, choose_company(ctx, CLI_USER, args.company).id)
+    if args.country:
+        saved = events.set_holiday_country(ctx, scope, args.country)
+        print(f"{scope.company.slug}: holiday country set to {saved['holiday_country']}; "
+              "a running worker refits its insights within seconds")
+        return 0
+    listed = events.list_events(ctx, scope)
+    print(f"{scope.company.slug}: holiday country {listed['holiday_country']}, "
+          f"{len(listed['events']):,} annotated events")
     return 0
 
 
@@ -719,6 +738,12 @@ def build_parser() -> argparse.ArgumentParser:
     company_add.add_argument("--slug", help="default: from the name (lower case, dashes)")
     company_add.add_argument("--industry", default="unspecified")
     company_sub.add_parser("list", help="list companies")
+    company_holidays = company_sub.add_parser(
+        "holidays", help="show or set the country whose public holidays a company's "
+                         "anomalies expect (default: the country of most of its locations)")
+    company_holidays.add_argument("--company", required=True, help="company slug")
+    company_holidays.add_argument("--country", help="two-letter ISO code the holidays "
+                                                    "package knows, like US, GB or DE")
     company.set_defaults(handler=cmd_company)
 
     competitor = sub.add_parser("competitor", help="add, list or remove a company's "

@@ -108,3 +108,20 @@ def test_location_add_and_list(cli_env, own_ctx, capsys):
     for part in ("region must be", "country 'Canada'", "latitude must be a number",
                  "longitude must be between", "named 'toronto' exists"):
         assert part in message
+
+
+def test_company_holidays_shows_and_sets_the_holiday_country(cli_env, own_ctx, capsys):
+    """campaign-dash company holidays (issue #20): the country whose public holidays the
+    company's anomalies expect, checked against the holidays package."""
+    assert main(["company", "add", "Holiday Test Co"]) == 0
+    capsys.readouterr()
+    assert main(["company", "holidays", "--company", "holiday-test-co"]) == 0
+    assert "holiday-test-co: holiday country US, 0 annotated events" in capsys.readouterr().out
+    assert main(["company", "holidays", "--company", "holiday-test-co", "--country", "gb"]) == 0
+    assert "holiday country set to GB" in capsys.readouterr().out
+    assert main(["company", "holidays", "--company", "holiday-test-co", "--country", "XX"]) == 2
+    assert "two-letter ISO code" in capsys.readouterr().err
+    with own_ctx.session() as session:
+        assert session.execute(text(
+            "SELECT k.holiday_country FROM company_calendars k JOIN companies c "
+            "ON c.id = k.company_id WHERE c.slug = 'holiday-test-co'")).scalar() == "GB"
