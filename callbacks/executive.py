@@ -409,8 +409,7 @@ def waterfall_figure(result: dict) -> dict:
     shown, rest = rows[:MAX_BARS], rows[MAX_BARS:]
     per_day = result.get("per") == "day" and result.get("mix_total") is None
     previous = "Baseline" if result.get("per") == "day" else "Previous period"
-    names = [f"{previous}"] + [textwrap.shorten(r["group"], 38, placeholder="…")
-                               for r in shown]
+    names = [f"{previous}"] + [_wrapped(r["group"]) for r in shown]
     values = [result["before"]] + [r["contribution"] for r in shown]
     measures = ["absolute"] + ["relative"] * len(shown)
     hover = [f"{previous}: {_amount(result['before'], unit)}"] + [
@@ -455,6 +454,15 @@ def waterfall_figure(result: dict) -> dict:
                                        - 1e-9), max(ends + [result["after"]]) + 0.3 * span
                                    + 1e-9])
     return figure.to_plotly_json()
+
+
+def _wrapped(name: str) -> str:
+    """A group's name on up to three short lines: long campaign names would otherwise take
+    most of a phone's width from the bars."""
+    lines = textwrap.wrap(name, 18)
+    if len(lines) > 3:
+        lines = lines[:2] + [textwrap.shorten(" ".join(lines[2:]), 18, placeholder="…")]
+    return "<br>".join(lines) or "—"
 
 
 def _colour(result: dict, direction: int) -> str:
@@ -526,7 +534,8 @@ def show_drivers(selected, dimension, range_name, start, end, company_slug, segm
     except ServiceError as error:
         return (True, "Why it moved", ids.empty_figure(sentence(error)),
                 html.Div(sentence(error), className="text-danger"), no_update)
-    title = f"Why {found['evidence'].get('label', 'it')} moved"
+    label = found["evidence"].get("label") or "it"
+    title = f"Why {label if any(c.isupper() for c in label[1:]) else label.lower()} moved"
     return (True, title, waterfall_figure(result), drivers_note(found, result),
             result["dimension"])
 

@@ -36,6 +36,11 @@ def victim(ctx, companies) -> dict:
             "SELECT id, name FROM competitors WHERE company_id = :c ORDER BY id"),
             {"c": company.id}).all()
     ensure_default_rules(ctx, company.id)
+    from services.access import system_scope
+    from services.insights.events import add_event
+
+    event = add_event(ctx, system_scope(ctx, company.id), "2026-02-03", None, "sale",
+                      "Victim's secret sale")
     with ctx.session() as session:
         rule = session.execute(text("SELECT id FROM alert_rules WHERE company_id = :c LIMIT 1"),
                                {"c": company.id}).scalar()
@@ -46,8 +51,8 @@ def victim(ctx, companies) -> dict:
              "m": f"Overspend on {campaigns[0].name}"}).scalar()
     return {"slug": slug, "company_id": company.id, "name": company.name,
             "campaign_id": campaigns[0].id, "alert_id": alert, "user_id": user.id,
-            "competitor_id": competitors[0].id,
-            "secrets": [company.name, user.email, *[c.name for c in campaigns],
+            "competitor_id": competitors[0].id, "event_id": event["id"],
+            "secrets": [company.name, user.email, event["title"], *[c.name for c in campaigns],
                         *[c.name for c in competitors]]}
 
 
@@ -80,6 +85,11 @@ def _state_of_b(ctx, victim) -> list:
                                       ON e.company_id = c.company_id AND e.competitor_id = c.id
                                     WHERE c.company_id = :c GROUP BY 1, 2 ORDER BY 1"""),
                             {"c": victim["company_id"]}).all(),
+            session.execute(text("SELECT id, start_day, title FROM company_events "
+                                 "WHERE company_id = :c ORDER BY id"),
+                            {"c": victim["company_id"]}).all(),
+            session.execute(text("SELECT holiday_country FROM company_calendars "
+                                 "WHERE company_id = :c"), {"c": victim["company_id"]}).all(),
         ]
 
 
@@ -103,6 +113,8 @@ def _forged_value(component_id: str, prop: str, victim: dict):
 
 
 def _index_for(kind: str, victim: dict) -> int:
+    if "event" in kind:
+        return victim["event_id"]
     if "competitor" in kind:
         return victim["competitor_id"]
     return victim["alert_id"] if "alert" in kind else victim["campaign_id"]
@@ -224,6 +236,7 @@ def test_api_routes_with_another_companys_ids(server, ctx, victim, forgers):
         view = registry.API_RESOURCES.get(resource)
         path = (template.replace("<int:user_id>", str(victim["user_id"]))
                 .replace("<int:competitor_id>", str(victim["competitor_id"]))
+                .replace("<int:event_id>", str(victim["event_id"]))
                 .replace("<rule_key>", "budget_90"))
         for role in sorted(view.roles if view else []):
             client = server.test_client()

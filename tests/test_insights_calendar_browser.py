@@ -50,3 +50,45 @@ def test_cal001_an_annotated_event_is_marked_on_the_revenue_chart(server, ctx, u
                 path=str(SCREENSHOTS / "cal001-revenue-chart.png"))
     finally:
         events.remove_event(ctx, analyst, made["id"])
+
+
+def test_cal002_events_dialog_and_the_waterfall_of_a_clicked_insight(server, users,
+                                                                     companies):
+    """An analyst adds an event in the Company events dialog (it lists it with a remove
+    button), then clicks an insight that splits into drivers: a waterfall opens. At 1440 and
+    390 px, without sideways scrolling."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with served(server) as base_url, browser_page() as page:
+        log_in(page, base_url, users["analyst"], PASSWORD)
+        page.wait_for_url(re.compile(r"/executive"))
+        page.goto(f"{base_url}/executive?range=year")
+        page.locator("#executive-revenue-chart .main-svg").first.wait_for(timeout=90_000)
+        for width in (1440, 390):
+            page.set_viewport_size({"width": width, "height": 900 if width > 400 else 844})
+            page.get_by_role("button", name="Company events").click()
+            dialog = page.locator("#executive-events-modal")
+            dialog.get_by_text("Holiday country", exact=True).wait_for()
+            title = f"Browser launch {width}"
+            page.locator("#executive-event-start").fill("2026-03-02")
+            page.locator("#executive-event-start").press("Enter")
+            page.locator("#executive-event-title").fill(title)
+            page.locator("#executive-event-add").click()
+            dialog.get_by_text(re.compile(f"Added .{title}")).wait_for(timeout=30_000)
+            dialog.locator("td", has_text=title).wait_for()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(SCREENSHOTS / f"cal002-events-dialog-{width}.png"))
+            dialog.locator("tr", has_text=title).get_by_role("button", name="Remove").click()
+            dialog.get_by_text(re.compile(f"Removed .{title}")).wait_for(timeout=30_000)
+            page.locator("#executive-events-modal .btn-close").click()
+            dialog.wait_for(state="hidden")
+            # An insight that splits into drivers: its sentence says "because".
+            item = page.locator(".cd-insight", has_text="because").first
+            item.wait_for(timeout=60_000)
+            item.click()
+            chart = page.locator("#executive-drivers-chart .main-svg").first
+            chart.wait_for(timeout=60_000)
+            page.locator("#executive-drivers-chart .waterfalllayer .point").first.wait_for()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(SCREENSHOTS / f"cal002-waterfall-{width}.png"))
+            page.locator("#executive-drivers-modal .btn-close").click()
+            page.locator("#executive-drivers-modal").wait_for(state="hidden")
