@@ -106,6 +106,10 @@ class Campaign(Base):
         CheckConstraint("status IN ('draft','active','paused','completed')", name="status_known"),
         Index("ux_campaigns_source_key", "company_id", "source", "source_key", unique=True,
               postgresql_where=text("source_key IS NOT NULL")),
+        # the filter bar's options probe these (migration 0017)
+        Index("ix_campaigns_company_channel", "company_id", "channel_id"),
+        Index("ix_campaigns_company_segment", "company_id", "segment_id"),
+        Index("ix_campaigns_company_project", "company_id", "project"),
     )
 
 

@@ -24,10 +24,13 @@ import redis
 from services.context import ServiceContext
 
 SNAPSHOT_TTL_S = 24 * 3600
+# Part of the key: a snapshot written by older code (other columns or extras) is never read.
+SNAPSHOT_FORMAT = 2
 
 
 def snapshot_key(ctx: ServiceContext, company_id: int, version: int, start, end) -> str:
-    return ctx.key("campaign-frame", company_id, version, start.isoformat(), end.isoformat())
+    return ctx.key("campaign-frame", SNAPSHOT_FORMAT, company_id, version, start.isoformat(),
+                   end.isoformat())
 
 
 def encode(frame: pd.DataFrame, extra: dict | None = None,

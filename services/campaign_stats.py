@@ -115,11 +115,18 @@ def clean(value):
 
 
 def records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
-    """Rows as JSON-ready dicts (None for NaN)."""
-    out = []
-    for values in frame[columns].itertuples(index=False, name=None):
-        out.append({name: clean(value) for name, value in zip(columns, values, strict=True)})
-    return out
+    """Rows as JSON-ready dicts (None for NaN). Converted a column at a time: numeric
+    columns in one ``tolist`` (a page of the explorer is read on every scroll)."""
+    lists = []
+    for name in columns:
+        values = frame[name].to_numpy()
+        if values.dtype.kind == "f":
+            lists.append([None if math.isnan(v) else v for v in values.tolist()])
+        elif values.dtype.kind in "iub":
+            lists.append(values.tolist())
+        else:
+            lists.append([clean(v) for v in values])
+    return [dict(zip(columns, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
 def filter_mask(frame: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:

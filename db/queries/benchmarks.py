@@ -24,6 +24,18 @@ _SUMS = """SUM(r.impressions)::bigint AS impressions, SUM(r.clicks)::bigint AS c
            SUM(r.conversions)::bigint AS conversions, SUM(r.spend)::float8 AS spend,
            SUM(r.revenue)::float8 AS revenue"""
 
+
+
+def peers_of(column: str, industry_only: bool) -> str:
+    """SQL: ``column`` (a company id) is one of the asking company's peers (every other
+    company, or the others of its industry). An id list, not ``<> :company``, so each peer's
+    rows are read through the (company_id, day) index and the asking company's own rows,
+    however many, are never scanned."""
+    industry = ("AND industry = (SELECT industry FROM companies WHERE id = :company)"
+                if industry_only else "")
+    return f"{column} = ANY(ARRAY(SELECT id FROM companies WHERE id <> :company {industry}))"
+
+
 _GROUPS = {
     # group key expression, extra join
     "all": ("'all'", ""),
@@ -40,16 +52,14 @@ def peer_ad_ratios(session: Session, company_id: int, start: dt.date, end: dt.da
     companies with activity and the average of their ad ratios over [start, end]. Industry
     groups are restricted to the asking company's industry."""
     key, join = _GROUPS[group]
-    industry_filter = ("AND co.industry = (SELECT industry FROM companies WHERE id = :company)"
-                       if group == "industry" else "")
     rows = session.execute(
         text(f"""
             WITH per_company AS (
                 SELECT {key} AS grp, r.company_id, {_SUMS}
                 FROM rollup_campaign_daily r
                 JOIN companies co ON co.id = r.company_id {join}
-                WHERE r.day BETWEEN :start AND :end AND r.company_id <> :company
-                      {industry_filter}
+                WHERE r.day BETWEEN :start AND :end
+                      AND {peers_of("r.company_id", group == "industry")}
                 GROUP BY 1, 2
             )
             SELECT grp, {_RATIOS} FROM per_company GROUP BY grp ORDER BY grp"""),
@@ -77,8 +87,6 @@ def own_ad_totals(session: Session, company_id: int, start: dt.date, end: dt.dat
 def peer_business(session: Session, company_id: int, month: dt.date, industry_only: bool) -> dict:
     """Average NPS, monthly churn rate (%) and market share (%) of the other companies (of the
     same industry, or all) for one month, with how many there are."""
-    industry_filter = ("AND co.industry = (SELECT industry FROM companies WHERE id = :company)"
-                       if industry_only else "")
     row = session.execute(
         text(f"""
             SELECT COUNT(*) AS peers, AVG(b.nps) AS nps,
@@ -87,7 +95,7 @@ def peer_business(session: Session, company_id: int, month: dt.date, industry_on
                        AS churn_rate,
                    AVG(b.market_share_pct) AS market_share_pct
             FROM business_metrics_monthly b JOIN companies co ON co.id = b.company_id
-            WHERE b.month = :month AND b.company_id <> :company {industry_filter}"""),
+            WHERE b.month = :month AND {peers_of("b.company_id", industry_only)}"""),
         {"company": company_id, "month": month},
     ).mappings().one()
     return dict(row)
@@ -97,14 +105,13 @@ def peer_weekly_revenue(session: Session, company_id: int, start: dt.date, end: 
                         industry_only: bool) -> list[dict]:
     """Weekly ad revenue summed over the other companies (of the industry, or all), with how
     many companies each week's sum covers."""
-    industry_filter = ("AND co.industry = (SELECT industry FROM companies WHERE id = :company)"
-                       if industry_only else "")
     rows = session.execute(
         text(f"""
             SELECT date_trunc('week', r.day)::date AS week,
                    COUNT(DISTINCT r.company_id) AS peers, SUM(r.revenue)::float8 AS revenue
             FROM rollup_campaign_daily r JOIN companies co ON co.id = r.company_id
-            WHERE r.day BETWEEN :start AND :end AND r.company_id <> :company {industry_filter}
+            WHERE r.day BETWEEN :start AND :end
+                  AND {peers_of("r.company_id", industry_only)}
             GROUP BY 1 ORDER BY 1"""),
         {"company": company_id, "start": start, "end": end},
     ).mappings().all()

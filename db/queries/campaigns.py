@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from db.queries.benchmarks import _RATIOS, _SUMS
+from db.queries.benchmarks import _RATIOS, _SUMS, peers_of
 
 # Per campaign over [start, end]: the ads' sums and the sales' sums, each grouped on its own.
 _TOTALS = """
@@ -117,14 +117,12 @@ def peer_ratios(session: Session, company_id: int, start: dt.date, end: dt.date,
     """Per segment or channel: how many other companies (of the asking company's industry,
     or all) had ad activity in it over [start, end], and the average of their ad ratios."""
     key, join = _PEER_GROUPS[group]
-    industry_filter = ("AND co.industry = (SELECT industry FROM companies WHERE id = :company)"
-                       if industry_only else "")
     rows = session.execute(text(f"""
         WITH per_company AS (
             SELECT {key} AS grp, r.company_id, {_SUMS}
             FROM rollup_campaign_daily r
             JOIN companies co ON co.id = r.company_id {join}
-            WHERE r.day BETWEEN :start AND :end AND r.company_id <> :company {industry_filter}
+            WHERE r.day BETWEEN :start AND :end AND {peers_of("r.company_id", industry_only)}
             GROUP BY 1, 2)
         SELECT grp, {_RATIOS} FROM per_company GROUP BY grp ORDER BY grp"""),
         {"company": company_id, "start": start, "end": end}).mappings().all()

@@ -55,15 +55,30 @@ def filter_options(session: Session, company_id: int) -> dict:
     """What the filter bar offers this company: channels and segments of its campaigns, its
     projects, retailers and their regions."""
     params = {"company": company_id}
+    # Probes of the (company, dimension) indexes: a few milliseconds at 100,000 campaigns,
+    # where SELECT DISTINCT over the company's campaigns took tens.
     channels = session.execute(text("""
-        SELECT DISTINCT ch.name FROM campaigns c JOIN channels ch ON ch.id = c.channel_id
-        WHERE c.company_id = :company ORDER BY 1"""), params).scalars().all()
+        SELECT ch.name FROM channels ch
+        WHERE EXISTS (SELECT 1 FROM campaigns c
+                      WHERE c.company_id = :company AND c.channel_id = ch.id)
+        ORDER BY 1"""), params).scalars().all()
     segments = session.execute(text("""
-        SELECT DISTINCT sg.name FROM campaigns c JOIN segments sg ON sg.id = c.segment_id
-        WHERE c.company_id = :company ORDER BY 1"""), params).scalars().all()
+        SELECT sg.name FROM segments sg
+        WHERE EXISTS (SELECT 1 FROM campaigns c
+                      WHERE c.company_id = :company AND c.segment_id = sg.id)
+        ORDER BY 1"""), params).scalars().all()
+    # A skip scan of the (company, project) index: one probe per distinct project.
     projects = session.execute(text("""
-        SELECT DISTINCT project FROM campaigns
-        WHERE company_id = :company AND project IS NOT NULL ORDER BY 1"""), params).scalars().all()
+        WITH RECURSIVE found(project) AS (
+            (SELECT project FROM campaigns
+             WHERE company_id = :company AND project IS NOT NULL ORDER BY project LIMIT 1)
+            UNION ALL
+            SELECT (SELECT c.project FROM campaigns c
+                    WHERE c.company_id = :company AND c.project > found.project
+                    ORDER BY c.project LIMIT 1)
+            FROM found WHERE found.project IS NOT NULL)
+        SELECT project FROM found WHERE project IS NOT NULL ORDER BY 1"""),
+        params).scalars().all()
     retailers = _rows(session, """
         SELECT id, name, region FROM retailers WHERE company_id = :company ORDER BY name""",
                       params)

@@ -1,0 +1,237 @@
+"""The campaigns view at 100,000 campaigns (issue #14): every callback of the view, cold and
+warm, for one company that has N campaigns, and the first visit of a fresh server process.
+
+    DATABASE_URL=postgresql+psycopg2://postgres@127.0.0.1:5432/postgres \\
+    REDIS_URL=redis://127.0.0.1:6379/0 python -m dashapp.bench.explorer --campaigns 100000
+
+Builds (once; reused while its mark matches) a database ``campaign_dash_bench_explorer_<N>``:
+the demo seed at a small size plus the company "Bulk Campaigns" with N campaigns, each active
+7 to 60 days somewhere in the seed's last year, with one rollup row per campaign and day
+(about 33 per campaign). Then, as the worker does after a load, fits the company's models
+and snapshots the explorer's named ranges (its seconds are reported: the worker's cost at N
+campaigns), and measures:
+
+- ``first_visit``: a new server process per sample, logged in, opening /campaigns: each
+  initial callback's server time (nothing of this company in the process yet, the request
+  cache flushed; the worker's stored results and snapshots are there, as in production);
+- ``callbacks``: ``campaign-dash bench``'s cold (request cache flushed) and warm timings of
+  every callback of the view, as this company's users.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import replace
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
+
+from dashapp.bench.client import Client
+from dashapp.bench.database import ensure_users
+from dashapp.bench.measure import Measurer, flush_cache, percentile
+from dashapp.bench.payloads import PageState, build_payload, discover, initial_levels
+from dashapp.bench.server import BenchServer
+from dashapp.config import Config
+
+SLUG = "bulk-campaigns"
+MARK = "campaign-dash explorer bench"
+SEED_EVENTS = 50_000
+VIEW = "campaigns"
+
+_CAMPAIGNS_SQL = """
+    INSERT INTO campaigns (company_id, channel_id, segment_id, location_id, name, goal, status,
+                           start_date, end_date, budget_allocated, daily_budget, language, tags)
+    SELECT :company,
+           (SELECT array_agg(id ORDER BY id) FROM channels)[(1 + g % :channels)::int],
+           (SELECT array_agg(id ORDER BY id) FROM segments)[(1 + (g * 13) % :segments)::int],
+           (SELECT array_agg(id ORDER BY id) FROM locations)[(1 + (g * 31) % :locations)::int],
+           'Bulk campaign ' || lpad(g::text, 6, '0'),
+           (ARRAY['awareness','traffic','leads','sales'])[(1 + g % 4)::int],
+           CASE WHEN s.start_day + s.days - 1 >= :last THEN 'active' ELSE 'completed' END,
+           s.start_day, s.start_day + s.days - 1, s.days * 100, 100,
+           (ARRAY['English','Spanish','German','French'])[(1 + (g / 4) % 4)::int], '{}'
+    FROM generate_series(1::bigint, :n) AS g,
+         LATERAL (SELECT (:last - ((g * 7919) % 365)::int)::date AS start_day,
+                         (7 + (g * 104729) % 54)::int AS days) AS s"""
+
+# One row per campaign and active day up to the last day: deterministic from the ids.
+_ROLLUP_SQL = """
+    INSERT INTO rollup_campaign_daily (company_id, campaign_id, channel_id, day, impressions,
+                                       clicks, conversions, spend, revenue, events)
+    SELECT c.company_id, c.id, c.channel_id, d.day::date, m.impressions,
+           m.impressions * (1 + c.id % 5) / 100, m.impressions * (1 + c.id % 3) / 2000,
+           round((m.impressions * 0.004)::numeric, 2),
+           round((m.impressions * 0.004 * (0.5 + (c.id % 7) * 0.4))::numeric, 2), 1
+    FROM campaigns c,
+         generate_series(c.start_date, LEAST(c.end_date, :last), interval '1 day') AS d(day),
+         LATERAL (SELECT 500 + ((c.id * 37 + extract(doy FROM d.day)::int * 101) % 4500)
+                  AS impressions) AS m
+    WHERE c.company_id = :company"""
+
+
+def _admin(url: str):
+    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT",
+                         poolclass=NullPool)
+
+
+def prepare(config: Config, campaigns: int, log=print) -> Config:
+    """The bench's configuration over its own database, built unless already there."""
+    from db import migrate
+    from db.seed import seed as load_seed
+
+    name = f"campaign_dash_bench_explorer_{campaigns}"
+    url = make_url(config.database_url).set(database=name).render_as_string(
+        hide_password=False)
+    bench = replace(config, database_url=url, login_attempts_per_minute=100_000,
+                    cache_namespace=f"{config.cache_namespace}-bench-explorer-{campaigns}")
+    admin = _admin(url)
+    try:
+        with admin.connect() as conn:
+            mark = conn.execute(text(
+                "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+                "WHERE datname = :n"), {"n": name}).scalar()
+            if mark == f"{MARK} {campaigns}":
+                migrate.upgrade(url)
+                log(f"database {name} reused")
+                return bench
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        migrate.upgrade(url)
+        started = time.perf_counter()
+        load_seed(url, events=SEED_EVENTS, seed=42, progress=False)
+        _add_bulk_company(url, campaigns)
+        log(f"database {name} built in {time.perf_counter() - started:.1f} s")
+        with admin.connect() as conn:
+            conn.execute(text(f"COMMENT ON DATABASE \"{name}\" IS '{MARK} {campaigns}'"))
+    finally:
+        admin.dispose()
+    return bench
+
+
+def _add_bulk_company(url: str, campaigns: int) -> None:
+    from db.rollups import bump_data_version
+
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.begin() as conn:
+        company = conn.execute(text("""
+            INSERT INTO companies (name, slug, industry)
+            SELECT 'Bulk Campaigns', :slug, industry FROM companies ORDER BY id LIMIT 1
+            RETURNING id"""), {"slug": SLUG}).scalar()
+        last = conn.execute(text("SELECT MAX(day) FROM rollup_campaign_daily")).scalar()
+        counts = conn.execute(text(
+            "SELECT (SELECT count(*) FROM channels), (SELECT count(*) FROM segments), "
+            "(SELECT count(*) FROM locations)")).one()
+        conn.execute(text(_CAMPAIGNS_SQL), {"company": company, "n": campaigns, "last": last,
+                                            "channels": counts[0], "segments": counts[1],
+                                            "locations": counts[2]})
+        conn.execute(text(_ROLLUP_SQL), {"company": company, "last": last})
+        bump_data_version(conn, [company])
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE campaigns"))
+        conn.execute(text("ANALYZE rollup_campaign_daily"))
+    engine.dispose()
+
+
+def first_visit(bench: Config, user, password: str, specs, samples: int, log=print) -> dict:
+    """Per initial callback of the view, its server time in a process that has just started
+    (one sample per new process)."""
+    import redis
+
+    client_redis = redis.Redis.from_url(bench.redis_url)
+    timings: dict[str, list[float]] = {}
+    view_specs = [s for s in specs if s.view == VIEW]
+    for sample in range(samples):
+        flush_cache(client_redis, bench.cache_namespace)
+        with BenchServer(bench, workers=1, threads=4) as server:
+            client = Client(server.base_url)
+            client.login(user.email, password)
+            measurer = Measurer(server.base_url, specs, [user], password, bench.redis_url,
+                                bench.cache_namespace, None)
+            timed = client.post_callback(measurer.router_payload(f"/{VIEW}"))
+            timings.setdefault("render_page", []).append(timed.server_ms)
+            state = PageState()
+            state.apply_response(json.loads(timed.body).get("response", {}))
+            for level in initial_levels(view_specs):
+                for spec in level:
+                    payload = build_payload(spec, state)
+                    if payload is None:
+                        continue
+                    timed = client.post_callback(payload)
+                    if timed.status == 200:
+                        state.apply_response(json.loads(timed.body).get("response", {}))
+                    if timed.status in (200, 204):
+                        timings.setdefault(spec.name, []).append(timed.server_ms)
+        log(f"  first visit {sample + 1}/{samples}")
+    return {name: {"p50_ms": round(statistics.median(values), 1),
+                   "p95_ms": round(percentile(values, 95), 1), "n": len(values)}
+            for name, values in timings.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--campaigns", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--first-visits", type=int, default=10)
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args(argv)
+
+    from services.context import ServiceContext
+    from services.insights import precompute
+
+    config = Config.from_env()
+    bench = prepare(config, args.campaigns)
+    users, password = ensure_users(bench)
+    mine = [u for u in users if u.company_slug == SLUG]
+    ctx = ServiceContext(bench.database_url, bench.redis_url, bench.cache_namespace)
+    with ctx.session() as session:
+        company = session.execute(text("SELECT id FROM companies WHERE slug = :s"),
+                                  {"s": SLUG}).scalar()
+        last_day = session.execute(text("SELECT MAX(day) FROM rollup_campaign_daily")).scalar()
+    started = time.perf_counter()
+    precompute.refresh(ctx, [company])
+    result = {"campaigns": args.campaigns,
+              "worker_pass_s": round(time.perf_counter() - started, 1)}
+    print(f"worker pass for the company (models, anomalies, snapshots): "
+          f"{result['worker_pass_s']} s")
+
+    from dashapp.app import create_app
+
+    dash_app = create_app(bench).extensions["dash_app"]
+    with BenchServer(bench, workers=3, threads=4) as server:
+        probe = Client(server.base_url)
+        probe.login(mine[0].email, password)
+        specs = discover(dash_app, probe.get_json("/_dash-dependencies"))
+    manager = next(u for u in mine if u.role == "marketing_manager")
+    print(f"first visits of /{VIEW} in new server processes...")
+    result["first_visit"] = first_visit(bench, manager, password, specs, args.first_visits)
+    print("callbacks, cold and warm...")
+    with BenchServer(bench, workers=3, threads=4) as server:
+        measurer = Measurer(server.base_url, specs, mine, password, bench.redis_url,
+                            bench.cache_namespace, last_day, repeats=args.repeats,
+                            views=[VIEW])
+        callbacks = [measurer.measure_callback(spec, VIEW).as_dict()
+                     for spec in measurer.view_specs(VIEW)]
+    result["callbacks"] = callbacks
+    print("\n| first visit (new process) | p50 ms | p95 ms |\n| --- | --- | --- |")
+    for name, row in result["first_visit"].items():
+        print(f"| {name} | {row['p50_ms']} | {row['p95_ms']} |")
+    print("\n| callback | cold p95 ms | warm p95 ms | errors |\n| --- | --- | --- | --- |")
+    for row in callbacks:
+        print(f"| {row['callback']} | {_ms(row['cold_p95_ms'])} | {_ms(row['warm_p95_ms'])} "
+              f"| {row['errors']} |")
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(result, handle, indent=2, default=str)
+    return 0
+
+
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
