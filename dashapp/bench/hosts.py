@@ -52,9 +52,10 @@ def nginx_version(binary: str) -> str:
     return (done.stderr or done.stdout).strip().rsplit("/", 1)[-1]
 
 
-def nginx_config(prefix: Path, port: int, upstreams: list[str], workers: int = 1) -> str:
-    """The balancer's whole configuration: every path inside ``prefix``, nothing of the
-    system's /etc/nginx or /var/lib/nginx."""
+def nginx_config(prefix: Path, logs: Path, port: int, upstreams: list[str],
+                 workers: int = 1) -> str:
+    """The balancer's whole configuration: its files inside ``prefix``, its logs in ``logs``
+    (opened by the master), nothing of the system's /etc/nginx, /var/lib/nginx or /var/log."""
     servers = "\n".join(f"        server {address};" for address in upstreams)
     user = "user nobody nogroup;\n" if os.geteuid() == 0 else ""  # workers never run as root
     return f"""# Written by campaign-dash (dashapp/bench/hosts.py) for one run; not a system config.
@@ -64,7 +65,7 @@ worker_processes {workers};
 worker_rlimit_nofile 16384;
 pid {prefix}/nginx.pid;
 lock_file {prefix}/nginx.lock;
-error_log {prefix}/error.log warn;
+error_log {logs}/nginx-error.log warn;
 
 events {{
     worker_connections 8192;
@@ -78,7 +79,7 @@ http {{
     scgi_temp_path {prefix}/tmp/scgi;
     log_format hosts '$msec|$upstream_addr|$status|$upstream_status|$request_time|'
                      '$upstream_response_time|$request_method|$uri';
-    access_log {prefix}/access.log hosts buffer=64k flush=1s;
+    access_log {logs}/nginx-access.log hosts buffer=64k flush=1s;
     keepalive_timeout 75s;  # viewers refresh every 30 s over kept-alive connections
     keepalive_requests 100000;
     client_max_body_size 200m;  # imports: the app's own limits answer first
@@ -222,8 +223,8 @@ class Hosts:
                         .status_code < 500, START_TIMEOUT_S, f"host {index + 1} ({url})",
                         process, self.host_log(index))
         conf = self.prefix / "nginx.conf"
-        conf.write_text(nginx_config(self.prefix, self.port, self.upstreams))
-        error_log = self.prefix / "error.log"
+        conf.write_text(nginx_config(self.prefix, self.dir, self.port, self.upstreams))
+        error_log = self.dir / "nginx-error.log"
         command = [self.binary, "-p", str(self.prefix), "-c", str(conf), "-e", str(error_log)]
         checked = subprocess.run([*command, "-t", "-q"], capture_output=True, text=True,
                                  timeout=30)
@@ -246,7 +247,7 @@ class Hosts:
             _stop(process, signal.SIGTERM)
 
     def cleanup(self) -> None:
-        """Remove nginx's prefix (its config and logs), and the hosts' logs when their
+        """Remove nginx's prefix (its config and temp files), and the logs when their
         directory was a temporary one."""
         shutil.rmtree(self.prefix, ignore_errors=True)
         if self._own_dir:
@@ -256,7 +257,7 @@ class Hosts:
 
     def access_log(self) -> list[dict]:
         """nginx's access log so far (flushed every second, and on stop)."""
-        path = self.prefix / "access.log"
+        path = self.dir / "nginx-access.log"
         if not path.exists():
             return []
         rows = []
