@@ -187,3 +187,35 @@ def test_the_api_answers_for_anomalies_and_trend_turns_with_the_same_numbers(
             assert by_location["change"] == pytest.approx(body["change"], rel=1e-9)
             checked.add(insight["kind"])
     assert {"anomaly", "trend_change"} <= checked
+
+
+def test_the_worker_fits_the_drivers_requests_read(ctx, companies):
+    """The drivers of the default period's anomalies and turns are a history model: the
+    worker's pass stores them per history version, so the view's first request reads them."""
+    from services.insights import precompute
+    from services.insights.store import _name
+
+    with ctx.session() as session:
+        ids = session.execute(text("SELECT id FROM companies ORDER BY id")).scalars().all()
+    warmed = 0
+    for company_id in ids:
+        precompute.refresh(ctx, [company_id])
+        scope = system_scope(ctx, company_id)
+        for insight in company_insights(ctx, scope, "30d")["insights"]:
+            evidence = insight["evidence"]
+            if not evidence.get("drivers_periods"):
+                continue
+            periods = evidence["drivers_periods"]
+            name = _name(drivers.split_model.uncached, {
+                "metric": evidence["drivers_metric"], "before": periods["before"],
+                "after": periods["after"], "dimension": evidence["drivers_dimension"],
+                "channel": evidence.get("channel")})
+            with ctx.session() as session:
+                stored = session.execute(text("""
+                    SELECT r.history_version = v.history_version FROM insight_results r
+                    JOIN data_versions v USING (company_id)
+                    WHERE r.company_id = :c AND r.name = :n"""),
+                    {"c": company_id, "n": name}).scalar()
+            assert stored is True, (company_id, name)
+            warmed += 1
+    assert warmed >= 1

@@ -31,6 +31,7 @@ from services.access import Scope, require
 from services.cache import cached
 from services.context import ServiceContext
 from services.errors import NotFound, ValidationError
+from services.insights.store import history_model
 from services.metrics import METRICS
 
 BASE = ("impressions", "clicks", "ad_conversions", "spend", "ad_revenue")
@@ -268,26 +269,36 @@ def _day_frame(rows: list[dict], sales: dict, dimension: str, days: int,
     return frame.astype(float) / max(days, 1)
 
 
-@cached()
 def period_drivers(ctx: ServiceContext, scope: Scope, metric: str, before: dict, after: dict,
                    dimension: str = "channel", channel: str | None = None) -> dict:
     """The drivers of ``metric``'s change from an average day of ``before`` to an average day
     of ``after`` ({start, end} and optionally the ``days`` themselves), for the company or
-    one ``channel``: what an anomaly or a trend-turn insight names, and its waterfall."""
+    one ``channel``: what an anomaly or a trend-turn insight names, and its waterfall. Both
+    periods lie in the history, so the split is a history model: fitted by the worker for
+    the insights it warms (``precompute``), stored per history version, read by requests."""
     require(ctx, scope, "executive")
     if metric not in SPLIT_METRICS:
         raise ValidationError(f"cannot split {metric!r}; use one of {', '.join(SPLIT_METRICS)}")
     if dimension not in DIMENSIONS:
         raise ValidationError(f"the dimension must be one of {', '.join(DIMENSIONS)}")
     try:
-        periods = [_days_of(period) for period in (before, after)]
+        for period in (before, after):
+            _days_of(period)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ValidationError("each period needs a start and an end date") from None
+    return split_model(ctx, scope.company_id, metric, before, after, dimension, channel)
+
+
+@history_model
+def split_model(ctx: ServiceContext, company_id: int, metric: str, before: dict, after: dict,
+                dimension: str, channel: str | None) -> dict:
+    """``period_drivers`` without its checks: the stored history model."""
+    periods = [_days_of(period) for period in (before, after)]
     frames = []
     with ctx.session() as session:
         for days in periods:
-            rows = queries.campaign_quantities_on(session, scope.company_id, days)
-            sales = queries.sales_on(session, scope.company_id, days)
+            rows = queries.campaign_quantities_on(session, company_id, days)
+            sales = queries.sales_on(session, company_id, days)
             frames.append(_day_frame(rows, sales, dimension, len(days), channel))
     result = decompose(*frames, metric)
     result.update(dimension=dimension, channel=channel, per="day",

@@ -37,10 +37,36 @@ def refresh(ctx: ServiceContext, company_ids: list[int] | None = None) -> dict:
             company_trend_changes.refit_if_stale(ctx, company_id)
             forecast_model.refit_if_stale(ctx, company_id, "revenue")
             campaigns.refresh_models(ctx, company_id)  # duration bands, clusters (#14)
+            warm_drivers(ctx, company_id)  # the shown anomalies' and turns' drivers (#20)
         except Exception:  # noqa: BLE001 - one company's bad data must not stop the others
             log.exception("fitting the history models of company %s failed", company_id)
         seconds[company_id] = time.perf_counter() - started
     return seconds
+
+
+WARMED_RANGES = ("30d",)  # the executive view's default period
+
+
+def warm_drivers(ctx: ServiceContext, company_id: int) -> int:
+    """Fit the drivers of the anomalies and trend turns the executive view shows for its
+    default period (``drivers.split_model``), so its first request reads them; how many."""
+    from services.access import system_scope
+    from services.insights.drivers import split_model
+    from services.insights.sentences import company_insights
+
+    scope = system_scope(ctx, company_id)
+    fitted = 0
+    for range_name in WARMED_RANGES:
+        for insight in company_insights(ctx, scope, range_name)["insights"]:
+            evidence = insight["evidence"]
+            periods = evidence.get("drivers_periods")
+            if periods:
+                split_model.refit_if_stale(ctx, company_id, evidence["drivers_metric"],
+                                           periods["before"], periods["after"],
+                                           evidence["drivers_dimension"],
+                                           evidence.get("channel"))
+                fitted += 1
+    return fitted
 
 
 # A change of the company calendar (an annotated event, the holiday country) asks the worker

@@ -67,7 +67,9 @@ def _name(fn: Callable, arguments: dict[str, Any]) -> str:
     name = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__qualname__}"
     if arguments:
         name += dumps(arguments)
-    return name[:200]
+    if len(name) > 200:  # the column's width: a digest keeps long arguments apart
+        name = name[:167] + "#" + hashlib.sha256(name.encode()).hexdigest()[:32]
+    return name
 
 
 def history_model(fn: F) -> F:
