@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from services.metrics import METRICS, metric_values
+from services.metrics import METRICS, metric_value, metric_values
 
 # Summed base quantities of a campaign or a group.
 BASES = ("impressions", "clicks", "ad_conversions", "conversions", "spend", "ad_revenue",
@@ -96,11 +96,12 @@ def group_totals(frame: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
 
 
 def totals(frame: pd.DataFrame) -> dict:
-    """The frame's summed bases and their ratios (one dict, None for undefined)."""
+    """The frame's summed bases and their ratios (one dict, None for undefined): the
+    catalogue's scalar formula, the same float operations as ``with_metrics``' columns."""
     summed = {name: float(frame[name].sum()) for name in BASES}
-    one = with_metrics(pd.DataFrame([summed]))
+    with_profit = {**summed, "profit": summed["revenue"] - summed["spend"]}
     return {**summed, "campaigns": int(len(frame)),
-            **{metric: clean(one[metric].iloc[0]) for metric in RATIOS}}
+            **{metric: metric_value(with_profit, metric) for metric in RATIOS}}
 
 
 def clean(value):
@@ -170,12 +171,20 @@ def cluster_labels(frame: pd.DataFrame, seed: int = SEED) -> dict:
     can name, each campaign in exactly one, and KMeans on one-hot columns gives centroids
     that read as "mostly Email, mostly Foodies"; the silhouette says how real the groups are.
     Seeded: the same campaigns in the same order give the same labels. Fewer than ten
-    campaigns, or fewer distinct combinations than three, give no clustering."""
+    campaigns, or fewer distinct combinations than three, give no clustering.
+
+    KMeans is fitted on the distinct combinations weighted by how many campaigns share each:
+    the same objective as one row per campaign (duplicates weigh as their count), at a
+    fraction of the cost (100,000 campaigns share a few thousand combinations)."""
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
     features = one_hot(frame)
-    distinct = len(np.unique(features, axis=0)) if len(features) else 0
+    if len(features):
+        combinations, inverse, weights = np.unique(features, axis=0, return_inverse=True,
+                                                   return_counts=True)
+        inverse = inverse.reshape(-1)
+    distinct = len(combinations) if len(features) else 0
     if len(features) < 10 or distinct < 3:
         return {"labels": None, "k": None, "silhouette": None, "scores": {}}
     sample = min(len(features), SILHOUETTE_SAMPLE)
@@ -184,12 +193,14 @@ def cluster_labels(frame: pd.DataFrame, seed: int = SEED) -> dict:
     for k in K_RANGE:
         if k >= distinct or k > max(2, len(features) // 5):
             break
-        model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(features)
-        score = float(silhouette_score(features, model.labels_, sample_size=sample,
+        model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(
+            combinations, sample_weight=weights)
+        labels = model.labels_[inverse]
+        score = float(silhouette_score(features, labels, sample_size=sample,
                                        random_state=seed))
         scores[k] = score
         if best is None or score > best[0] + 1e-12:
-            best = (score, k, model.labels_)
+            best = (score, k, labels)
     if best is None:
         return {"labels": None, "k": None, "silhouette": None, "scores": scores}
     return {"labels": best[2].astype(int), "k": best[1], "silhouette": best[0],
