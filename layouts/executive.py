@@ -124,7 +124,8 @@ def layout(user, companies, query: dict) -> html.Div:
                 dbc.CardHeader("What changed and what to do", className="fw-semibold"),
                 dbc.CardBody([
                     html.Div(html.Small("Most important first; click one for its evidence "
-                                        "(a dated one is marked on the chart). Badge colour: "
+                                        "(a dated one is marked on the chart) and, where it "
+                                        "splits into drivers, their waterfall. Badge colour: "
                                         "red critical, amber high, blue medium.",
                                         className="text-muted")),
                     dcc.Loading(dbc.ListGroup(
