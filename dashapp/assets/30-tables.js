@@ -171,9 +171,26 @@
     });
   }
 
+  // Only changes that touch a table rescan the page: the real-time view's clock ticks every
+  // second and must not cost a pass over every table.
+  function touchesTable(mutations) {
+    for (var i = 0; i < mutations.length; i++) {
+      var target = mutations[i].target;
+      var element = target.nodeType === 1 ? target : target.parentElement;
+      if (element && element.closest("table")) return true;
+      var added = mutations[i].addedNodes;
+      for (var j = 0; j < added.length; j++) {
+        if (added[j].nodeType === 1 && (added[j].matches("table") || added[j].querySelector("table"))) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   var pending = false;
-  new MutationObserver(function () {
-    if (pending) return;
+  new MutationObserver(function (mutations) {
+    if (pending || !touchesTable(mutations)) return;
     pending = true;
     requestAnimationFrame(function () { pending = false; scan(); });
   }).observe(document.documentElement, {childList: true, subtree: true, characterData: true});
