@@ -160,7 +160,7 @@ class AdEvent(Base):
     No foreign keys (migration 0005): their per-row lookups cost most of the COPY time of the
     ingest path, which guarantees the references itself (the tenant is the caller's, the
     campaign must be one of its, the channel is the campaign's, the location must exist) and
-    writes rollup rows, whose foreign keys are kept, in the same transaction.
+    writes the rollup rows in the same transaction (whose foreign keys 0018 dropped too).
 
     No (company_id, occurred_at) index either (migration 0006): it cost ~45 ms of each 50,000-row
     COPY, and the company's newest event it served is kept in ``DataVersion`` instead.
@@ -189,14 +189,18 @@ class AdEvent(Base):
 
 
 class AdStatsDaily(Base):
-    """Daily ad activity by campaign, location and device (maintained from events and imports)."""
+    """Daily ad activity by campaign, location and device (maintained from events and imports).
+
+    No foreign keys, like the two rollups below (migration 0018): the events they sum carry
+    references the ingest path checked (see ``AdEvent``), and the per-row lookups were most
+    of an import's rollup work (~5 of ~8 s for 55,000 rows of a year of events)."""
 
     __tablename__ = "ad_stats_daily"
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    company_id: Mapped[int] = mapped_column(Integer)  # companies.id
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # campaigns.id
+    channel_id: Mapped[int] = mapped_column(Integer)  # channels.id
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # locations.id
     device: Mapped[str] = mapped_column(String(16), primary_key=True)
     impressions: Mapped[int] = mapped_column(BigInteger, default=0)
     clicks: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -211,9 +215,9 @@ class RollupCampaignDaily(Base):
     """Rollup per company x campaign x channel x day; what dashboards read."""
 
     __tablename__ = "rollup_campaign_daily"
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    company_id: Mapped[int] = mapped_column(Integer)  # companies.id (no foreign keys: 0018)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # campaigns.id
+    channel_id: Mapped[int] = mapped_column(Integer)  # channels.id
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     impressions: Mapped[int] = mapped_column(BigInteger, default=0)
     clicks: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -232,12 +236,13 @@ class RollupCampaignDaily(Base):
 
 
 class RollupCampaignHourly(Base):
-    """Rollup per company x campaign x channel x hour (the real-time view reads today's)."""
+    """Rollup per company x campaign x channel x hour (the real-time view reads today's and the
+    week before; kept for the last ``db.rollups.HOURLY_DAYS`` days only)."""
 
     __tablename__ = "rollup_campaign_hourly"
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    company_id: Mapped[int] = mapped_column(Integer)  # companies.id (no foreign keys: 0018)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # campaigns.id
+    channel_id: Mapped[int] = mapped_column(Integer)  # channels.id
     hour: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     impressions: Mapped[int] = mapped_column(BigInteger, default=0)
     clicks: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -775,7 +780,8 @@ class ImportRun(Base):
 class RejectedRow(Base):
     __tablename__ = "rejected_rows"
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    import_run_id: Mapped[int] = mapped_column(ForeignKey("import_runs.id"), index=True)
+    # import_runs.id, of the run whose transaction wrote the row (no foreign key: 0018)
+    import_run_id: Mapped[int] = mapped_column(BigInteger, index=True)
     row_number: Mapped[int] = mapped_column(Integer)
     raw: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
@@ -787,13 +793,14 @@ class ImportKey(Base):
     replaces restated ones."""
 
     __tablename__ = "import_keys"
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    # no foreign keys (migration 0018): the importer writes the ids it just created
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # companies.id
     source: Mapped[str] = mapped_column(String(64), primary_key=True)  # the format
     natural_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     row_hash: Mapped[int] = mapped_column(BigInteger)
-    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
+    campaign_id: Mapped[int | None] = mapped_column(Integer)  # campaigns.id
     event_id: Mapped[int | None] = mapped_column(BigInteger)  # ad_events.id
-    import_run_id: Mapped[int | None] = mapped_column(ForeignKey("import_runs.id"))
+    import_run_id: Mapped[int | None] = mapped_column(BigInteger)  # import_runs.id
     updated_at: Mapped[dt.datetime] = _now_column()
 
 
@@ -805,9 +812,10 @@ class AdEventDetail(Base):
     with its event when a restated row replaces it."""
 
     __tablename__ = "ad_event_details"
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    # no foreign keys (migration 0018): the importer writes the ids it just created
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # companies.id
     event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # ad_events.id
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    campaign_id: Mapped[int] = mapped_column(Integer)  # campaigns.id
     day: Mapped[dt.date] = mapped_column(Date)  # the event's UTC day
     ad_set: Mapped[str | None] = mapped_column(String(64))
     banner: Mapped[str | None] = mapped_column(String(32))

@@ -21,6 +21,14 @@ from sqlalchemy import Connection, text
 
 _AD_MEASURES = "impressions, clicks, conversions, spend, revenue"
 
+# Hourly rollups are read for recent hours only: the real-time view (today and the 7 days
+# before it, in the viewer's time zone) and the traffic alert (the last hour against the same
+# hour of the 7 days before). They are kept from the start of the UTC day HOURLY_DAYS days ago:
+# an import of a year of events writes no hourly rows (they were most of its rollup work: one
+# row per campaign and hour), and the worker prunes the hours that age out (``prune_hourly``).
+HOURLY_DAYS = 10
+HOURLY_FROM_SQL = f"(date_trunc('day', now(), 'UTC') - interval '{HOURLY_DAYS} days')"
+
 _REBUILD_FROM_EVENTS = {
     "ad_stats_daily": """
         INSERT INTO ad_stats_daily (company_id, campaign_id, channel_id, day, location_id, device,
@@ -37,13 +45,13 @@ _REBUILD_FROM_EVENTS = {
                SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue), COUNT(*)
         FROM ad_events WHERE company_id = ANY(:companies)
         GROUP BY 1, 2, 3, 4""",
-    "rollup_campaign_hourly": """
+    "rollup_campaign_hourly": f"""
         INSERT INTO rollup_campaign_hourly (company_id, campaign_id, channel_id, hour,
                                             impressions, clicks, conversions, spend, revenue,
                                             events)
         SELECT company_id, campaign_id, channel_id, date_trunc('hour', occurred_at, 'UTC'),
                SUM(impressions), SUM(clicks), SUM(conversions), SUM(cost), SUM(revenue), COUNT(*)
-        FROM ad_events WHERE company_id = ANY(:companies)
+        FROM ad_events WHERE company_id = ANY(:companies) AND occurred_at >= {HOURLY_FROM_SQL}
         GROUP BY 1, 2, 3, 4""",
     "rollup_sales_daily": """
         INSERT INTO rollup_sales_daily (company_id, campaign_id, day, source, conversions, revenue)
@@ -186,79 +194,104 @@ def refresh_newest_events(conn: Connection, company_ids: list[int]) -> None:
         {"companies": list(company_ids)})
 
 
-# Incremental maintenance, in one statement: the batch summed to the finest grain of the
-# three rollups (campaign, UTC hour, location, device; ~1,000 rows for 50,000 events), then each
-# rollup upserted from those few rows. The grain comes either from the stored events by id
-# range (one read of the batch instead of one per rollup) or from totals the caller summed
-# before the COPY (no read at all, see ``apply_event_totals``).
+def prune_hourly(conn: Connection) -> int:
+    """Delete the hourly rollup rows older than the kept hours; returns how many."""
+    return conn.execute(text(
+        f"DELETE FROM rollup_campaign_hourly WHERE hour < {HOURLY_FROM_SQL}")).rowcount
 
-# UTC hours whatever the session's TimeZone: date_trunc without a zone truncates in the session
-# zone, so ingests from sessions in different zones (a half-hour offset) split an hour in two.
-_GRAIN_FROM_EVENTS = """
-    SELECT company_id, campaign_id, channel_id, date_trunc('hour', occurred_at, 'UTC') AS hour,
-           location_id, device, SUM(impressions) AS impressions, SUM(clicks) AS clicks,
-           SUM(conversions) AS conversions, SUM(cost) AS spend, SUM(revenue) AS revenue,
-           COUNT(*) AS events
-    FROM ad_events WHERE id BETWEEN :first AND :last
-    GROUP BY 1, 2, 3, 4, 5, 6"""
+
+# Incremental maintenance, in one statement: the batch summed to two grains, (campaign, UTC
+# day, location, device) for the daily rollups and (campaign, UTC hour) for the kept hours,
+# then each rollup upserted from those few rows. The grains come either from the stored events
+# by id range (one read of the batch instead of one per rollup) or from totals the caller
+# summed before the COPY (no read at all, see ``apply_event_totals``).
+
+# UTC hours and days whatever the session's TimeZone: date_trunc without a zone truncates in
+# the session zone, so ingests from sessions in different zones (a half-hour offset) split an
+# hour in two.
+_GRAINS_FROM_EVENTS = f"""
+    day_grain AS (
+        SELECT company_id, campaign_id, channel_id, (occurred_at AT TIME ZONE 'UTC')::date AS day,
+               location_id, device, SUM(impressions) AS impressions, SUM(clicks) AS clicks,
+               SUM(conversions) AS conversions, SUM(cost) AS spend, SUM(revenue) AS revenue,
+               0 AS reach, COUNT(*) AS events
+        FROM ad_events WHERE id BETWEEN :first AND :last
+        GROUP BY 1, 2, 3, 4, 5, 6),
+    hour_grain AS (
+        SELECT company_id, campaign_id, channel_id,
+               date_trunc('hour', occurred_at, 'UTC') AS hour, SUM(impressions) AS impressions,
+               SUM(clicks) AS clicks, SUM(conversions) AS conversions, SUM(cost) AS spend,
+               SUM(revenue) AS revenue, COUNT(*) AS events
+        FROM ad_events WHERE id BETWEEN :first AND :last AND occurred_at >= {HOURLY_FROM_SQL}
+        GROUP BY 1, 2, 3, 4)"""
 # Integer arrays as '{1,2,3}' literals (one bound value each, no per-element parsing of an
-# ARRAY[...] expression); money in units of 0.0001, hours in seconds since 1970 UTC.
-_GRAIN_FROM_TOTALS = """
-    SELECT company_id, campaign_id, channel_id,
-           to_timestamp(hour_s) AS hour, location_id,
-           (CAST(:devices AS text[]))[device_code + 1] AS device, impressions, clicks,
-           conversions, cost_units * 0.0001 AS spend, revenue_units * 0.0001 AS revenue, events
-    FROM unnest(CAST(:company_id AS int[]), CAST(:campaign_id AS int[]),
-                CAST(:channel_id AS int[]), CAST(:hour_s AS bigint[]),
-                CAST(:location_id AS int[]), CAST(:device_code AS int[]),
-                CAST(:impressions AS bigint[]), CAST(:clicks AS bigint[]),
-                CAST(:conversions AS bigint[]), CAST(:cost_units AS bigint[]),
-                CAST(:revenue_units AS bigint[]), CAST(:events AS bigint[]))
-         AS t(company_id, campaign_id, channel_id, hour_s, location_id, device_code,
-              impressions, clicks, conversions, cost_units, revenue_units, events)"""
-
-_DAY = "(hour AT TIME ZONE 'UTC')::date"  # of a UTC hour: the event's UTC day
-# Each rollup: its grain (target column -> expression over the finest grain), the primary key
-# it conflicts on, and whether it counts events (ad_stats_daily has no event count; its reach
-# is not derivable from events and stays 0 for them).
-_INCREMENTAL_ROLLUPS = (
-    ("rollup_campaign_daily", {"day": _DAY}, "campaign_id, day", True),
-    ("rollup_campaign_hourly", {"hour": "hour"}, "campaign_id, hour", True),
-    ("ad_stats_daily", {"day": _DAY, "location_id": "location_id", "device": "device"},
-     "campaign_id, day, location_id, device", False),
-)
+# ARRAY[...] expression); money in units of 0.0001, days since 1970, hours in seconds since
+# 1970 UTC.
+_DAY_KEYS = ("company_id", "campaign_id", "day_n", "location_id", "device_code")
+_HOUR_KEYS = ("company_id", "campaign_id", "channel_id", "hour_s")
+_SUMMED = ("impressions", "clicks", "conversions", "cost_units", "revenue_units")
 
 
-def _upsert_sql(table: str, grain: dict[str, str], conflict: str, counts_events: bool) -> str:
-    measures = _AD_MEASURES.split(", ")
-    columns = ["company_id", "campaign_id", "channel_id", *grain, *measures]
-    values = ["company_id", "campaign_id", "channel_id", *grain.values(),
-              *(f"SUM({m})" for m in measures)]
-    group_by = ", ".join(str(i) for i in range(1, 4 + len(grain)))
-    if table == "ad_stats_daily":
-        columns.append("reach")
-        values.append("0")
-    if counts_events:
-        columns.append("events")
-        values.append("SUM(events)")
-    summed = [*measures, *(["events"] if counts_events else [])]
+def _unnest(columns: Sequence[str], prefix: str) -> str:
+    kinds = {"company_id": "int", "campaign_id": "int", "channel_id": "int", "day_n": "int",
+             "location_id": "int", "device_code": "int"}
+    arrays = ", ".join(f"CAST(:{prefix}{c} AS {kinds.get(c, 'bigint')}[])" for c in columns)
+    return f"unnest({arrays}) AS t({', '.join(columns)})"
+
+
+_GRAINS_FROM_TOTALS = f"""
+    day_grain AS (
+        SELECT company_id, campaign_id, channel_id, DATE '1970-01-01' + day_n AS day,
+               location_id, (CAST(:devices AS text[]))[device_code + 1] AS device, impressions,
+               clicks, conversions, cost_units * 0.0001 AS spend,
+               revenue_units * 0.0001 AS revenue, reach, events
+        FROM {_unnest((*_DAY_KEYS, "channel_id", *_SUMMED, "reach", "events"), "d_")}),
+    hour_grain AS (
+        SELECT company_id, campaign_id, channel_id, to_timestamp(hour_s) AS hour, impressions,
+               clicks, conversions, cost_units * 0.0001 AS spend,
+               revenue_units * 0.0001 AS revenue, events
+        FROM {_unnest((*_HOUR_KEYS, *_SUMMED, "events"), "h_")}
+        WHERE to_timestamp(hour_s) >= {HOURLY_FROM_SQL})"""
+
+_MEASURES = _AD_MEASURES.split(", ")
+
+
+def _upsert_sql(table: str, source: str, grain: tuple[str, ...], conflict: str,
+                extra: tuple[str, ...]) -> str:
+    """Upsert ``table`` from the rows of ``source`` summed by ``grain``; ``extra``: the
+    summed columns besides the measures (events, reach). Rows of only reach (no events) are
+    left out of the rollups that count events."""
+    summed = [*_MEASURES, *extra]
+    columns = ["company_id", "campaign_id", "channel_id", *grain, *summed]
+    keys = len(columns) - len(summed)
+    having = " HAVING SUM(events) > 0" if "events" in extra else ""
     return f"""
         INSERT INTO {table} AS r ({", ".join(columns)})
-        SELECT {", ".join(values)} FROM grain
-        GROUP BY {group_by}
+        SELECT {", ".join(columns[:keys])}, {", ".join(f"SUM({m})" for m in summed)}
+        FROM {source} GROUP BY {", ".join(str(i) for i in range(1, keys + 1))}{having}
         ON CONFLICT ({conflict}) DO UPDATE SET
             {", ".join(f"{c} = r.{c} + EXCLUDED.{c}" for c in summed)}"""
 
 
-def _incremental_sql(grain_sql: str):
-    *first, last = [_upsert_sql(*spec) for spec in _INCREMENTAL_ROLLUPS]
-    ctes = ",\n".join([f"grain AS ({grain_sql})",
-                        *(f"upsert_{i} AS ({sql})" for i, sql in enumerate(first))])
+_UPSERTS = (
+    _upsert_sql("rollup_campaign_daily", "day_grain", ("day",), "campaign_id, day",
+                ("events",)),
+    _upsert_sql("rollup_campaign_hourly", "hour_grain", ("hour",), "campaign_id, hour",
+                ("events",)),
+    # ad_stats_daily has no event count; its reach comes from imports' details (0 else)
+    _upsert_sql("ad_stats_daily", "day_grain", ("day", "location_id", "device"),
+                "campaign_id, day, location_id, device", ("reach",)),
+)
+
+
+def _incremental_sql(grains_sql: str):
+    *first, last = _UPSERTS
+    ctes = ",\n".join([grains_sql, *(f"upsert_{i} AS ({sql})" for i, sql in enumerate(first))])
     return text(f"WITH {ctes}\n{last}")
 
 
-_FROM_EVENTS_SQL = _incremental_sql(_GRAIN_FROM_EVENTS)
-_FROM_TOTALS_SQL = _incremental_sql(_GRAIN_FROM_TOTALS)
+_FROM_EVENTS_SQL = _incremental_sql(_GRAINS_FROM_EVENTS)
+_FROM_TOTALS_SQL = _incremental_sql(_GRAINS_FROM_TOTALS)
 
 
 def apply_event_batch(conn: Connection, first_id: int, last_id: int) -> None:
@@ -272,6 +305,107 @@ _INT64_SUM_LIMIT = 2**63 - 1
 EVENT_TOTAL_COLUMNS = ("company_id", "campaign_id", "channel_id", "occurred_at_us",
                        "location_id", "device_code", "impressions", "clicks", "conversions",
                        "cost_units", "revenue_units")
+_US_PER_DAY = 86_400_000_000
+_US_PER_HOUR = 3_600_000_000
+
+
+class RollupBuffer:
+    """Event totals summed in memory across batches and upserted into the rollups at once
+    (``flush``), in the caller's transaction: an import of a file in chunks writes each
+    rollup row once instead of once per chunk. ``apply_event_totals`` is one batch flushed
+    at once (the ingest path).
+
+    The sums are exact integer sums (money in units of 0.0001); when a sum could pass int64
+    the buffer is flushed first, and a batch that alone could is summed by PostgreSQL from
+    the stored events (``apply_event_batch``). Memory stays bounded: past ``max_rows``
+    grain rows the buffer is flushed."""
+
+    def __init__(self, max_rows: int = 1_000_000):
+        self.max_rows = max_rows
+        self.day: pd.DataFrame | None = None
+        self.hour: pd.DataFrame | None = None
+        self.bound = 0  # the largest |value| x rows summed so far, over the summed columns
+        self.devices: tuple[str, ...] = ()
+
+    def add(self, conn: Connection, events: Mapping[str, np.ndarray],
+            devices: Sequence[str]) -> None:
+        """Add a batch of stored events (see ``apply_event_totals``)."""
+        n = len(events["id"])
+        if not n:
+            return
+        bound = max(int(np.abs(events[name]).max()) * n for name in _SUMMED)
+        if bound > _INT64_SUM_LIMIT:
+            apply_event_batch(conn, int(events["id"].min()), int(events["id"].max()))
+            return
+        if self.bound + bound > _INT64_SUM_LIMIT or (self.devices and
+                                                      tuple(devices) != self.devices):
+            self.flush(conn)
+        self.devices = tuple(devices)
+        self.bound += bound
+        stamps = np.asarray(events["occurred_at_us"], dtype=np.int64)
+        columns = {name: np.broadcast_to(events[name], (n,)) for name in
+                   ("company_id", "campaign_id", "channel_id", "location_id", "device_code",
+                    *_SUMMED)}
+        frame = pd.DataFrame({**columns, "day_n": stamps // _US_PER_DAY,
+                              "reach": np.zeros(n, np.int64), "events": np.ones(n, np.int64)})
+        self._merge_day(frame)
+        # Hours before the kept ones (a day's margin: PostgreSQL's clock decides) are not sent.
+        kept_from = (int(pd.Timestamp.now(tz="UTC").normalize().value // 1000)
+                     - (HOURLY_DAYS + 1) * _US_PER_DAY)
+        recent = stamps >= kept_from
+        if recent.any():
+            hours = pd.DataFrame({name: columns[name][recent] for name in
+                                  ("company_id", "campaign_id", "channel_id", *_SUMMED)})
+            hours["hour_s"] = (stamps[recent] - stamps[recent] % _US_PER_HOUR) // 1_000_000
+            hours["events"] = 1
+            grain = hours.groupby(list(_HOUR_KEYS), sort=False).sum()
+            self.hour = grain if self.hour is None else (
+                pd.concat([self.hour, grain]).groupby(level=list(range(len(_HOUR_KEYS))),
+                                                      sort=False).sum())
+        if len(self.day) + (0 if self.hour is None else len(self.hour)) > self.max_rows:
+            self.flush(conn)
+
+    def add_reach(self, company_id: int, campaign_id, day_n, location_id, device_code,
+                  reach) -> None:
+        """Reach summed into ad_stats_daily with the events' other totals (imports' ad
+        details): equal-length arrays, of events already added."""
+        n = len(reach)
+        zeros = np.zeros(n, np.int64)
+        self._merge_day(pd.DataFrame({
+            "company_id": np.full(n, company_id, np.int64),
+            "campaign_id": np.asarray(campaign_id, np.int64), "channel_id": zeros,
+            "location_id": np.asarray(location_id, np.int64),
+            "device_code": np.asarray(device_code, np.int64),
+            **{name: zeros for name in _SUMMED}, "day_n": np.asarray(day_n, np.int64),
+            "reach": np.asarray(reach, np.int64), "events": zeros}))
+
+    def _merge_day(self, frame: pd.DataFrame) -> None:
+        """Summed by (company, campaign, day, location, device); the channel is the
+        campaign's (the events'; 0 on rows of only reach, which never insert a row)."""
+        parts = [frame] if self.day is None else [self.day.reset_index(), frame]
+        merged = pd.concat(parts, ignore_index=True) if len(parts) > 1 else frame
+        grouped = merged.groupby(list(_DAY_KEYS), sort=False)
+        summed = grouped[[*_SUMMED, "reach", "events"]].sum()
+        summed.insert(0, "channel_id", grouped["channel_id"].max())
+        self.day = summed
+
+    def flush(self, conn: Connection) -> None:
+        """Upsert what was added into the three rollups, and start over."""
+        if self.day is None or not len(self.day):
+            self.day = self.hour = None
+            self.bound = 0
+            return
+        day = self.day.reset_index()
+        hour = (self.hour.reset_index() if self.hour is not None
+                else pd.DataFrame({c: np.zeros(0, np.int64) for c in
+                                   (*_HOUR_KEYS, *_SUMMED, "events")}))
+        params = {f"d_{name}": "{" + ",".join(map(str, day[name].tolist())) + "}"
+                  for name in (*_DAY_KEYS, "channel_id", *_SUMMED, "reach", "events")}
+        params.update({f"h_{name}": "{" + ",".join(map(str, hour[name].tolist())) + "}"
+                       for name in (*_HOUR_KEYS, *_SUMMED, "events")})
+        conn.execute(_FROM_TOTALS_SQL, {**params, "devices": list(self.devices)})
+        self.day = self.hour = None
+        self.bound = 0
 
 
 def apply_event_totals(conn: Connection, events: Mapping[str, np.ndarray],
@@ -284,24 +418,9 @@ def apply_event_totals(conn: Connection, events: Mapping[str, np.ndarray],
     ``id``: occurred_at in microseconds since 1970 UTC, money in units of 0.0001 (exactly
     the NUMERIC(14, 4) values stored), device as codes into ``devices``. The sums are exact
     integer sums; a batch whose sums could overflow int64 is summed by PostgreSQL instead."""
-    n = len(events["id"])
-    if not n:
-        return
-    for name in ("impressions", "clicks", "conversions", "cost_units", "revenue_units"):
-        if int(np.abs(events[name]).max()) * n > _INT64_SUM_LIMIT:
-            apply_event_batch(conn, int(events["id"].min()), int(events["id"].max()))
-            return
-    stamps = np.asarray(events["occurred_at_us"], dtype=np.int64)
-    frame = pd.DataFrame({
-        **{name: np.broadcast_to(events[name], (n,)) for name in EVENT_TOTAL_COLUMNS},
-        "occurred_at_us": (stamps - stamps % 3_600_000_000) // 1_000_000,  # the UTC hour
-        "events": np.ones(n, np.int64),
-    }).rename(columns={"occurred_at_us": "hour_s"})
-    keys = ["company_id", "campaign_id", "channel_id", "hour_s", "location_id", "device_code"]
-    grain = frame.groupby(keys, sort=False).sum().reset_index()
-    params = {name: "{" + ",".join(map(str, grain[name].tolist())) + "}"
-              for name in grain.columns}
-    conn.execute(_FROM_TOTALS_SQL, {**params, "devices": list(devices)})
+    buffer = RollupBuffer()
+    buffer.add(conn, events, devices)
+    buffer.flush(conn)
 
 
 def bump_data_version(conn: Connection, company_ids: list[int], *, history: bool = True,

@@ -112,6 +112,11 @@ def _number(value) -> float:
 def _numbers(series: pd.Series) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return series.astype("float64")
+    if len(series) > 1000 and _is_text(series):
+        codes, uniques = pd.factorize(series)
+        if len(uniques) * 4 < len(series):  # a column of a few texts ('many', '12'): each once
+            done = np.append(_numbers(pd.Series(uniques, dtype=object)).to_numpy(), np.nan)
+            return pd.Series(np.where(codes >= 0, done[codes], np.nan), index=series.index)
     try:
         return pd.to_numeric(series.map(lambda v: v if not isinstance(v, bool) else None),
                              errors="coerce").astype("float64")
@@ -408,11 +413,19 @@ def _rejected_raw(frame: pd.DataFrame, numbers: pd.Index,
 
 def store_events(session, company_id: int, frame: pd.DataFrame, *,
                  originals: dict[int, object] | None = None,
-                 parse_errors: list[tuple[int, str, str]] | None = None) -> StoredBatch:
+                 parse_errors: list[tuple[int, str, str]] | None = None,
+                 rollup: rollups.RollupBuffer | None = None,
+                 campaigns: dict[int, tuple[int, int | None]] | None = None) -> StoredBatch:
     """Validate ``frame`` (normalised columns, indexed by row number) and store its valid rows
     as ad events of ``company_id`` in the caller's transaction: COPY, rollups, data version.
-    The importers (``services.importers``) call this for the event rows of real exports."""
-    campaigns = queries.campaign_lookup(session, company_id)
+    The importers (``services.importers``) call this for the event rows of real exports.
+
+    ``rollup``: the buffer a file import sums its chunks' totals in (it flushes them once, at
+    its end); without one they go into the rollups at once. ``campaigns``: the company's
+    campaigns (``queries.campaign_lookup``) when the caller has them already, or those the
+    rows may name (a caller that checked them)."""
+    if campaigns is None:
+        campaigns = queries.campaign_lookup(session, company_id)
     locations = queries.location_lookup(session)
     now = pd.Timestamp(session.execute(text("SELECT now()")).scalar())
     if len(frame):
@@ -434,7 +447,10 @@ def store_events(session, company_id: int, frame: pd.DataFrame, *,
         stored = _stored_values(valid, company_id, first_id)
         cursor.copy_expert(COPY_SQL, _copy_binary(stored), size=1 << 20)
         conn = session.connection()
-        rollups.apply_event_totals(conn, stored, DEVICES)
+        if rollup is not None:
+            rollup.add(conn, stored, DEVICES)
+        else:
+            rollups.apply_event_totals(conn, stored, DEVICES)
         rollups.bump_data_version(conn, [company_id], events=_time_span(stored))
         event_ids = pd.Series(stored["id"], index=stored["row"])
     return StoredBatch(int(len(valid)), rejections, first_id, last_id, event_ids)
@@ -543,12 +559,23 @@ class ReasonCounts(Counter):
     OTHER = "other reasons (not counted one by one)"
 
     def add(self, reasons) -> None:
+        """Count reasons (an iterable, or a mapping of reason -> count)."""
         self.update(reasons)
         if len(self) > self.MAX_REASONS:
             rare = self.most_common()[self.MAX_REASONS // 2:]
             for reason, _ in rare:
                 del self[reason]
             self[self.OTHER] += sum(count for _, count in rare)
+
+
+def reason_parts(rejections: list[tuple[int, str, str]]) -> Counter:
+    """Each reason of the rejected rows (a row's reasons are joined by '; ') and its count,
+    split once per distinct text: a file of rejected rows repeats a few texts many times."""
+    parts: Counter = Counter()
+    for text_value, count in Counter(r for _, _, r in rejections).items():
+        for part in text_value.split("; "):
+            parts[part] += count
+    return parts
 
 
 def event_file_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS, handle=None):
@@ -607,22 +634,26 @@ def import_event_file(ctx: ServiceContext, company_id: int, path: str | Path, *,
     shown: list[tuple[int, str, str]] = []
     reasons = ReasonCounts()
     first_id = last_id = None
+    rollup = rollups.RollupBuffer()
     with path.open("rb") as handle, ctx.session() as session:
         run_id = queries.start_import_run(session, company_id, "events", source)
+        campaigns = queries.campaign_lookup(session, company_id)
         for rows, offset in event_file_chunks(path, chunk_rows, handle):
             frame, parse_errors, originals = _to_frame(rows, offset)
             frame = _prepare(frame, defaults, year)
             batch = store_events(session, company_id, frame, originals=originals,
-                                 parse_errors=parse_errors)
+                                 parse_errors=parse_errors, rollup=rollup,
+                                 campaigns=campaigns)
             queries.add_rejected_rows(session, run_id, batch.rejections)
             accepted += batch.accepted
             rejected += len(batch.rejections)
             shown.extend(batch.rejections[:MAX_RETURNED_REJECTIONS - len(shown)])
-            reasons.add(part for _, _, r in batch.rejections for part in r.split("; "))
+            reasons.add(reason_parts(batch.rejections))
             first_id = first_id if first_id is not None else batch.first_id
             last_id = batch.last_id if batch.last_id is not None else last_id
             if progress is not None:
                 progress(accepted + rejected, handle.tell(), size)
+        rollup.flush(session.connection())
         queries.finish_import_run(session, run_id, company_id, accepted, rejected)
         audit.record(session, "import", actor_email=source[:255],
                      target=f"company:{company_id}",

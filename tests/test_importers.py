@@ -124,20 +124,27 @@ def assert_matches_pandas(ctx, path: Path) -> None:
 
 
 def assert_rollups_agree(ctx) -> None:
-    """The three rollups hold exactly the imported campaigns' events (after replacements)."""
+    """The three rollups hold exactly the imported campaigns' events (after replacements;
+    the hourly one those of the hours it keeps, rollups.HOURLY_FROM_SQL)."""
+    from db.rollups import HOURLY_FROM_SQL
+
     sums = "SUM(impressions), SUM(clicks), SUM(conversions), SUM({money}), SUM(revenue)"
     with ctx.session() as session:
         per_table = {}
-        for table, money in (("ad_events", "cost"), ("rollup_campaign_daily", "spend"),
-                             ("rollup_campaign_hourly", "spend"), ("ad_stats_daily", "spend")):
+        for table, money, where in (
+                ("ad_events", "cost", ""), ("rollup_campaign_daily", "spend", ""),
+                ("rollup_campaign_hourly", "spend", ""), ("ad_stats_daily", "spend", ""),
+                ("recent ad_events", "cost", f"AND t.occurred_at >= {HOURLY_FROM_SQL}")):
             per_table[table] = sorted(session.execute(text(f"""
-                SELECT t.campaign_id, {sums.format(money=money)} FROM {table} t
-                JOIN campaigns k ON k.id = t.campaign_id WHERE k.source IS NOT NULL
+                SELECT t.campaign_id, {sums.format(money=money)}
+                FROM {table.removeprefix("recent ")} t
+                JOIN campaigns k ON k.id = t.campaign_id WHERE k.source IS NOT NULL {where}
                 GROUP BY 1""")).all())
         empty = session.execute(text("""
             SELECT (SELECT COUNT(*) FROM rollup_campaign_daily WHERE events <= 0)
                  + (SELECT COUNT(*) FROM rollup_campaign_hourly WHERE events <= 0)""")).scalar()
     first = per_table.pop("ad_events")
+    assert per_table.pop("rollup_campaign_hourly") == per_table.pop("recent ad_events")
     assert first and all(rows == first for rows in per_table.values())
     assert empty == 0
 

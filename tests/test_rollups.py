@@ -23,8 +23,10 @@ ROLLUPS = {
     "ad_stats_daily": "company_id, campaign_id, channel_id, day, location_id, device",
 }
 # Around a UTC midnight and a half-hour-offset local midnight, so day and hour buckets are
-# tested where a session time zone could move them.
-BASE = dt.datetime(2026, 3, 1, 22, 0, tzinfo=dt.timezone.utc)
+# tested where a session time zone could move them; a few days ago, so the hours are among
+# those the hourly rollup keeps (rollups.HOURLY_DAYS).
+BASE = (dt.datetime.now(dt.timezone.utc).replace(hour=22, minute=0, second=0, microsecond=0)
+        - dt.timedelta(days=3))
 TIMEZONES = ["UTC", "Asia/Kolkata", "America/New_York"]
 
 
@@ -212,5 +214,38 @@ def test_totals_whose_sums_could_overflow_are_summed_by_postgresql(engine):
             row = conn.execute(text("SELECT impressions, spend, events "
                                     "FROM rollup_campaign_daily")).one()
             assert tuple(row) == (20, Decimal("3.0000"), 2)
+        finally:
+            trans.rollback()
+
+
+def test_a_buffer_of_many_batches_equals_a_rebuild_and_old_hours_are_not_kept(engine):
+    """An import's RollupBuffer (batches summed, reach added, written once) gives the rollups
+    a rebuild gives; events older than the kept hours reach the daily rollups only, and
+    prune_hourly removes hours that aged out."""
+    old = {**ONE_EVENT, "minutes": -(rollups.HOURLY_DAYS + 2) * 24 * 60}
+    batches = [[ONE_EVENT, {**ONE_EVENT, "campaign_id": 3, "device": "tablet"}],
+               [old, {**ONE_EVENT, "minutes": 90, "location_id": 2}], [ONE_EVENT, old]]
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            _empty(conn)
+            buffer = rollups.RollupBuffer(max_rows=3)  # flushed in between too
+            for events in batches:
+                first, _ = _insert(conn, events)
+                buffer.add(conn, _stored(first, events), DEVICES)
+            buffer.flush(conn)
+            incremental = {name: _table(conn, name) for name in ROLLUPS}
+            assert incremental["rollup_campaign_daily"] == _pandas_daily(conn)
+            hours = conn.execute(text("SELECT MIN(hour) FROM rollup_campaign_hourly")).scalar()
+            assert hours == BASE
+            rollups.rebuild(conn, [1, 2])
+            for name in ROLLUPS:
+                assert incremental[name] == _table(conn, name), name
+            conn.execute(text(f"""
+                INSERT INTO rollup_campaign_hourly SELECT company_id, campaign_id, channel_id,
+                    hour - interval '{rollups.HOURLY_DAYS + 1} days', impressions, clicks,
+                    conversions, spend, revenue, events FROM rollup_campaign_hourly"""))
+            assert rollups.prune_hourly(conn) == len(incremental["rollup_campaign_hourly"])
+            assert _table(conn, "rollup_campaign_hourly") == incremental["rollup_campaign_hourly"]
         finally:
             trans.rollback()

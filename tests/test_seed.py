@@ -358,8 +358,14 @@ def test_rollups_equal_pandas_over_raw_events(seeded):
         got[col] = got[col].map(lambda v: int(round(v * 10000)))
     got = got.set_index(["campaign_id", "day"]).sort_index()[expected.columns]
     pd.testing.assert_frame_equal(got.astype("int64"), expected.astype("int64"))
+    # the hourly rollup keeps the recent hours only (rollups.HOURLY_DAYS)
+    from db.rollups import HOURLY_FROM_SQL
+
     hourly = _scalar(url, "SELECT SUM(events) FROM rollup_campaign_hourly")
-    assert hourly == len(raw)
+    assert hourly == _scalar(url, f"SELECT COUNT(*) FROM ad_events "
+                                  f"WHERE occurred_at >= {HOURLY_FROM_SQL}") > 0
+    assert _scalar(url, f"SELECT COUNT(*) FROM rollup_campaign_hourly "
+                        f"WHERE hour < {HOURLY_FROM_SQL}") == 0
     sales = _frame(url, """
         SELECT (SELECT SUM(revenue) FROM rollup_sales_daily WHERE source = 'crm') AS crm,
                (SELECT SUM(conversion_value) FROM crm_conversions) AS crm_raw,

@@ -241,10 +241,12 @@ _DETAILS = (("ad_set", "text"), ("banner", "text"), ("placement", "text"),
             ("user_engagement", "text"), ("reach", "bigint"), ("publisher_revenue", "numeric"))
 
 
-def save_event_details(session: Session, company_id: int, stored) -> None:
+def save_event_details(session: Session, company_id: int, stored,
+                       rollup: rollups.RollupBuffer | None = None) -> None:
     """``ad_event_details`` of just-stored events (``stored``: the import's rows with
     event_id, campaign_id, occurred_at, location_id, device and the detail columns it has),
-    and their reach summed into ``ad_stats_daily`` (whose rows the events' ingest made)."""
+    and their reach summed into ``ad_stats_daily`` (whose rows the events' ingest made), or
+    into ``rollup`` when the events' totals wait there."""
     n = len(stored)
     values = {name: (stored[name].astype(object).where(stored[name].notna(), None).tolist()
                      if name in stored else [None] * n) for name, _ in _DETAILS}
@@ -265,6 +267,16 @@ def save_event_details(session: Session, company_id: int, stored) -> None:
          **{name: array_literal(values[name], quote=kind == "text")
             for name, kind in _DETAILS}})
     if "reach" not in stored or not stored["reach"].notna().any():
+        return
+    if rollup is not None:
+        has = stored[stored["reach"].notna()]
+        stamps = has["occurred_at"].dt.tz_convert("UTC").dt.tz_localize(None) \
+            .to_numpy(dtype="datetime64[D]").view("int64")
+        devices = pd.Categorical(has["device"], categories=rollup.devices).codes
+        known = devices >= 0  # stored events have one of the ingest path's devices
+        rollup.add_reach(company_id, has["campaign_id"].astype("int64").to_numpy()[known],
+                         stamps[known], has["location_id"].astype("int64").to_numpy()[known],
+                         devices[known], has["reach"].astype("int64").to_numpy()[known])
         return
     grain = (stored.assign(day=days, location=stored["location_id"].astype("int64"),
                            campaign_id=stored["campaign_id"].astype("int64"))

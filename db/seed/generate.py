@@ -55,6 +55,9 @@ WAREHOUSE_TABLES = (
     "web_traffic_daily", "touchpoints", "business_metrics_monthly", "competitor_estimates",
     "competitor_updates", "kpi_targets", "injected_patterns",
 )
+# The imported rows' keys and details point at campaigns and events the seed replaces: emptied
+# with them (a CASCADE did it while they had foreign keys, before migration 0018).
+IMPORTED_ROW_TABLES = ("import_keys", "ad_event_details")
 _SERIAL_TABLES = ("channels", "segments", "locations", "campaigns", "retailers", "competitors",
                   "content_items", "ad_events", "email_campaigns", "email_sends",
                   "crm_conversions", "ecommerce_orders", "leads", "lead_status_changes",
@@ -118,7 +121,8 @@ def seed(database_url: str, *, events: int, seed: int = 42, end_date: dt.date | 
             conn.execute(text("SET LOCAL work_mem = '256MB'"))
             conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
             company_ids = _upsert_companies(conn, cal)
-            conn.execute(text(f"TRUNCATE {', '.join(WAREHOUSE_TABLES)} RESTART IDENTITY CASCADE"))
+            conn.execute(text(f"TRUNCATE {', '.join(WAREHOUSE_TABLES + IMPORTED_ROW_TABLES)} "
+                              "RESTART IDENTITY CASCADE"))
             # Bulk-load without secondary indexes and foreign keys; both come back (and the
             # keys are validated in one pass each) at the end of the transaction.
             indexes, fkeys = _drop_indexes_and_keys(conn, WAREHOUSE_TABLES)

@@ -174,31 +174,33 @@ def import_file(ctx: ServiceContext, path, *, company: str | None = None,
 
 def _import_table(ctx: ServiceContext, path, options: dict, *, company, format,  # noqa: A002
                   dry_run, actor, progress, chunk_rows) -> dict:
+    # The format from the header and the first row: the events format reads the file its
+    # own way (typed columns), so its first chunk is not parsed twice.
+    with TableReader(path, chunk_rows=1) as probe:
+        head = next(probe.chunks())
+    fmt = choose_format(head, format)
+    if isinstance(fmt, Events):
+        return _import_events(ctx, head, fmt, company, dry_run, progress, chunk_rows)
     with TableReader(path, chunk_rows=chunk_rows) as reader:
         chunks = reader.chunks()
         first = next(chunks)
-        fmt = choose_format(first, format)
-        if isinstance(fmt, Events):
-            summary = _import_events(ctx, first, fmt, company, dry_run, progress,
-                                     chunk_rows)
-        else:
-            run = None
-            try:
-                with ctx.session() as session:
-                    options["seen"] = base.Seen(session, lambda: reader.more)
-                    run = _Run(session, fmt, first, company, dry_run, actor,
-                               options["location"])
-                    for table in itertools.chain([first], chunks):
-                        run.add(table, options)
-                        if progress is not None:
-                            progress(run.rows, reader.position, reader.size)
-                    summary = run.finish(reader, options)
-                    if dry_run:
-                        raise _DryRun(summary)
-            except _DryRun as done:
-                summary = done.summary
-            if run is not None and run.touched and not dry_run:
-                forget_data_version(ctx, sorted(run.touched))
+        run = None
+        try:
+            with ctx.session() as session:
+                options["seen"] = base.Seen(session, lambda: reader.more)
+                run = _Run(session, fmt, first, company, dry_run, actor,
+                           options["location"])
+                for table in itertools.chain([first], chunks):
+                    run.add(table, options)
+                    if progress is not None:
+                        progress(run.rows, reader.position, reader.size)
+                summary = run.finish(reader, options)
+                if dry_run:
+                    raise _DryRun(summary)
+        except _DryRun as done:
+            summary = done.summary
+        if run is not None and run.touched and not dry_run:
+            forget_data_version(ctx, sorted(run.touched))
     return summary
 
 
@@ -316,6 +318,8 @@ class _Run:
         self.companies: set[int] = set()  # of the valid rows
         self.touched: set[int] = set()  # companies whose data changed
         self.stored_companies: set[int] = set()  # companies of stored own-table rows
+        # the events' rollup totals, summed over the chunks and written once (``finish``)
+        self.rollup = rollups.RollupBuffer()
         self.run_id = ingest_queries.start_import_run(
             session, self.scope.id if self.scope is not None else None, fmt.name[:32],
             f"file:{first.path.name}"[:500], format=fmt.name)
@@ -515,7 +519,10 @@ class _Run:
                 continue
             events = todo[["campaign_id", "occurred_at", "location_id", "device",
                            "impressions", "clicks", "conversions", "cost", "revenue"]]
-            batch = ingest.store_events(session, cid, events)
+            lookup = ingest_queries.campaign_lookup(
+                session, cid, [int(c) for c in events["campaign_id"].unique()])
+            batch = ingest.store_events(session, cid, events, rollup=self.rollup,
+                                        campaigns=lookup)
             rejections.extend(batch.rejections)
             stored = todo.loc[todo.index.isin(batch.event_ids.index)].copy()
             stored["event_id"] = batch.event_ids.reindex(stored.index).astype("int64")
@@ -525,7 +532,7 @@ class _Run:
             if len(stored):
                 self.touched.add(cid)
                 if base.DETAIL_COLUMNS & set(stored.columns):
-                    queries.save_event_details(session, cid, stored)
+                    queries.save_event_details(session, cid, stored, self.rollup)
                 queries.save_import_keys(session, cid, fmt.name, self.run_id,
                                          stored["natural_key"].tolist(),
                                          [int(h) for h in stored["row_hash"]],
@@ -548,7 +555,7 @@ class _Run:
         ingest_queries.add_rejected_rows(self.session, self.run_id, rejections)
         self.rejected += len(rejections)
         self.shown.extend(rejections[:MAX_SHOWN - len(self.shown)])
-        self.reasons.add(part for _, _, r in rejections for part in r.split("; "))
+        self.reasons.add(ingest.reason_parts(rejections))
         for key in ("imported", "replaced", "unchanged", "campaigns_created",
                     "campaigns_updated"):
             self.counts[key] += counts.pop(key, 0)
@@ -562,6 +569,7 @@ class _Run:
     def finish(self, reader: TableReader, options: dict) -> dict:
         """The summary, the import run's counts and summary, and the audit row."""
         fmt, session = self.fmt, self.session
+        self.rollup.flush(session.connection())
         if self.stored_companies:
             fmt.finish(session, sorted(self.stored_companies), options)
         for note in reader.notes:
