@@ -787,6 +787,29 @@ class RejectedRow(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
+class DataQualitySource(Base):
+    """Per company, fact table and source: what the data-quality report reads (migration
+    0019), refreshed from the facts by the worker (``services.data_quality``)."""
+
+    __tablename__ = "data_quality_sources"
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    newest: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    present: Mapped[dict] = mapped_column(JSONB)  # required field -> rows that have it
+    duplicates: Mapped[int] = mapped_column(BigInteger)
+
+
+class DataQualityRefreshed(Base):
+    """When a company's data-quality rows were computed, and at which data version."""
+
+    __tablename__ = "data_quality_refreshed"
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
+    refreshed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ImportKey(Base):
     """One imported source row by its natural key (issue #12): the hash of the values it was
     stored with and the ad event holding them, so a re-import skips unchanged rows and

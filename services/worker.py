@@ -3,7 +3,10 @@
 Each pass evaluates the alert rules and performs their actions (``services.alerts``), and
 refits the history models whose history changed (``services.insights.precompute``) and the
 attribution models (``services.attribution.refresh``), so the
-dashboards read stored results. Rule evaluations older than a week are pruned hourly.
+dashboards read stored results; then recomputes the data-quality rows of companies whose data
+changed (``services.data_quality.refresh_stale``, at most every 5 minutes each). Rule
+evaluations older than a week, and hourly rollup rows older than the hours kept
+(``db.rollups.prune_hourly``), are pruned hourly.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ import logging
 import threading
 import time
 
-from services import alerts, attribution
+from db import rollups
+from services import alerts, attribution, data_quality
 from services.alerts import DeliveryConfig
 from services.context import ServiceContext
 from services.insights import precompute
@@ -49,9 +53,15 @@ def run_worker(ctx: ServiceContext, config: DeliveryConfig, interval_s: float = 
                 log.info("worker: %d alert(s) fired", fired)
             if started - last_prune > PRUNE_EVERY_S:
                 alerts.prune_evaluations(ctx)
+                with ctx.session() as session:
+                    rollups.prune_hourly(session.connection())
                 last_prune = started
         except Exception:  # noqa: BLE001 - a worker must survive a bad minute
             log.exception("worker pass failed; retrying next interval")
+        try:
+            data_quality.refresh_stale(ctx)
+        except Exception:  # noqa: BLE001
+            log.exception("refreshing data quality failed; the next pass retries")
         # Until the next pass, refit at once the companies whose calendar changed.
         while not stop.wait(min(REFIT_POLL_S, max(0.0, interval_s
                                                   - (time.monotonic() - started)))):

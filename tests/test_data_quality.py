@@ -161,3 +161,48 @@ def test_admin_health_tab_shows_the_table(client_for, dash_app):
     assert "Complete" in body and "live (stream)" in body
     assert client_for("analyst").post("/_dash-update-component",
                                       json=payload).status_code == 403
+
+
+def _by_source(rows, tables) -> dict:
+    return {(row["company_id"], table, row["source"]): (
+        int(row["rows"]), row["newest"], int(row["duplicates"]),
+        {name: int(row[name]) for name, _ in tables[table]["fields"]}) for table, row in rows}
+
+
+def test_the_rollup_equals_the_raw_computation_and_the_worker_refreshes_it(own_ctx, company):
+    """The report reads data_quality_sources (computed once, then by the worker when the
+    data changed): equal to the raw computation over the facts for every company, stale
+    after new events until ``refresh_stale`` recomputes it."""
+    from db.queries import data_quality as queries
+    from services.ingest import ingest_events
+
+    def stored_and_raw():
+        with own_ctx.session() as session:
+            stored = [(row["table"], row) for row in queries.stored_quality(session, None)]
+            raw = [(table, row) for table in queries.TABLES
+                   for row in queries.table_quality(session, table, None)]
+        return _by_source(stored, queries.TABLES), _by_source(raw, queries.TABLES)
+
+    data_quality.data_quality(own_ctx)  # every company's rows computed
+    stored, raw = stored_and_raw()
+    assert stored == raw and len({key[0] for key in raw}) > 1
+    campaign = int(frame(own_ctx, "SELECT id FROM campaigns WHERE company_id = :c AND "
+                                  "source IS NULL", c=company)["id"][0])
+    now = dt.datetime.now(dt.timezone.utc)
+    result = ingest_events(own_ctx, company, [
+        {"campaign_id": campaign, "occurred_at": (now - dt.timedelta(minutes=i)).isoformat(),
+         "impressions": 5, "clicks": 1, "conversions": 0, "cost": 1, "revenue": 0,
+         "location": "Boston", "device": "unknown"} for i in range(3)], source="test")
+    assert result["accepted"] == 3
+    stored, raw = stored_and_raw()
+    live = (company, "ad_events", "live")
+    assert stored[live][0] == 41 and raw[live][0] == 44  # stale until the worker's step
+    assert data_quality.refresh_stale(own_ctx, min_age_s=0) == [company]
+    stored, raw = stored_and_raw()
+    assert stored == raw
+    report = data_quality.data_quality(own_ctx, company_id=company)
+    got = {s["source"]: s for s in report["companies"][0]["sources"]}
+    assert got["live"]["rows"] == 44 and not got["live"]["late"]
+    assert got["live"]["fields"]["device"] == pytest.approx(31 / 44)
+    assert got["live"]["computed_at"] is not None
+    assert data_quality.refresh_stale(own_ctx, min_age_s=0) == []  # nothing changed since

@@ -1,9 +1,13 @@
 """SQL of the data-quality report (``services.data_quality``, issue #12 step 6): per company
 and source, the rows, the newest data, the non-null share of each required field and the rows
-that repeat another in every column, from the facts themselves; and what imports rejected,
-from ``import_runs``. ``company_ids`` None: every company (an admin of the installation)."""
+that repeat another in every column, computed from the facts themselves (``table_quality``)
+and kept in the rollup ``data_quality_sources`` (``refresh``, ``stored_quality``); and what
+imports rejected, from ``import_runs``. ``company_ids`` None: every company (an admin of the
+installation)."""
 
 from __future__ import annotations
+
+import json
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -128,3 +132,90 @@ def companies(session: Session, company_ids: list[int] | None) -> dict[int, dict
 
 def database_now(session: Session):
     return session.execute(text("SELECT now()")).scalar()
+
+
+# --------------------------------------------------------------------------- the rollup
+
+_REFRESH_LOCK_KEY = 72_410_019
+
+
+def _ids(company_ids) -> str:
+    return "{" + ",".join(str(int(c)) for c in company_ids) + "}"
+
+
+def refresh(session: Session, company_ids: list[int]) -> None:
+    """Recompute these companies' rows of ``data_quality_sources`` from the facts (one scan of
+    each fact table's rows of these companies) and note the data version they were computed
+    at. Serialised per company, so two refreshes do not insert the same rows."""
+    company_ids = sorted({int(c) for c in company_ids})
+    if not company_ids:
+        return
+    for company_id in company_ids:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, :c)"),
+                        {"k": _REFRESH_LOCK_KEY, "c": company_id})
+    # the version first: data stored while the scan runs makes the rows stale, not current
+    session.execute(text("""
+        INSERT INTO data_quality_refreshed (company_id, version, refreshed_at)
+        SELECT c, COALESCE(v.version, 0), now()
+        FROM unnest(CAST(:companies AS int[])) AS c
+        LEFT JOIN data_versions v ON v.company_id = c
+        ON CONFLICT (company_id) DO UPDATE
+            SET version = EXCLUDED.version, refreshed_at = EXCLUDED.refreshed_at"""),
+        {"companies": _ids(company_ids)})
+    session.execute(text("DELETE FROM data_quality_sources "
+                         "WHERE company_id = ANY(CAST(:companies AS int[]))"),
+                    {"companies": _ids(company_ids)})
+    rows = []
+    for table, spec in TABLES.items():
+        for row in table_quality(session, table, company_ids):
+            rows.append({"company": row["company_id"], "table": table, "source": row["source"],
+                         "rows": row["rows"], "newest": row["newest"],
+                         "present": json.dumps({name: int(row[name])
+                                                for name, _ in spec["fields"]}),
+                         "duplicates": int(row["duplicates"])})
+    if rows:
+        session.execute(text("""
+            INSERT INTO data_quality_sources (company_id, table_name, source, rows, newest,
+                                              present, duplicates)
+            VALUES (:company, :table, :source, :rows, :newest, CAST(:present AS jsonb),
+                    :duplicates)"""), rows)
+
+
+def stored_quality(session: Session, company_ids: list[int] | None) -> list[dict]:
+    """The rollup's rows, shaped as ``table_quality``'s (one column per required field) plus
+    ``table`` and ``refreshed_at``."""
+    companies = None if company_ids is None else _ids(company_ids)
+    rows = session.execute(text(f"""
+        SELECT s.company_id, s.table_name, s.source, s.rows, s.newest, s.present,
+               s.duplicates, r.refreshed_at
+        FROM data_quality_sources s
+        LEFT JOIN data_quality_refreshed r USING (company_id)
+        WHERE {_COMPANIES.format(column="s.company_id")}
+        ORDER BY 1, 2, 3"""), {"companies": companies}).mappings().all()
+    return [{"company_id": row["company_id"], "table": row["table_name"],
+             "source": row["source"], "rows": row["rows"], "newest": row["newest"],
+             "duplicates": row["duplicates"], "refreshed_at": row["refreshed_at"],
+             **row["present"]} for row in rows]
+
+
+def never_refreshed(session: Session, company_ids: list[int] | None) -> list[int]:
+    """The companies (of ``company_ids``, or all) whose rows were never computed."""
+    companies = None if company_ids is None else _ids(company_ids)
+    return list(session.execute(text(f"""
+        SELECT c.id FROM companies c
+        WHERE {_COMPANIES.format(column="c.id")}
+          AND NOT EXISTS (SELECT 1 FROM data_quality_refreshed r WHERE r.company_id = c.id)
+        ORDER BY 1"""), {"companies": companies}).scalars())
+
+
+def stale(session: Session, min_age_s: float) -> list[int]:
+    """The companies whose data changed since their rows were computed (their data version
+    moved on) at least ``min_age_s`` seconds ago, or that were never computed."""
+    return list(session.execute(text("""
+        SELECT c.id FROM companies c
+        LEFT JOIN data_quality_refreshed r ON r.company_id = c.id
+        LEFT JOIN data_versions v ON v.company_id = c.id
+        WHERE r.company_id IS NULL
+           OR (COALESCE(v.version, 0) <> r.version
+               AND r.refreshed_at <= now() - make_interval(secs => :age))
+        ORDER BY 1"""), {"age": float(min_age_s)}).scalars())
