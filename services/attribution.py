@@ -29,7 +29,7 @@ from services import attribution_models as am
 from services import filters
 from services.access import Scope
 from services.context import ServiceContext
-from services.errors import ValidationError
+from services.errors import ValidationError, one_of
 from services.insights.store import history_model
 from services.periods import DEFAULT_RANGE
 
@@ -70,19 +70,12 @@ def _number(value, name: str, default: float, low: float, high: float) -> float:
 def options(raw: dict | None) -> dict:
     """The model options from raw parameters (URL, API, page), validated."""
     raw = raw if isinstance(raw, dict) else {}
-    level = raw.get("level") or DEFAULTS["level"]
-    if not isinstance(level, str) or level not in LEVELS:
-        raise ValidationError(f"unknown level {str(level)[:20]!r}; use channel or campaign")
-    direct = raw.get("direct") or DEFAULTS["direct"]
-    if not isinstance(direct, str) or direct not in ("yes", "no"):
-        raise ValidationError(f"direct must be yes or no, got {str(direct)[:20]!r}")
+    level = one_of(raw.get("level"), "level", LEVELS, DEFAULTS["level"])
+    direct = one_of(raw.get("direct"), "direct", ("yes", "no"), DEFAULTS["direct"])
     order = _number(raw.get("order"), "order", DEFAULTS["order"], 1, 3)
     if order != int(order):
         raise ValidationError("order must be 1, 2 or 3")
-    model = raw.get("model") or None
-    if model is not None and (not isinstance(model, str) or model not in am.MODELS):
-        raise ValidationError(f"unknown model {str(model)[:20]!r}; use one of: "
-                              f"{', '.join(am.MODELS)}")
+    model = one_of(raw.get("model"), "model", am.MODELS)
     return {"level": level, "direct": direct, "model": model, "order": int(order),
             "lookback": int(_number(raw.get("lookback"), "lookback", DEFAULTS["lookback"],
                                     1, 365)),

@@ -31,7 +31,7 @@ from services import campaign_stats as stats
 from services.access import Scope
 from services.cache import cache_key, cached, data_version
 from services.context import ServiceContext
-from services.errors import ValidationError
+from services.errors import ValidationError, one_of
 from services.insights import forecast
 from services.insights.anomalies import history_window
 from services.insights.benchmarks import MIN_PEERS
@@ -203,14 +203,8 @@ def _chosen(raw: dict, options: dict[str, list[str]]) -> dict[str, str]:
 
 
 def _sort(sort, order) -> tuple[str, bool]:
-    sort = sort or "spend"
-    if not isinstance(sort, str) or sort not in COLUMNS:
-        raise ValidationError(f"cannot sort by {str(sort)[:40]!r}; use one of: "
-                              f"{', '.join(COLUMNS)}")
-    order = order or "desc"
-    if order not in ("asc", "desc"):
-        raise ValidationError("order must be asc or desc")
-    return sort, order == "desc"
+    sort = one_of(sort, "sort column", COLUMNS, "spend")
+    return sort, one_of(order, "order", ("asc", "desc"), "desc") == "desc"
 
 
 def _whole(value, name: str, default: int, maximum: int) -> int:
@@ -474,11 +468,7 @@ MATRIX_METRICS = ("conversion_rate", "ctr", "cpa", "roas", "roi_pct")
 
 
 def _metric(metric, allowed) -> str:
-    metric = metric or allowed[0]
-    if not isinstance(metric, str) or metric not in allowed:
-        raise ValidationError(f"unknown metric {str(metric)[:40]!r}; use one of: "
-                              f"{', '.join(allowed)}")
-    return metric
+    return one_of(metric, "metric", allowed, allowed[0])
 
 
 @cached()
@@ -528,9 +518,7 @@ def top_bottom(ctx: ServiceContext, scope: Scope, raw: dict | None = None,
     with at least ``min_spend`` of spend (default: a tenth of the median spend of the
     period's groups with spend, at least $100), so a $1 campaign cannot top the list."""
     metric = _metric(metric, RANK_METRICS)
-    by = by or "campaign"
-    if not isinstance(by, str) or by not in RANK_BY:
-        raise ValidationError(f"by must be one of: {', '.join(RANK_BY)}")
+    by = one_of(by, "by", RANK_BY, "campaign")
     floor = _money(min_spend, "min_spend")
     resolved, frame = _frame(ctx, scope, raw)
     groups = frame if by == "campaign" else stats.group_totals(frame, by)
@@ -752,9 +740,7 @@ def segment_channel_forecasts(ctx: ServiceContext, scope: Scope, raw: dict | Non
                               by: str | None = None, metric: str | None = None) -> dict:
     """Weekly forecasts with their 95 % bands per segment or channel (ads' figures), fitted
     by the worker per history version."""
-    by = by or FORECAST_BY[0]
-    if not isinstance(by, str) or by not in FORECAST_BY:
-        raise ValidationError(f"by must be one of: {', '.join(FORECAST_BY)}")
+    by = one_of(by, "by", FORECAST_BY, FORECAST_BY[0])
     return forecasts_model(ctx, _company_id(scope), by, _metric(metric, FORECAST_METRICS))
 
 

@@ -28,7 +28,7 @@ from services import audit, filters
 from services.access import Scope, competitor_in_scope, require
 from services.cache import cached, forget_data_version
 from services.context import ServiceContext
-from services.errors import ValidationError
+from services.errors import ValidationError, one_of
 from services.metrics import METRICS
 
 UPDATE_KINDS = ("pricing", "product", "campaign", "partnership", "hiring", "positioning",
@@ -688,11 +688,7 @@ def updates(ctx: ServiceContext, scope: Scope, raw: dict | None = None,
     competitor_id = None
     if competitor not in (None, "", "all"):
         competitor_id = competitor_in_scope(ctx, scope, competitor)["id"]
-    if kind in ("", "all"):
-        kind = None
-    if kind is not None and (not isinstance(kind, str) or kind not in UPDATE_KINDS):
-        raise ValidationError(f"unknown update kind {str(kind)[:40]!r}; use one of: "
-                              f"{', '.join(UPDATE_KINDS)}")
+    kind = None if kind == "all" else one_of(kind, "update kind", UPDATE_KINDS)
     return _updates(ctx, scope, described, competitor_id, kind)
 
 

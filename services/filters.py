@@ -19,7 +19,7 @@ from db.queries.marketing import CampaignFilter, RetailerFilter
 from services.access import Scope
 from services.cache import cached
 from services.context import ServiceContext
-from services.errors import ValidationError
+from services.errors import ValidationError, one_of
 from services.periods import Period, resolve_period, utc_today
 
 COMPARE_LABELS = {"previous": "Previous period", "year": "Same period a year earlier"}
@@ -118,10 +118,7 @@ def resolve(ctx: ServiceContext, scope: Scope, raw: dict | None) -> Filters:
     newest = dt.date.fromisoformat(newest) if newest else utc_today()
     range_name = raw.get("range") or "30d"
     period = resolve_period(range_name, newest, raw.get("start"), raw.get("end"))
-    compare_mode = raw.get("compare") or DEFAULT_COMPARE
-    if not isinstance(compare_mode, str) or compare_mode not in COMPARE_LABELS:
-        raise ValidationError(f"unknown compare {str(compare_mode)[:40]!r}; use one of: "
-                              f"{', '.join(COMPARE_LABELS)}")
+    compare_mode = one_of(raw.get("compare"), "compare", COMPARE_LABELS, DEFAULT_COMPARE)
     campaigns = CampaignFilter(
         channel=_choice(raw.get("channel"), "channel", offered["channels"]),
         segment=_choice(raw.get("segment"), "segment", offered["segments"]),

@@ -17,7 +17,7 @@ from db.queries import timeseries as ts_queries
 from services.access import Scope
 from services.cache import cached
 from services.context import ServiceContext
-from services.errors import ValidationError
+from services.errors import one_of
 from services.filters import COMPARE_LABELS, DEFAULT_COMPARE, compare_period
 from services.metrics import (
     METRICS,
@@ -53,18 +53,11 @@ AMBER_BAND = 0.9  # within 10 % of target: amber; further: red
 
 
 def normalize_compare(compare: str | None) -> str:
-    compare = compare or DEFAULT_COMPARE
-    if not isinstance(compare, str) or compare not in COMPARE_LABELS:
-        raise ValidationError(f"unknown compare {str(compare)[:40]!r}; use one of: "
-                              f"{', '.join(COMPARE_LABELS)}")
-    return compare
+    return one_of(compare, "compare", COMPARE_LABELS, DEFAULT_COMPARE)
 
 
 def normalize_segment(segment: str | None) -> str:
-    segment = segment or "all"
-    if not isinstance(segment, str) or segment not in SEGMENTS:
-        raise ValidationError(f"unknown segment {str(segment)[:40]!r}; use one of: "
-                              f"{', '.join(SEGMENTS)}")
+    segment = one_of(segment, "segment", SEGMENTS, "all")
     return segment
 
 
