@@ -5,8 +5,9 @@ refits the history models whose history changed (``services.insights.precompute`
 attribution models (``services.attribution.refresh``), so the
 dashboards read stored results; then recomputes the data-quality rows of companies whose data
 changed (``services.data_quality.refresh_stale``, at most every 5 minutes each). Rule
-evaluations older than a week, and hourly rollup rows older than the hours kept
-(``db.rollups.prune_hourly``), are pruned hourly.
+evaluations older than a week, hourly rollup rows older than the hours kept
+(``db.rollups.prune_hourly``) and stored model results of an older history nobody asked for in
+a week (``db.queries.insight_results.prune``) are pruned hourly.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 
 from db import rollups
+from db.queries import insight_results
 from services import alerts, attribution, data_quality
 from services.alerts import DeliveryConfig
 from services.context import ServiceContext
@@ -55,6 +57,7 @@ def run_worker(ctx: ServiceContext, config: DeliveryConfig, interval_s: float = 
                 alerts.prune_evaluations(ctx)
                 with ctx.session() as session:
                     rollups.prune_hourly(session.connection())
+                    insight_results.prune(session)
                 last_prune = started
         except Exception:  # noqa: BLE001 - a worker must survive a bad minute
             log.exception("worker pass failed; retrying next interval")

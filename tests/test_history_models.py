@@ -181,3 +181,38 @@ def test_non_finite_numbers_are_stored_as_null():
 
     assert json_safe({"mape": float("inf"), "xs": [1.0, float("nan")], "n": 3}) == \
         {"mape": None, "xs": [1.0, None], "n": 3}
+
+
+def test_results_of_an_older_history_nobody_asked_for_in_a_week_are_pruned(ctx):
+    from db.queries import insight_results
+
+    company_id, _ = _first_company(ctx)
+    version = data_version(ctx, company_id, history=True)
+    through = history_through()
+    rows = {  # name: (history version, days since computed)
+        "test.prune{old-and-unasked}": (version - 1, 8),
+        "test.prune{old-but-recent}": (version - 1, 2),
+        "test.prune{current-and-quiet}": (version, 30),
+    }
+    with ctx.session() as session:
+        for name, (history, days) in rows.items():
+            session.execute(text("""
+                INSERT INTO insight_results (company_id, name, history_version, through,
+                                             seconds, computed_at, payload)
+                VALUES (:c, :name, :v, :through, 0, now() - make_interval(days => :days),
+                        '{}')
+                ON CONFLICT (company_id, name) DO UPDATE SET
+                    history_version = EXCLUDED.history_version,
+                    computed_at = EXCLUDED.computed_at"""),
+                {"c": company_id, "name": name, "v": history, "through": through,
+                 "days": days})
+    with ctx.session() as session:
+        assert insight_results.prune(session) >= 1
+    with ctx.session() as session:
+        left = set(session.execute(text(
+            "SELECT name FROM insight_results WHERE company_id = :c AND name LIKE 'test.prune%'"),
+            {"c": company_id}).scalars())
+        session.execute(text("DELETE FROM insight_results WHERE name LIKE 'test.prune%'"))
+    # a result of the current history stays however quiet the company is; an older
+    # history's result stays for a week after it was last computed
+    assert left == {"test.prune{old-but-recent}", "test.prune{current-and-quiet}"}

@@ -24,6 +24,22 @@ def load(session: Session, company_id: int, name: str):
         {"company": company_id, "name": name}).first()
 
 
+# A stored result nobody asked for since its history changed is dropped after this long. Only
+# such results go: the worker refits the models it serves on every history change, so what
+# ages out is an option set a request asked for once (attribution's dates, a custom range).
+STALE_AFTER = dt.timedelta(days=7)
+
+
+def prune(session: Session, older_than: dt.timedelta = STALE_AFTER) -> int:
+    """Delete results fitted to an older history of their company and not recomputed for
+    ``older_than``; returns how many went."""
+    return session.execute(text("""
+        DELETE FROM insight_results r USING data_versions v
+        WHERE v.company_id = r.company_id AND r.history_version < v.history_version
+          AND r.computed_at < now() - CAST(:older_than AS interval)"""),
+        {"older_than": older_than}).rowcount
+
+
 def save(session: Session, company_id: int, name: str, version: int, through: dt.date,
          seconds: float, payload: str) -> None:
     """Keep the newest history's result: an older one computed late never replaces it."""
