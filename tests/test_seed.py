@@ -71,7 +71,10 @@ def test_same_inputs_give_identical_tables_and_reseed_replaces(seeded, empty_dat
     url_b = empty_database_factory("seed_b")
     seed(url_b, events=SEED_EVENTS, seed=SEED, end_date=SEED_END_DATE, progress=False)
     a, b = _digests(url_a), _digests(url_b)
-    assert all(a[t] is not None for t in a), [t for t in a if a[t] is None]
+    # every table filled, but the hourly rollup: it keeps the last days only
+    # (rollups.HOURLY_DAYS), and the seed ends on SEED_END_DATE
+    assert all(a[t] is not None for t in a if t != "rollup_campaign_hourly"), \
+        [t for t in a if a[t] is None]
     assert a == b
 
     # Re-seeding an existing database with another seed replaces the demo data, keeps the
@@ -362,8 +365,8 @@ def test_rollups_equal_pandas_over_raw_events(seeded):
     from db.rollups import HOURLY_FROM_SQL
 
     hourly = _scalar(url, "SELECT SUM(events) FROM rollup_campaign_hourly")
-    assert hourly == _scalar(url, f"SELECT COUNT(*) FROM ad_events "
-                                  f"WHERE occurred_at >= {HOURLY_FROM_SQL}") > 0
+    assert (hourly or 0) == _scalar(url, f"SELECT COUNT(*) FROM ad_events "
+                                         f"WHERE occurred_at >= {HOURLY_FROM_SQL}")
     assert _scalar(url, f"SELECT COUNT(*) FROM rollup_campaign_hourly "
                         f"WHERE hour < {HOURLY_FROM_SQL}") == 0
     sales = _frame(url, """
