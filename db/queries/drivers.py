@@ -8,24 +8,27 @@ import datetime as dt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+_QUANTITIES = """
+    SELECT c.id AS campaign_id, c.name AS campaign, ch.name AS channel,
+           COALESCE(s.name, 'No segment') AS segment,
+           COALESCE(l.name, 'No location') AS location,
+           SUM(r.impressions)::float8 AS impressions, SUM(r.clicks)::float8 AS clicks,
+           SUM(r.conversions)::float8 AS ad_conversions, SUM(r.spend)::float8 AS spend,
+           SUM(r.revenue)::float8 AS ad_revenue
+    FROM rollup_campaign_daily r
+    JOIN campaigns c ON c.id = r.campaign_id AND c.company_id = :company
+    JOIN channels ch ON ch.id = c.channel_id
+    LEFT JOIN segments s ON s.id = c.segment_id
+    LEFT JOIN locations l ON l.id = c.location_id
+    WHERE r.company_id = :company AND {days}
+    GROUP BY c.id, c.name, ch.name, s.name, l.name
+    ORDER BY c.id"""
+
 
 def campaign_quantities(session: Session, company_id: int, start: dt.date,
                         end: dt.date) -> list[dict]:
-    rows = session.execute(text("""
-        SELECT c.id AS campaign_id, c.name AS campaign, ch.name AS channel,
-               COALESCE(s.name, 'No segment') AS segment,
-               COALESCE(l.name, 'No location') AS location,
-               SUM(r.impressions)::float8 AS impressions, SUM(r.clicks)::float8 AS clicks,
-               SUM(r.conversions)::float8 AS ad_conversions, SUM(r.spend)::float8 AS spend,
-               SUM(r.revenue)::float8 AS ad_revenue
-        FROM rollup_campaign_daily r
-        JOIN campaigns c ON c.id = r.campaign_id AND c.company_id = :company
-        JOIN channels ch ON ch.id = c.channel_id
-        LEFT JOIN segments s ON s.id = c.segment_id
-        LEFT JOIN locations l ON l.id = c.location_id
-        WHERE r.company_id = :company AND r.day BETWEEN :start AND :end
-        GROUP BY c.id, c.name, ch.name, s.name, l.name
-        ORDER BY c.id"""), {"company": company_id, "start": start, "end": end})
+    rows = session.execute(text(_QUANTITIES.format(days="r.day BETWEEN :start AND :end")),
+                           {"company": company_id, "start": start, "end": end})
     return [dict(row._mapping) for row in rows]
 
 
@@ -33,21 +36,8 @@ def campaign_quantities_on(session: Session, company_id: int,
                            days: list[dt.date]) -> list[dict]:
     """As ``campaign_quantities``, summed over the listed days (not necessarily adjacent:
     an anomaly's baseline is the same weekday of earlier weeks)."""
-    rows = session.execute(text("""
-        SELECT c.id AS campaign_id, c.name AS campaign, ch.name AS channel,
-               COALESCE(s.name, 'No segment') AS segment,
-               COALESCE(l.name, 'No location') AS location,
-               SUM(r.impressions)::float8 AS impressions, SUM(r.clicks)::float8 AS clicks,
-               SUM(r.conversions)::float8 AS ad_conversions, SUM(r.spend)::float8 AS spend,
-               SUM(r.revenue)::float8 AS ad_revenue
-        FROM rollup_campaign_daily r
-        JOIN campaigns c ON c.id = r.campaign_id AND c.company_id = :company
-        JOIN channels ch ON ch.id = c.channel_id
-        LEFT JOIN segments s ON s.id = c.segment_id
-        LEFT JOIN locations l ON l.id = c.location_id
-        WHERE r.company_id = :company AND r.day = ANY(:days)
-        GROUP BY c.id, c.name, ch.name, s.name, l.name
-        ORDER BY c.id"""), {"company": company_id, "days": list(days)})
+    rows = session.execute(text(_QUANTITIES.format(days="r.day = ANY(:days)")),
+                           {"company": company_id, "days": list(days)})
     return [dict(row._mapping) for row in rows]
 
 
