@@ -206,6 +206,7 @@ class Hosts:
             self._start()
         except BaseException:
             self.__exit__(None, None, None)
+            shutil.rmtree(self.prefix, ignore_errors=True)  # the logs stay, for the error
             raise
         return self
 
