@@ -151,3 +151,46 @@ def test_a_turn_is_found_with_how_long_the_previous_trend_lasted():
     assert turn["direction_before"] == "down" and turn["direction_after"] == "up"
     assert turn["slope_before_pct"] == pytest.approx(-2.0, abs=0.4)
     assert turn["slope_after_pct"] == pytest.approx(2.5, abs=0.4)
+
+
+def test_recurring_holiday_effects_are_expected_and_a_holiday_unlike_its_history_is_not(
+        ctx, truth):
+    """The generator's public holidays (the same effect in both years of the history) are
+    never reported; the same days are anomalies to a detector without the calendar; and a
+    holiday that behaves unlike its own history (the later Memorial Day busier than an
+    ordinary day) is one."""
+    from db.seed import PATTERN_FREE
+    from db.seed.seasonality import holiday_effects
+    from services.insights.events import company_calendar
+    from services.metrics import metric_values
+    from services.series import daily_frames
+
+    companies, _ = truth
+    with ctx.session() as session:
+        first, last = session.execute(text(
+            "SELECT MIN(day), MAX(day) FROM rollup_campaign_daily")).one()
+    effects = holiday_effects(first, last)
+    effect_days = {day.isoformat() for day in effects}
+    assert {name for name, _ in effects.values()} >= {"Memorial Day"}, effects
+    for company_id, slug in companies:
+        reported = {a["date"] for a in anomalies.company_anomalies(ctx, company_id)["anomalies"]
+                    if a["grain"] == "day"}
+        assert not reported & effect_days, (slug, sorted(reported & effect_days))
+
+    company_id = dict((slug, cid) for cid, slug in companies)[PATTERN_FREE[0]]
+    with ctx.session() as session:
+        window = anomalies.history_window(session, company_id)
+        frames = daily_frames(session, company_id, *window)
+        calendar, _ = company_calendar(session, company_id, *window)
+    spend = metric_values(frames[None], "spend")
+    without_calendar = {a["date"] for a in anomalies.detect(spend)}
+    assert without_calendar & effect_days, "the holiday effects are strong enough to matter"
+    assert not {a["date"] for a in anomalies.detect(spend, calendar=calendar)} & effect_days
+
+    later = max(day for day, (name, _) in effects.items() if name == "Memorial Day")
+    forged = spend.copy()
+    forged[pd.Timestamp(later)] *= 2.0 / effects[later][1]  # twice an ordinary day
+    found = {a["date"]: a for a in anomalies.detect(forged, calendar=calendar)}
+    assert later.isoformat() in found, sorted(found)
+    assert found[later.isoformat()]["calendar"] == "Memorial Day"
+    assert found[later.isoformat()]["direction"] == "up"

@@ -117,7 +117,9 @@ def design(cal: Calendar, seed: int, patterns: list[Pattern]) -> Design:
         cpc[ti] = ch.cpc * ind.cpc * level[ti, 1] * np.exp(rates["cpc"][ti])
         cvr[ti] = ch.cvr * ind.cvr * level[ti, 2] * np.exp(rates["cvr"][ti])
         aov[ti] = ind.aov * level[ti, 3] * np.exp(rates["aov"][ti])
-    # The last day may be partial (end_date == today): only the hours so far.
+    # Recurring public holidays (the same effect both years), then the last day, which may be
+    # partial (end_date == today): only the hours so far.
+    vol *= seasonality.holiday_multiplier(cal.start_date, cal.end_date)
     vol[:, -1] *= seasonality.day_fraction(cal.cutoff_seconds)
     m = pattern_multipliers(patterns, cal)
     clicks_base = vol / cpc

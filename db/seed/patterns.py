@@ -1,8 +1,10 @@
 """The documented anomalies and trend changes injected into the demo data (ground truth).
 
 Every pattern changes exactly one metric of one company's daily ad series (all its channels,
-or one channel); nothing else in the generated data is sharp, so a seasonality-aware detector
-(STL + MAD on the daily series) should find these and only these.
+or one channel). The only other sharp days are the recurring public holidays
+(``seasonality.holiday_effects``: the same effect in both years of the history, on every
+company), which a calendar-aware detector expects; so a seasonality-aware detector (STL + MAD
+on the daily series, with the company's holidays) should find these patterns and only these.
 
 * anomaly: the metric is multiplied by ``magnitude`` on each day from ``start_day`` to
   ``end_day`` (1-3 days). ``ctr`` anomalies scale impressions by 1/magnitude with clicks

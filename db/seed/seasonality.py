@@ -1,12 +1,17 @@
 """Deterministic shapes of demand: weekly, yearly (by industry) and the hour-of-day curve.
 
 All curves are smooth on purpose: yearly peaks are broad (weeks wide) so that a
-seasonality-aware detector sees them as seasonality or trend, never as an anomaly; the
-injected patterns (``patterns.py``) are the only sharp features of the company series.
+seasonality-aware detector sees them as seasonality or trend, never as an anomaly. The sharp
+features of the company series are the injected patterns (``patterns.py``) and the recurring
+public-holiday effects (``holiday_effects``), which a calendar-aware detector expects because
+each one happens the same way in both years of the history.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
+import holidays
 import numpy as np
 
 # Day-of-week multipliers, Monday first (normalized to mean 1 below).
@@ -77,3 +82,41 @@ def seconds_of_day(u: np.ndarray, limit_seconds: np.ndarray | int = 86400) -> np
     top = np.interp(np.asarray(limit_seconds, dtype=np.float64), _KNOTS, _HOURLY_CDF)
     s = np.interp(u * top, _HOURLY_CDF, _KNOTS)
     return np.minimum(s.astype(np.int64), np.maximum(np.asarray(limit_seconds) - 1, 0))
+
+
+# Public holidays of the demo companies' country (every demo location is in the US) and how
+# much ad activity they keep, the same every year (issue #20).
+HOLIDAY_COUNTRY = "US"
+HOLIDAY_FACTORS = {
+    "New Year's Day": 0.65, "Martin Luther King Jr. Day": 0.85, "Washington's Birthday": 0.85,
+    "Memorial Day": 0.7, "Independence Day": 0.65, "Labor Day": 0.75,
+    "Thanksgiving Day": 0.6, "Christmas Day": 0.5,
+}
+# Days at either end of the history where a holiday gets no effect (see holiday_effects).
+HOLIDAY_EDGE_DAYS = 28
+
+
+def holiday_effects(start: dt.date, end: dt.date) -> dict[dt.date, tuple[str, float]]:
+    """The holidays of [start, end] whose effect the demo data carries: {day: (name,
+    factor)}. A holiday gets its effect only when it falls at least twice in the history,
+    each time ``HOLIDAY_EDGE_DAYS`` from its ends: a quiet day seen once cannot be told from
+    an anomaly by a detector or a person, and at the very ends of a series its expected
+    value is uncertain. (Half the year's holidays fall twice in the 18-month history.)"""
+    named = holidays.country_holidays(HOLIDAY_COUNTRY, years=range(start.year, end.year + 1))
+    first = start + dt.timedelta(days=HOLIDAY_EDGE_DAYS)
+    last = end - dt.timedelta(days=HOLIDAY_EDGE_DAYS)
+    by_name: dict[str, list[dt.date]] = {}
+    for day, name in named.items():
+        if name in HOLIDAY_FACTORS and start <= day <= end:
+            by_name.setdefault(name, []).append(day)
+    return {day: (name, HOLIDAY_FACTORS[name])
+            for name, days in by_name.items()
+            if len(days) >= 2 and all(first <= d <= last for d in days) for day in days}
+
+
+def holiday_multiplier(start: dt.date, end: dt.date) -> np.ndarray:
+    """Per day of [start, end], the share of its ad activity a holiday keeps (1 elsewhere)."""
+    out = np.ones((end - start).days + 1)
+    for day, (_name, factor) in holiday_effects(start, end).items():
+        out[(day - start).days] = factor
+    return out
