@@ -121,6 +121,17 @@ def _frame(rows: list[dict], dimension: str) -> pd.DataFrame:
 
 
 @cached()
+def window_quantities(ctx: ServiceContext, scope: Scope, start: str, end: str) -> list[dict]:
+    """Per campaign, the ads' base quantities over [start, end] (ISO dates): read once per
+    data version for every metric and dimension a request splits over the same window (the
+    insights list splits three cards' changes over the same two periods)."""
+    with ctx.session() as session:
+        return queries.campaign_quantities(session, scope.company_id,
+                                           dt.date.fromisoformat(start),
+                                           dt.date.fromisoformat(end))
+
+
+@cached()
 def change_drivers(ctx: ServiceContext, scope: Scope, metric: str, before: dict, after: dict,
                    dimension: str = "channel") -> dict:
     """The drivers of ``metric``'s change from the ``before`` period to the ``after`` one
@@ -136,9 +147,8 @@ def change_drivers(ctx: ServiceContext, scope: Scope, metric: str, before: dict,
                    for p in (before, after)]
     except (KeyError, TypeError, ValueError):
         raise ValidationError("each period needs a start and an end date") from None
-    with ctx.session() as session:
-        frames = [_frame(queries.campaign_quantities(session, scope.company_id, *window),
-                         dimension) for window in windows]
+    frames = [_frame(window_quantities(ctx, scope, first.isoformat(), last.isoformat()),
+                     dimension) for first, last in windows]
     result = decompose(*frames, metric)
     result.update(dimension=dimension, period_before=before, period_after=after)
     return result
