@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browser import browser_page, log_in, served
 from conftest import PASSWORD
@@ -129,6 +130,15 @@ def test_exec003_executive_view_shows_insights_and_charts(server, users):
         assert "range=year" in page.url
         page.locator("#executive-insight-1").click()
         page.get_by_text("Selected insight").first.wait_for()
+        # An insight that splits into drivers also opens their waterfall: close it.
+        drivers = page.locator("#executive-drivers-modal")
+        try:
+            drivers.wait_for(state="visible", timeout=10_000)
+        except PlaywrightTimeout:  # this insight does not split
+            pass
+        else:
+            page.locator("#executive-drivers-modal .btn-close").click()
+            drivers.wait_for(state="hidden")
         page.screenshot(path=str(SCREENSHOTS / "exec003-executive-1440.png"), full_page=True)
         page.set_viewport_size({"width": 1024, "height": 768})
         page.locator("#executive-revenue-chart .main-svg").first.wait_for()
