@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -167,8 +168,9 @@ class AdEvent(Base):
     """
 
     __tablename__ = "ad_events"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    company_id: Mapped[int] = mapped_column(Integer)  # companies.id, checked by ingest
+    # (id, company_id): every fact's key holds the tenant (migration 0020)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # checked by ingest
     campaign_id: Mapped[int] = mapped_column(Integer)  # campaigns.id of that company
     channel_id: Mapped[int] = mapped_column(Integer)  # channels.id, the campaign's
     occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
@@ -196,7 +198,7 @@ class AdStatsDaily(Base):
     of an import's rollup work (~5 of ~8 s for 55,000 rows of a year of events)."""
 
     __tablename__ = "ad_stats_daily"
-    company_id: Mapped[int] = mapped_column(Integer)  # companies.id
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # companies.id
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # campaigns.id
     channel_id: Mapped[int] = mapped_column(Integer)  # channels.id
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
@@ -215,7 +217,7 @@ class RollupCampaignDaily(Base):
     """Rollup per company x campaign x channel x day; what dashboards read."""
 
     __tablename__ = "rollup_campaign_daily"
-    company_id: Mapped[int] = mapped_column(Integer)  # companies.id (no foreign keys: 0018)
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # companies.id, no FK
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # campaigns.id
     channel_id: Mapped[int] = mapped_column(Integer)  # channels.id
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
@@ -240,7 +242,7 @@ class RollupCampaignHourly(Base):
     week before; kept for the last ``db.rollups.HOURLY_DAYS`` days only)."""
 
     __tablename__ = "rollup_campaign_hourly"
-    company_id: Mapped[int] = mapped_column(Integer)  # companies.id (no foreign keys: 0018)
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # companies.id, no FK
     campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # campaigns.id
     channel_id: Mapped[int] = mapped_column(Integer)  # channels.id
     hour: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
@@ -272,8 +274,8 @@ class EmailSend(Base):
     """One email to one recipient at a retailer, with its delivery and engagement times."""
 
     __tablename__ = "email_sends"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     email_campaign_id: Mapped[int] = mapped_column(ForeignKey("email_campaigns.id"))
     retailer_id: Mapped[int] = mapped_column(ForeignKey("retailers.id"))
     recipient_email: Mapped[str] = mapped_column(String(255))
@@ -290,25 +292,29 @@ class EmailSend(Base):
 
 class CrmConversion(Base):
     __tablename__ = "crm_conversions"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     retailer_id: Mapped[int | None] = mapped_column(ForeignKey("retailers.id"))
-    email_send_id: Mapped[int | None] = mapped_column(ForeignKey("email_sends.id"))
+    email_send_id: Mapped[int | None] = mapped_column(BigInteger)  # of the same company
     conversion_type: Mapped[str] = mapped_column(String(16))  # sale, lead, signup
     conversion_value: Mapped[Decimal] = mapped_column(Money)
     converted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     product_category: Mapped[str | None] = mapped_column(String(100))
     __table_args__ = (
         Index("ix_crm_conversions_company_time", "company_id", "converted_at"),
+        # the send is the same company's; its key holds the tenant (migration 0020)
+        ForeignKeyConstraint(["company_id", "email_send_id"],
+                             ["email_sends.company_id", "email_sends.id"],
+                             name="crm_conversions_email_send_id_fkey"),
         CheckConstraint("conversion_value >= 0", name="value_not_negative"),
     )
 
 
 class EcommerceOrder(Base):
     __tablename__ = "ecommerce_orders"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
     retailer_id: Mapped[int | None] = mapped_column(ForeignKey("retailers.id"))
     order_value: Mapped[Decimal] = mapped_column(Money)
@@ -340,7 +346,7 @@ class RollupEmailDaily(Base):
     """Sends per email x retailer x UTC day of sending (migration 0012): the email funnel."""
 
     __tablename__ = "rollup_email_daily"
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     email_campaign_id: Mapped[int] = mapped_column(ForeignKey("email_campaigns.id"),
                                                    primary_key=True)
     retailer_id: Mapped[int] = mapped_column(ForeignKey("retailers.id"), primary_key=True)
@@ -356,7 +362,8 @@ class RollupEmailEngagement(Base):
     """Opens and clicks per email x retailer x whole hours after sending (72: 72 or more)."""
 
     __tablename__ = "rollup_email_engagement"
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True,
+                                            index=True)
     email_campaign_id: Mapped[int] = mapped_column(ForeignKey("email_campaigns.id"),
                                                    primary_key=True)
     retailer_id: Mapped[int] = mapped_column(ForeignKey("retailers.id"), primary_key=True)
@@ -370,7 +377,7 @@ class RollupRetailerSalesDaily(Base):
     retailer x email (0: none) x day x source, summed per source (no fan-out)."""
 
     __tablename__ = "rollup_retailer_sales_daily"
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     retailer_id: Mapped[int] = mapped_column(ForeignKey("retailers.id"), primary_key=True)
     email_campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -411,8 +418,8 @@ class RollupLeadChangesDaily(Base):
 
 class Lead(Base):
     __tablename__ = "leads"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id"))
@@ -432,13 +439,17 @@ class Lead(Base):
 
 class LeadStatusChange(Base):
     __tablename__ = "lead_status_changes"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
-    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
+    lead_id: Mapped[int] = mapped_column(BigInteger, index=True)  # of the same company
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
-    __table_args__ = (Index("ix_lead_status_changes_company_time", "company_id", "changed_at"),)
+    __table_args__ = (
+        Index("ix_lead_status_changes_company_time", "company_id", "changed_at"),
+        ForeignKeyConstraint(["company_id", "lead_id"], ["leads.company_id", "leads.id"],
+                             name="lead_status_changes_lead_id_fkey"),
+    )
 
 
 class WebTrafficDaily(Base):
@@ -463,8 +474,8 @@ class Touchpoint(Base):
     """One step of a customer journey, for multi-touch attribution."""
 
     __tablename__ = "touchpoints"
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), primary_key=True)
     journey_id: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))

@@ -273,14 +273,15 @@ def _upsert_sql(table: str, source: str, grain: tuple[str, ...], conflict: str,
             {", ".join(f"{c} = r.{c} + EXCLUDED.{c}" for c in summed)}"""
 
 
+# The conflict targets are the keys, tenant first (migration 0020: company_id in every key).
 _UPSERTS = (
-    _upsert_sql("rollup_campaign_daily", "day_grain", ("day",), "campaign_id, day",
+    _upsert_sql("rollup_campaign_daily", "day_grain", ("day",), "company_id, campaign_id, day",
                 ("events",)),
-    _upsert_sql("rollup_campaign_hourly", "hour_grain", ("hour",), "campaign_id, hour",
-                ("events",)),
+    _upsert_sql("rollup_campaign_hourly", "hour_grain", ("hour",),
+                "company_id, campaign_id, hour", ("events",)),
     # ad_stats_daily has no event count; its reach comes from imports' details (0 else)
     _upsert_sql("ad_stats_daily", "day_grain", ("day", "location_id", "device"),
-                "campaign_id, day, location_id, device", ("reach",)),
+                "company_id, campaign_id, day, location_id, device", ("reach",)),
 )
 
 
