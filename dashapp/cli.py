@@ -597,7 +597,35 @@ def cmd_db(args) -> int:
         print(f"database at revision {migrate.current_revision(config.database_url)}")
     elif args.db_command == "current":
         print(migrate.current_revision(config.database_url) or "(empty database)")
+    elif args.db_command == "partition":
+        from db.partition import PartitionError, partition_database
+
+        try:
+            tables = partition_database(config.database_url, args.partitions)
+        except PartitionError as error:
+            print(f"refused: {error}", file=sys.stderr)
+            return 2
+        for t in tables:
+            done = "left as it was" if t.rows is None else f"{t.rows:,} rows copied"
+            print(f"{t.table}: HASH (company_id), {t.partitions} partitions ({done})")
+    elif args.db_command == "explain":
+        from dashapp.bench import pruning
+
+        slug = args.company or _first_company(config)
+        plans = pruning.explain(config.database_url,
+                                pruning.capture_dashboard_queries(config, slug))
+        print(f"company {slug}:\n" + pruning.report(plans, show_sql=400 if args.sql else 0))
+        return 0 if all(p.pruned for p in plans) else 1
     return 0
+
+
+def _first_company(config) -> str:
+    from sqlalchemy import text
+
+    from db.engine import get_engine
+
+    with get_engine(config.database_url).connect() as conn:
+        return conn.execute(text("SELECT slug FROM companies ORDER BY id LIMIT 1")).scalar()
 
 
 def cmd_bench(args) -> int:
@@ -963,6 +991,20 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations")
     db_sub.add_parser("current", help="print the schema revision")
+    part = db_sub.add_parser(
+        "partition", help="lay the fact and rollup tables out as hash partitions of "
+                          "company_id (one transaction; idempotent for the same count)")
+    part.add_argument("--by", choices=["company"], required=True,
+                      help="the partition column's owner (company_id)")
+    part.add_argument("--partitions", type=_positive, required=True, metavar="N",
+                      help="number of hash partitions per table (2 or more)")
+    explain = db_sub.add_parser(
+        "explain", help="EXPLAIN every dashboard query of a company on the partitioned "
+                        "layout and print the partitions each reads (exit 1 if any reads "
+                        "more than one)")
+    explain.add_argument("--company", metavar="SLUG", help="default: the first company")
+    explain.add_argument("--sql", action="store_true",
+                         help="print the SQL of queries that read more than one partition")
     db.set_defaults(handler=cmd_db)
     return parser
 

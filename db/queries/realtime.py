@@ -75,7 +75,8 @@ def campaigns_on(session: Session, company_id: int, day: dt.date) -> list[dict]:
                COALESCE(r.revenue, 0)::float8 AS revenue
         FROM campaigns c
         JOIN channels ch ON ch.id = c.channel_id
-        LEFT JOIN rollup_campaign_daily r ON r.campaign_id = c.id AND r.day = :day
+        LEFT JOIN rollup_campaign_daily r
+            ON r.company_id = :company AND r.campaign_id = c.id AND r.day = :day
         WHERE c.company_id = :company AND (c.status = 'active' OR r.campaign_id IS NOT NULL)
         ORDER BY COALESCE(r.spend, 0) DESC, c.name"""), {"company": company_id, "day": day})
     return [dict(row._mapping) for row in rows]

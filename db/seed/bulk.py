@@ -240,7 +240,12 @@ class _ChunkReader:
 def copy_chunks(cursor, table: str, columns: Sequence[str],
                 chunks: Iterable[tuple[bytes, int]], *, freeze: bool = False,
                 on_chunk: Callable[[int], None] = lambda rows: None) -> None:
-    """Stream CSV chunks into one COPY; ``on_chunk(rows)`` is called as each chunk is sent."""
+    """Stream CSV chunks into one COPY; ``on_chunk(rows)`` is called as each chunk is sent.
+    A table partitioned by company (``db.partition``) takes no FREEZE: PostgreSQL refuses it
+    on a partitioned table."""
+    if freeze:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)", (table,))
+        freeze = (cursor.fetchone() or ("r",))[0] != "p"
     options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
     sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH ({options})"
     it = iter(chunks)

@@ -253,7 +253,7 @@ def _drop_indexes_and_keys(conn, tables) -> tuple[list[str], list[tuple[str, str
     fkeys = conn.execute(text("""
         SELECT c.relname, k.conname, pg_get_constraintdef(k.oid)
         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-        WHERE k.contype = 'f' AND c.relname = ANY(:tables)
+        WHERE k.contype = 'f' AND c.relname = ANY(:tables) AND k.conparentid = 0
           AND c.relnamespace = current_schema()::regnamespace
         ORDER BY c.relname, k.conname"""), params).all()
     for table, name, _ in fkeys:
@@ -265,6 +265,7 @@ def _drop_indexes_and_keys(conn, tables) -> tuple[list[str], list[tuple[str, str
 
 def _restore_indexes_and_keys(conn, indexes: list[str], fkeys: list[tuple[str, str, str]]) -> None:
     for definition in indexes:
-        conn.execute(text(definition))
+        # a partitioned table's index prints as ON ONLY (its partitions' indexes apart)
+        conn.execute(text(definition.replace(" ON ONLY ", " ON ", 1)))
     for table, name, definition in fkeys:
         conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
