@@ -21,6 +21,17 @@ def _post_fork(server, worker) -> None:
     dispose_all(close=False)  # never close the parent's sockets from a child
 
 
+def _post_worker_init(worker) -> None:
+    from dashapp.warm_up import warm_up
+
+    seconds = warm_up(worker.wsgi)
+    worker.log.info("worker %s warmed up in %.2f s", worker.pid, seconds)
+
+
+# Every gunicorn that serves the app sets these (`serve`, and the bench's server).
+WORKER_HOOKS = {"post_fork": _post_fork, "post_worker_init": _post_worker_init}
+
+
 class _Gunicorn(BaseApplication):
     def __init__(self, config: Config, options: dict):
         self.campaign_config = config
@@ -49,5 +60,5 @@ def serve(config: Config, host: str, port: int, workers: int | None = None,
         "timeout": 60,
         "keepalive": 5,
         "accesslog": None,
-        "post_fork": _post_fork,
+        **WORKER_HOOKS,
     }).run()

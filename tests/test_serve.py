@@ -131,3 +131,8 @@ def test_serve001_concurrent_first_requests_all_succeed(served):
     failures = [(url, result) for url, result in zip(urls, results, strict=True) if result]
     assert not failures, (f"{len(failures)} of {REQUESTS} failed: {failures[:5]}\n"
                           + log_path.read_text(errors="replace")[-3000:])
+    # Each worker built every view's layout and opened its connections before serving
+    # (dashapp.warm_up): no warm-up step failed.
+    log_text = log_path.read_text(errors="replace")
+    assert log_text.count("warmed up in") == WORKERS, log_text[-3000:]
+    assert "warm-up:" not in log_text, log_text[-3000:]

@@ -107,7 +107,7 @@ class BenchServer:
 
 
 def _main(port: int, workers: int, threads: int) -> None:
-    from dashapp.serve import _Gunicorn
+    from dashapp.serve import WORKER_HOOKS, _Gunicorn
 
     config = _config_from_env(os.environ["CAMPAIGN_DASH_BENCH_CONFIG"])
 
@@ -127,6 +127,7 @@ def _main(port: int, workers: int, threads: int) -> None:
         "backlog": 2048,
         "worker_connections": 2000,
         "accesslog": None,
+        **WORKER_HOOKS,
     }).run()
 
 
