@@ -28,6 +28,10 @@ from db.engine import dispose_all
 SEED_END_DATE = dt.date(2026, 6, 30)
 SEED_EVENTS = 20_000
 SEED = 7
+# CAMPAIGN_DASH_TEST_PARTITIONS=N: every test database is hash partitioned by company_id
+# into N partitions after migrating (``campaign-dash db partition``), before anything is
+# written, so the tests run on the layout a sharded warehouse has.
+PARTITIONS = int(os.environ.get("CAMPAIGN_DASH_TEST_PARTITIONS") or 0)
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +86,10 @@ def empty_database_factory(server_url):
         url = create_database(server_url, name)
         migrate.upgrade(url)
         made.append(name)
+        if PARTITIONS:  # the warehouse laid out by company (tests/test_partitioned.py)
+            from db.partition import partition_database
+
+            partition_database(url, PARTITIONS)
         return url
 
     yield make

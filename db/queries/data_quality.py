@@ -18,9 +18,11 @@ _COMPANIES = "(CAST(:companies AS int[]) IS NULL OR {column} = ANY(CAST(:compani
 # (name, SQL true when present), and the columns that make two rows the same.
 TABLES = {
     "ad_events": {
+        # the details' companies named too, so a company's report reads one partition of
+        # each table on a layout by company (db.partition)
         "from": ("ad_events f LEFT JOIN campaigns k ON k.id = f.campaign_id "
                  "LEFT JOIN ad_event_details d ON d.company_id = f.company_id "
-                 "AND d.event_id = f.id"),
+                 "AND d.event_id = f.id AND " + _COMPANIES.format(column="d.company_id")),
         "source": "COALESCE(k.source, 'live')",
         "time": "f.occurred_at",
         "fields": (("campaign_id", "f.campaign_id IS NOT NULL"),
