@@ -260,15 +260,18 @@ def _upsert_sql(table: str, source: str, grain: tuple[str, ...], conflict: str,
                 extra: tuple[str, ...]) -> str:
     """Upsert ``table`` from the rows of ``source`` summed by ``grain``; ``extra``: the
     summed columns besides the measures (events, reach). Rows of only reach (no events) are
-    left out of the rollups that count events."""
+    left out of the rollups that count events. The rows are written in key order: two
+    imports or ingests that touch the same rollup rows take their locks in the same order
+    (no deadlock), and the index pages are written in order."""
     summed = [*_MEASURES, *extra]
     columns = ["company_id", "campaign_id", "channel_id", *grain, *summed]
     keys = len(columns) - len(summed)
     having = " HAVING SUM(events) > 0" if "events" in extra else ""
+    numbers = ", ".join(str(i) for i in range(1, keys + 1))
     return f"""
         INSERT INTO {table} AS r ({", ".join(columns)})
         SELECT {", ".join(columns[:keys])}, {", ".join(f"SUM({m})" for m in summed)}
-        FROM {source} GROUP BY {", ".join(str(i) for i in range(1, keys + 1))}{having}
+        FROM {source} GROUP BY {numbers}{having} ORDER BY {numbers}
         ON CONFLICT ({conflict}) DO UPDATE SET
             {", ".join(f"{c} = r.{c} + EXCLUDED.{c}" for c in summed)}"""
 

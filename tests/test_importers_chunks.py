@@ -130,6 +130,38 @@ def test_a_file_in_many_chunks_imports_as_in_one(own_ctx, tmp_path):
     assert (again["imported"], again["replaced"], again["unchanged"]) == (0, 0, 2_199)
 
 
+def test_keys_of_earlier_chunks_past_the_memory_bound(own_ctx):
+    """Keys met by earlier chunks are kept in memory up to a bound, then in the import's
+    temporary table: both give every row's count of earlier rows with its key and the first
+    row that had it, across chunks."""
+    from services.importers import base
+
+    rng = np.random.default_rng(12)
+    chunks = []
+    for n in range(4):
+        keys = pd.Series(rng.integers(0, 400, 300).astype(str), dtype=object)
+        keys[rng.random(300) < 0.1] = None
+        keys.index = pd.RangeIndex(n * 300 + 1, n * 300 + 301)
+        chunks.append(keys)
+    everything = pd.concat(chunks)
+    want_before = everything.groupby(everything, sort=False).cumcount()
+    want_first = pd.Series(everything.index, index=everything.index).groupby(
+        everything, sort=False).transform("min")
+    with own_ctx.session() as session:
+        for bound in (10**6, 300):  # in memory throughout; moved to the table at chunk 2
+            left = [len(chunks)]
+            seen = base.Seen(session, more=lambda left=left: left[0] > 1, memory_keys=bound)
+            for keys in chunks:
+                before, first = seen.earlier("key", keys)
+                have = keys.notna()
+                assert (before[have] == want_before[keys.index[have]]).all()
+                assert (first[have] == want_first[keys.index[have]]).all()
+                assert (before[~have] == 0).all() and (first[~have] == keys.index[~have]).all()
+                left[0] -= 1
+            assert seen.spilled == (bound == 300)
+        session.rollback()
+
+
 def test_repeated_lines_and_campaign_dates_across_chunks(own_ctx, capsys, cli):
     """The online advertising file's 5 repeated lines are found from other chunks, and each
     campaign runs from its first to its last day of the whole file."""
