@@ -210,7 +210,13 @@ class AdStatsDaily(Base):
     spend: Mapped[Decimal] = mapped_column(Money, default=0)
     revenue: Mapped[Decimal] = mapped_column(Money, default=0)
     reach: Mapped[int] = mapped_column(BigInteger, default=0)
-    __table_args__ = (Index("ix_ad_stats_daily_company_day", "company_id", "day"),)
+    __table_args__ = (
+        Index("ix_ad_stats_daily_company_day", "company_id", "day"),
+        # A device segment's reads, index-only (migration 0021).
+        Index("ix_ad_stats_daily_company_device_day", "company_id", "device", "day",
+              postgresql_include=["campaign_id", "channel_id", "impressions", "clicks",
+                                  "conversions", "spend", "revenue"]),
+    )
 
 
 class RollupCampaignDaily(Base):
