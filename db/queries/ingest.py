@@ -81,8 +81,13 @@ def add_rejected_rows(session: Session, run_id: int,
     if not rejections:
         return
     reasons = {reason: _copy_text(reason) for reason in {r for _, _, r in rejections}}
-    data = "".join([f"{run_id}\t{number}\t{_copy_text(raw)}\t{reasons[reason]}\n"
-                    for number, raw, reason in rejections]).encode("utf-8")
+    raws = [raw for _, raw, _ in rejections]
+    joined = "".join(raws)
+    if any(c in joined for c in "\\\t\n\r\x00"):  # else nothing to escape
+        raws = [_copy_text(raw) for raw in raws]
+    data = "".join([f"{run_id}\t{number}\t{raw}\t{reasons[reason]}\n"
+                    for (number, _, reason), raw in zip(rejections, raws, strict=True)]
+                   ).encode("utf-8")
     cursor = session.connection().connection.driver_connection.cursor()
     cursor.copy_expert("COPY rejected_rows (import_run_id, row_number, raw, reason) "
                        "FROM STDIN", io.BytesIO(data), size=1 << 20)

@@ -287,19 +287,27 @@ def _unique_slug(name: str, taken: set[str]) -> str:
 
 
 def _raw_lines(table: Table, numbers: pd.Index) -> dict[int, str]:
-    """The rejected rows as CSV lines (as read; what the rejected-rows download gives back).
-    One writer per row: a quoted cell may hold a line break, so the lines of one CSV text
-    cannot be split apart again."""
+    """The rejected rows as CSV lines (as read; what the rejected-rows download gives back),
+    written by one writer into one text and cut at the line breaks outside quotes (a quoted
+    cell may hold a line break; a line with an odd number of quotes continues on the next):
+    one writer call per row cost ~4 us a row."""
+    if not len(numbers):
+        return {}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")  # so a cell's line break is quoted
-    lines = {}
-    rows = table.frame.loc[numbers].to_numpy(dtype=object).tolist()
-    for number, values in zip(numbers.tolist(), rows, strict=True):
-        out.seek(0)
-        out.truncate()
-        writer.writerow(values)
-        lines[number] = out.getvalue()[:-1][:ingest.RAW_LIMIT]
-    return lines
+    writer.writerows(table.frame.loc[numbers].to_numpy(dtype=object).tolist())
+    pieces = out.getvalue()[:-1].split("\n")
+    if len(pieces) != len(numbers):  # quoted line breaks: join the pieces inside quotes
+        lines, current, odd = [], [], False
+        for piece in pieces:
+            current.append(piece)
+            odd ^= piece.count('"') % 2 == 1
+            if not odd:
+                lines.append("\n".join(current))
+                current = []
+        pieces = lines
+    return {number: line[:ingest.RAW_LIMIT]
+            for number, line in zip(numbers.tolist(), pieces, strict=True)}
 
 
 class _Run:
@@ -421,7 +429,7 @@ class _Run:
                 new_id = catalog_queries.insert_company(session, slug, name, "unspecified")
                 known[name.lower()] = (new_id, slug)
                 self.created_companies.append({"id": new_id, "slug": slug, "name": name})
-        return lower.map(lambda n: known.get(n, (None,))[0] if isinstance(n, str) else None)
+        return lower.map({name: ids[0] for name, ids in known.items()})
 
     def _store_campaigns(self, g: pd.DataFrame, seen: base.Seen) -> dict:
         """Rows that carry their campaign: the campaigns upserted (a campaign met in an
