@@ -3,6 +3,7 @@ version kept current, the token-authenticated API and file imports of the shared
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -275,6 +276,13 @@ def test_import_the_facebook_ads_dataset(live_ctx, company):
 
     when = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)).isoformat()
     from services.ingest import import_event_file
+
+    # From the file, each rejected row is kept as its CSV line
+    refused = import_event_file(live_ctx, company_id, FB_FILE)
+    assert refused["rejected"] == 1143 and len(refused["rejections"]) == 1000
+    lines = list(csv.reader(r["raw"] for r in refused["rejections"]))
+    assert all(len(line) == len(raw.columns) for line in lines)
+    assert [int(line[0]) for line in lines] == raw["ad_id"].head(1000).tolist()
 
     result = import_event_file(live_ctx, company_id, FB_FILE,
                                defaults={"campaign_id": campaign, "occurred_at": when})
