@@ -130,14 +130,6 @@ def records(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
     return [dict(zip(columns, row, strict=True)) for row in zip(*lists, strict=True)]
 
 
-def filter_mask(frame: pd.DataFrame, chosen: dict[str, str]) -> np.ndarray:
-    """Which rows have every chosen value ({column: value})."""
-    mask = np.ones(len(frame), dtype=bool)
-    for column, value in chosen.items():
-        mask &= (frame[column] == value).to_numpy()
-    return mask
-
-
 def sort_rows(frame: pd.DataFrame, column: str, descending: bool,
               tie: str = "campaign_id") -> pd.DataFrame:
     """Sorted on ``column``, undefined values last whatever the order, ties by ``tie``."""

@@ -75,6 +75,25 @@ class PeriodFrame:
     options: dict[str, list[str]]
     totals: dict  # of every campaign of the period: the unfiltered pages' footer
     orders: dict[tuple[str, bool], np.ndarray] = field(default_factory=dict)
+    # A filter column's integer codes and each value's code: comparing 100,000 strings cost
+    # ~5 ms a filter on every page and summary of a filtered explorer; codes, ~0.1 ms.
+    codes: dict[str, tuple[np.ndarray, dict]] = field(default_factory=dict)
+
+    def mask(self, chosen: dict[str, str]) -> np.ndarray:
+        """Which rows have every chosen value ({column: value}), as ``frame[column] == value``
+        would say."""
+        mask = np.ones(len(self.frame), dtype=bool)
+        for column, value in chosen.items():
+            if column not in self.codes:
+                codes, distinct = pd.factorize(self.frame[column])
+                self.codes[column] = (codes, {v: i for i, v in enumerate(distinct)})
+            codes, code_of = self.codes[column]
+            code = code_of.get(value)
+            if code is None:
+                mask[:] = False
+            else:
+                mask &= codes == code
+        return mask
 
     def order(self, column: str, descending: bool) -> np.ndarray:
         key = (column, descending)
@@ -230,7 +249,7 @@ def filtered(ctx: ServiceContext, scope: Scope, raw: dict | None) -> tuple:
     sort, descending = _sort(raw.get("sort"), raw.get("order"))
     order = kept.order(sort, descending)
     if chosen:
-        order = order[stats.filter_mask(kept.frame, chosen)[order]]
+        order = order[kept.mask(chosen)[order]]
     return resolved, kept, chosen, order, sort, descending
 
 
