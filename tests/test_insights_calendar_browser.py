@@ -68,6 +68,13 @@ def test_cal002_events_dialog_and_the_waterfall_of_a_clicked_insight(server, use
             page.get_by_role("button", name="Company events").click()
             dialog = page.locator("#executive-events-modal")
             dialog.get_by_text("Holiday country", exact=True).wait_for()
+            page.screenshot(path=str(SCREENSHOTS / f"cal002-events-list-{width}.png"))
+            # Add with no title: a clear refusal in the dialog, nothing added.
+            page.locator("#executive-event-title").fill("")
+            page.locator("#executive-event-add").click()
+            dialog.locator(".alert-danger").wait_for(timeout=30_000)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(SCREENSHOTS / f"cal002-events-error-{width}.png"))
             title = f"Browser launch {width}"
             page.locator("#executive-event-start").fill("2026-03-02")
             page.locator("#executive-event-start").press("Enter")
