@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from db.models import Company, User, UserSession
 from services.context import ServiceContext
-from services.users import UserRecord, user_record
+from services.users import UserRecord
 
 IDLE_LIMIT = dt.timedelta(minutes=60)
 LIFETIME = dt.timedelta(hours=12)
@@ -36,8 +36,11 @@ def user_for_session(ctx: ServiceContext, session_id: str, *,
     """The active user of a live session, or None. A session past either limit is ended."""
     now = func.now()
     with ctx.session() as session:
+        # Columns in UserRecord's field order, not the User entity: this runs on every
+        # request, and no ORM object is needed to answer it.
         row = session.execute(
-            select(User, Company.slug, UserSession.last_seen_at < now - idle,
+            select(User.id, User.email, User.name, User.role, User.company_id, Company.slug,
+                   User.active, UserSession.last_seen_at < now - idle,
                    UserSession.created_at < now - lifetime,
                    UserSession.last_seen_at < now - min(TOUCH_EVERY, idle / 2))
             .join(UserSession, UserSession.user_id == User.id)
@@ -47,7 +50,7 @@ def user_for_session(ctx: ServiceContext, session_id: str, *,
         ).first()
         if row is None:
             return None
-        user, slug, idle_too_long, too_old, stale = row
+        *fields, idle_too_long, too_old, stale = row
         if idle_too_long or too_old:
             session.execute(update(UserSession).where(UserSession.id == session_id)
                             .values(revoked_at=now))
@@ -55,7 +58,7 @@ def user_for_session(ctx: ServiceContext, session_id: str, *,
         if stale:
             session.execute(update(UserSession).where(UserSession.id == session_id)
                             .values(last_seen_at=now))
-        return user_record(user, slug)
+        return UserRecord(*fields)
 
 
 def end_session(ctx: ServiceContext, session_id: str) -> None:
