@@ -396,28 +396,40 @@ class StoredBatch:
     event_ids: pd.Series
 
 
+def _csv_cells(series: pd.Series) -> list[str]:
+    """A column's cells as CSV text (missing cells empty; quoted as the csv module quotes:
+    a cell holding a comma, a quote or a line break): numbers converted by numpy, text
+    quoted only in a column that has a cell to quote."""
+    values = series.to_numpy() if isinstance(series.dtype, np.dtype) else np.empty(0, object)
+    if values.dtype.kind in "iub":
+        return values.astype(str).tolist()
+    if values.dtype.kind == "f":
+        texts = values.astype(str)
+        texts[np.isnan(values)] = ""
+        return texts.tolist()
+    if isinstance(series.dtype, pd.StringDtype):  # text as read: str or missing
+        cells = (series.fillna("") if series.hasnans else series).tolist()
+    else:
+        cells = [v if type(v) is str else "" if v is None or v is pd.NA or v != v else str(v)
+                 for v in series.astype(object).tolist()]
+    joined = "".join(cells)
+    if any(c in joined for c in ',"\n\r'):
+        cells = ['"' + v.replace('"', '""') + '"' if any(c in v for c in ',"\n\r') else v
+                 for v in cells]
+    return cells
+
+
 def csv_lines(frame: pd.DataFrame, numbers) -> list[str]:
-    """These rows of ``frame`` as CSV lines (missing cells empty), cut to RAW_LIMIT: one
-    csv writer call for all of them, the text cut at the line breaks outside quotes (a quoted
-    cell may hold a line break: a piece with an odd number of quotes continues on the next).
-    One writer call per row cost ~4 us a row."""
+    """These rows of ``frame`` as CSV lines (missing cells empty), cut to RAW_LIMIT, built
+    column by column (a csv writer call per row cost ~4 us a row, ~3 us in one call)."""
     if not len(numbers):
         return []
     rows = frame.loc[numbers]
-    values = rows.astype(object).where(rows.notna(), "").to_numpy(dtype=object).tolist()
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(values)  # a cell's line break is quoted
-    pieces = out.getvalue()[:-1].split("\n")
-    if len(pieces) != len(values):  # quoted line breaks: join the pieces inside quotes
-        lines, current, odd = [], [], False
-        for piece in pieces:
-            current.append(piece)
-            odd ^= piece.count('"') % 2 == 1
-            if not odd:
-                lines.append("\n".join(current))
-                current = []
-        pieces = lines
-    return [line[:RAW_LIMIT] for line in pieces]
+    columns = [_csv_cells(rows.iloc[:, i]) for i in range(rows.shape[1])]
+    lines = list(map(",".join, zip(*columns, strict=True)))
+    if max(map(len, lines)) > RAW_LIMIT:
+        lines = [line[:RAW_LIMIT] for line in lines]
+    return lines
 
 
 def _rejected_raw(frame: pd.DataFrame, numbers: pd.Index,
