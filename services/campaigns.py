@@ -16,8 +16,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +34,7 @@ from services.insights import forecast
 from services.insights.anomalies import history_window
 from services.insights.benchmarks import MIN_PEERS
 from services.insights.store import history_model, history_through
+from services.memo import Memo
 from services.metrics import METRICS, metric_value, metric_values
 from services.periods import RANGES
 from services.series import to_weekly
@@ -51,9 +50,7 @@ COLUMNS = ("campaign_id", "campaign", "channel", "goal", "segment", "location", 
            "impressions", "clicks", "ctr", "conversions", "conversion_rate", "cpa", "revenue",
            "roas", "roi_pct", "tier")
 PAGE_MAX = 1000
-_MEMO: OrderedDict[str, PeriodFrame] = OrderedDict()
-_MEMO_SIZE = 6
-_MEMO_LOCK = threading.Lock()
+_PERIOD_FRAMES = Memo(6)
 
 
 def _period_raw(raw: dict | None) -> dict:
@@ -115,11 +112,9 @@ def period_frame(ctx: ServiceContext, scope: Scope, start: dt.date,
     version = data_version(ctx, scope.company_id)
     key = cache_key(ctx, period_frame, scope.company_id, version,
                     {"start": start.isoformat(), "end": end.isoformat()})
-    with _MEMO_LOCK:
-        found = _MEMO.get(key)
-        if found is not None:
-            _MEMO.move_to_end(key)
-            return found
+    found = _PERIOD_FRAMES.get(key)
+    if found is not None:
+        return found
     snapshot = frames.snapshot_key(ctx, scope.company_id, version, start, end)
     blob = frames.read(ctx, snapshot)
     if blob is not None:
@@ -127,10 +122,7 @@ def period_frame(ctx: ServiceContext, scope: Scope, start: dt.date,
     else:
         found = _build(ctx, scope.company_id, start, end)
         frames.write(ctx, snapshot, _to_snapshot(found))
-    with _MEMO_LOCK:
-        _MEMO[key] = found
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.popitem(last=False)
+    _PERIOD_FRAMES.put(key, found)
     return found
 
 
@@ -561,7 +553,7 @@ def top_bottom(ctx: ServiceContext, scope: Scope, raw: dict | None = None,
 
 # --------------------------------------------------------------------------- history models
 
-_HISTORY_MEMO: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+_HISTORY_INPUTS = Memo(3)
 
 
 def _per_history(ctx: ServiceContext, company_id: int, name: str, build) -> pd.DataFrame:
@@ -571,14 +563,10 @@ def _per_history(ctx: ServiceContext, company_id: int, name: str, build) -> pd.D
     campaigns."""
     key = (ctx.key(name, company_id), data_version(ctx, company_id, history=True),
            history_through())
-    with _MEMO_LOCK:
-        if key in _HISTORY_MEMO:
-            return _HISTORY_MEMO[key]
-    value = build()
-    with _MEMO_LOCK:
-        _HISTORY_MEMO[key] = value
-        while len(_HISTORY_MEMO) > 3:
-            _HISTORY_MEMO.popitem(last=False)
+    value = _HISTORY_INPUTS.get(key)
+    if value is None:
+        value = build()
+        _HISTORY_INPUTS.put(key, value)
     return value
 
 

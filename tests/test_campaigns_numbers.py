@@ -412,14 +412,14 @@ def test_the_worker_snapshot_serves_a_new_process_the_same_pages(ctx, scope):
 
     request = {"range": "year", "channel": "Instagram", "sort": "roas", "order": "asc",
                "offset": 3, "limit": 20}
-    campaigns._MEMO.clear()
+    campaigns._PERIOD_FRAMES.clear()
     by_name = {"range": "year", "sort": "campaign", "order": "desc", "limit": 50}
     from_snapshot = (campaigns.explorer(ctx, scope, request),
                      campaigns.explorer_csv(ctx, scope, {"range": "year"}),
                      campaigns.explorer(ctx, scope, by_name))
     for key in keys:
         ctx.redis().delete(key)
-    campaigns._MEMO.clear()
+    campaigns._PERIOD_FRAMES.clear()
     built = (campaigns.explorer(ctx, scope, request),
              campaigns.explorer_csv(ctx, scope, {"range": "year"}),
              campaigns.explorer(ctx, scope, by_name))
