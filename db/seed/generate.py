@@ -140,9 +140,10 @@ def seed(database_url: str, *, events: int, seed: int = 42, end_date: dt.date | 
 
             tables = email_funnel.build(cal, seed, plan, email_idx, ep, company_ids,
                                         retailer_ids)
-            for name in ("email_campaigns", "email_sends", "crm_conversions", "ecommerce_orders"):
-                cols, data = getattr(tables, name)
-                bulk.copy_bytes(cur, name, cols, data)
+            bulk.copy_bytes(cur, "email_campaigns", *tables.email_campaigns)
+            bulk.copy_chunks(cur, "email_sends", *tables.email_sends, freeze=True)
+            for name in ("crm_conversions", "ecommerce_orders"):
+                bulk.copy_bytes(cur, name, *getattr(tables, name))
             bar.update(tables.sends)
             phase("email funnel")
 
