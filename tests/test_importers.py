@@ -80,7 +80,7 @@ def stored_per_campaign(ctx, keys: list[str]) -> dict[str, pd.DataFrame]:
                        SUM(t.clicks) AS clicks, SUM(t.conversions) AS conversions,
                        SUM(t.{spend}) AS spend, SUM(t.revenue) AS revenue
                 FROM campaigns k JOIN companies co ON co.id = k.company_id
-                JOIN {table} t ON t.campaign_id = k.id
+                JOIN {table} t ON t.company_id = k.company_id AND t.campaign_id = k.id
                 WHERE k.source = :source AND k.source_key = ANY(:keys)
                 GROUP BY 1, 2"""), {"source": SOURCE, "keys": keys}).all()
         frame = pd.DataFrame(rows, columns=["key", "company", "impressions", "clicks",

@@ -125,7 +125,8 @@ def leadsmart_stored(ctx, company_id: int) -> dict[str, pd.DataFrame]:
         out[name] = frame(ctx, f"""
             SELECT k.source_key AS campaign_id, SUM(t.impressions) AS impressions,
                    SUM(t.clicks) AS clicks, SUM(t.{spend}) AS spend{extra}
-            FROM campaigns k JOIN {table} t ON t.campaign_id = k.id
+            FROM campaigns k
+            JOIN {table} t ON t.company_id = k.company_id AND t.campaign_id = k.id
             WHERE k.company_id = :c AND k.source = 'leadsmart-campaigns'
             GROUP BY 1""", c=company_id).set_index("campaign_id")
     return out
@@ -404,7 +405,8 @@ def test_online_advertising_imports_and_matches_pandas(own_ctx, cli, capsys):
             SELECT k.source_key AS campaign_number, SUM(t.impressions) AS impressions,
                    SUM(t.clicks) AS clicks, SUM(t.conversions) AS conversions,
                    SUM(t.{spend}) AS spend, SUM(t.revenue) AS revenue
-            FROM campaigns k JOIN {table} t ON t.campaign_id = k.id
+            FROM campaigns k
+            JOIN {table} t ON t.company_id = k.company_id AND t.campaign_id = k.id
             WHERE k.company_id = :c GROUP BY 1""", c=company_id).set_index("campaign_number")
         assert_same(got, want.drop(columns="publisher_revenue"),
                     money=("spend", "revenue"), label=table)

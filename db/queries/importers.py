@@ -405,14 +405,23 @@ def upsert_leads(session: Session, company_id: int, source: str, keys: list[str]
     """Insert or update this company's leads of ``source`` by source key (no campaign,
     channel or segment: the export does not link them; value 0). Returns (source key ->
     lead id, created, updated)."""
+    # New or not from the rows before the statement (its snapshot), not from xmax: a table
+    # partitioned by company (db.partition) has no system columns to return.
     rows = session.execute(text("""
-        INSERT INTO leads AS l (company_id, source, source_key, created_at, status, value)
-        SELECT :company, :source, t.k, t.c, t.s, 0
-        FROM unnest(CAST(:keys AS text[]), CAST(:created AS timestamptz[]),
-                    CAST(:status AS text[])) AS t(k, c, s)
-        ON CONFLICT (company_id, source, source_key) WHERE source_key IS NOT NULL
-        DO UPDATE SET created_at = EXCLUDED.created_at, status = EXCLUDED.status
-        RETURNING l.source_key, l.id, (xmax = 0) AS created"""),
+        WITH before AS (
+            SELECT source_key FROM leads
+            WHERE company_id = :company AND source = :source
+              AND source_key = ANY(CAST(:keys AS text[]))),
+        written AS (
+            INSERT INTO leads AS l (company_id, source, source_key, created_at, status, value)
+            SELECT :company, :source, t.k, t.c, t.s, 0
+            FROM unnest(CAST(:keys AS text[]), CAST(:created AS timestamptz[]),
+                        CAST(:status AS text[])) AS t(k, c, s)
+            ON CONFLICT (company_id, source, source_key) WHERE source_key IS NOT NULL
+            DO UPDATE SET created_at = EXCLUDED.created_at, status = EXCLUDED.status
+            RETURNING l.source_key, l.id)
+        SELECT w.source_key, w.id, b.source_key IS NULL AS created
+        FROM written w LEFT JOIN before b USING (source_key)"""),
         {"company": company_id, "source": source, "keys": array_literal(keys),
          "created": array_literal(_stamps(created_at)), "status": array_literal(status)}).all()
     created = sum(1 for row in rows if row.created)
