@@ -195,6 +195,19 @@ def encode_rows(columns: Sequence[Block]) -> bytes:
     return whole.mat[whole.mask].tobytes()
 
 
+CHUNK_ROWS = 1_000_000
+
+
+def encode_chunks(n: int, blocks_of: Callable[[slice], Sequence[Block]],
+                  rows: int = CHUNK_ROWS) -> Iterator[tuple[bytes, int]]:
+    """``encode_rows`` a slice of rows at a time, as ``copy_chunks`` reads them: at 100
+    million events a table's whole CSV and its text blocks did not fit in memory.
+    ``blocks_of(part)`` returns the column blocks of the rows in ``part``."""
+    for lo in range(0, n, rows):
+        part = slice(lo, min(n, lo + rows))
+        yield encode_rows(blocks_of(part)), part.stop - part.start
+
+
 # --------------------------------------------------------------------------- COPY
 
 

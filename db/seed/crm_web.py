@@ -6,6 +6,8 @@ patterns. Their sizes do not depend on the number of events.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from db.seed import bulk, seasonality
@@ -52,10 +54,11 @@ def _track_of_company(company: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def leads(cal: Calendar, seed: int, plan: CampaignPlan, company_ids: list[int],
           channel_ids: list[int], segment_ids: list[int], scale: float = 1.0
-          ) -> tuple[bytes, bytes, int]:
-    """CSV of leads and of lead_status_changes (new -> contacted -> qualified -> opportunity
-    -> won/lost, lost possible after contact), censored at the end of the history. ``scale``
-    multiplies every company's daily leads (the bench's large histories)."""
+          ) -> tuple[Iterator[tuple[bytes, int]], Iterator[tuple[bytes, int]], int]:
+    """CSV chunks of leads and of lead_status_changes (new -> contacted -> qualified ->
+    opportunity -> won/lost, lost possible after contact), censored at the end of the
+    history, and the number of leads. ``scale`` multiplies every company's daily leads (the
+    bench's large histories)."""
     rng = stream(seed, "leads")
     lam = np.stack([COMPANIES[c].leads * scale * _shape(cal, c)
                     for c in range(len(COMPANIES))])
@@ -99,17 +102,21 @@ def leads(cal: Calendar, seed: int, plan: CampaignPlan, company_ids: list[int],
     hi = np.array([INDUSTRIES[c.industry].deal[1] for c in COMPANIES])[company]
     value = np.rint(rng.uniform(lo, hi) * 100).astype(np.int64) * 100
     cid = np.asarray(company_ids, np.int64)
-    lead_csv = bulk.encode_rows([
-        bulk.uint_block(np.arange(1, n + 1)),
-        bulk.uint_block(cid[company]),
-        bulk.uint_block(campaign + 1),
-        bulk.uint_block(np.asarray(channel_ids)[plan.channel[campaign]]),
-        bulk.uint_block(np.asarray(segment_ids)[np.array([plan.rows[c]["segment"]
-                                                          for c in range(len(plan))])[campaign]]),
-        bulk.timestamp_block(t0),
-        bulk.cat_block(status, LEAD_STATUSES),
-        bulk.fixed_block(value, 4),
-    ])
+    segment_of = np.asarray(segment_ids)[np.array([plan.rows[c]["segment"]
+                                                   for c in range(len(plan))])]
+
+    def lead_blocks(part: slice) -> list:
+        return [
+            bulk.uint_block(np.arange(part.start + 1, part.stop + 1)),
+            bulk.uint_block(cid[company[part]]),
+            bulk.uint_block(campaign[part] + 1),
+            bulk.uint_block(np.asarray(channel_ids)[plan.channel[campaign[part]]]),
+            bulk.uint_block(segment_of[campaign[part]]),
+            bulk.timestamp_block(t0[part]),
+            bulk.cat_block(status[part], LEAD_STATUSES),
+            bulk.fixed_block(value[part], 4),
+        ]
+
     # status changes: (lead, time, from, to)
     lead = np.arange(n)
     parts = [
@@ -128,15 +135,18 @@ def leads(cal: Calendar, seed: int, plan: CampaignPlan, company_ids: list[int],
     order = np.lexsort((to, lid, t))
     lid, t, frm, to = lid[order], t[order], frm[order], to[order]
     m = len(lid)
-    changes_csv = bulk.encode_rows([
-        bulk.uint_block(np.arange(1, m + 1)),
-        bulk.uint_block(cid[company[lid]]),
-        bulk.uint_block(lid + 1),
-        bulk.timestamp_block(t),
-        bulk.cat_block(np.maximum(frm, 0), LEAD_STATUSES, null=frm < 0),
-        bulk.cat_block(to, LEAD_STATUSES),
-    ])
-    return lead_csv, changes_csv, n
+
+    def change_blocks(part: slice) -> list:
+        return [
+            bulk.uint_block(np.arange(part.start + 1, part.stop + 1)),
+            bulk.uint_block(cid[company[lid[part]]]),
+            bulk.uint_block(lid[part] + 1),
+            bulk.timestamp_block(t[part]),
+            bulk.cat_block(np.maximum(frm[part], 0), LEAD_STATUSES, null=frm[part] < 0),
+            bulk.cat_block(to[part], LEAD_STATUSES),
+        ]
+
+    return bulk.encode_chunks(n, lead_blocks), bulk.encode_chunks(m, change_blocks), n
 
 
 LEAD_COLUMNS = ["id", "company_id", "campaign_id", "channel_id", "segment_id", "created_at",

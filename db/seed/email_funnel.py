@@ -52,7 +52,6 @@ PRODUCT_CATEGORIES = ("Necklaces", "Bracelets", "Earrings", "Rings")
 ORDER_STATUSES = (("completed", 0.88), ("pending", 0.05), ("cancelled", 0.04),
                   ("refunded", 0.03))
 ATTRIBUTED_SHARE = 0.60
-SEND_CHUNK_ROWS = 1_000_000  # sends encoded per COPY chunk
 # days before end_date on which each campaign starts, most recent first; emails on days 0, 9, 18
 _STARTS = (45, 130, 215, 300, 385, 470)
 _EMAIL_DAYS = (0, 9, 18)
@@ -211,24 +210,21 @@ def build(cal: Calendar, seed: int, plan: CampaignPlan, campaign_idx: list[int],
                  "sent_at", "delivered_at", "opened_at", "clicked_at", "status"]
     rid = np.asarray(retailer_ids, np.int64)
 
-    def sends_csv() -> Iterator[tuple[bytes, int]]:
-        # Encoded a chunk at a time as the COPY reads it: at 100 million events (30 million
-        # sends) the whole CSV and its text blocks did not fit in memory.
-        for lo in range(0, n, SEND_CHUNK_ROWS):
-            part = slice(lo, min(n, lo + SEND_CHUNK_ROWS))
-            c, e, r, k = c_i[part], e_i[part], r_i[part], k_i[part]
-            yield bulk.encode_rows([
-                bulk.uint_block(np.arange(part.start + 1, part.stop + 1)),
-                bulk.uint_block(np.full(len(c), comp_id)),
-                bulk.uint_block(c * n_e + e + 1),
-                bulk.uint_block(rid[r]),
-                bulk.cat_block(r * per + k, vocab),
-                bulk.timestamp_block(sent[part]),
-                bulk.timestamp_block(delivered_at[part], null=bounced[part]),
-                bulk.timestamp_block(opened_at[part], null=~opened[part]),
-                bulk.timestamp_block(clicked_at[part], null=~clicked[part]),
-                bulk.cat_block(bounced[part].astype(np.int64), ["delivered", "bounced"]),
-            ]), len(c)
+    def send_blocks(part: slice) -> list:
+        c, e, r, k = c_i[part], e_i[part], r_i[part], k_i[part]
+        return [
+            bulk.uint_block(np.arange(part.start + 1, part.stop + 1)),
+            bulk.uint_block(np.full(len(c), comp_id)),
+            bulk.uint_block(c * n_e + e + 1),
+            bulk.uint_block(rid[r]),
+            bulk.cat_block(r * per + k, vocab),
+            bulk.timestamp_block(sent[part]),
+            bulk.timestamp_block(delivered_at[part], null=bounced[part]),
+            bulk.timestamp_block(opened_at[part], null=~opened[part]),
+            bulk.timestamp_block(clicked_at[part], null=~clicked[part]),
+            bulk.cat_block(bounced[part].astype(np.int64), ["delivered", "bounced"]),
+        ]
+
     # -- CRM conversions from clicked sends, exact type shares per campaign
     conv_idx = []
     for k in range(n_c):
@@ -294,5 +290,6 @@ def build(cal: Calendar, seed: int, plan: CampaignPlan, campaign_idx: list[int],
         bulk.cat_block(st, [s[0] for s in ORDER_STATUSES]),
         bulk.bool_block(attributed),
     ])
-    return EmailTables((ec_cols, bulk.rows_csv(ec_rows)), (send_cols, sends_csv()),
+    return EmailTables((ec_cols, bulk.rows_csv(ec_rows)),
+                       (send_cols, bulk.encode_chunks(n, send_blocks)),
                        (crm_cols, crm_csv), (order_cols, orders_csv), n)

@@ -150,8 +150,9 @@ def seed(database_url: str, *, events: int, seed: int = 42, end_date: dt.date | 
             lead_csv, change_csv, _ = crm_web.leads(cal, seed, plan, company_ids, channel_ids,
                                                     segment_ids,
                                                     max(1.0, events / LEADS_SCALE_FROM))
-            bulk.copy_bytes(cur, "leads", crm_web.LEAD_COLUMNS, lead_csv)
-            bulk.copy_bytes(cur, "lead_status_changes", crm_web.CHANGE_COLUMNS, change_csv)
+            bulk.copy_chunks(cur, "leads", crm_web.LEAD_COLUMNS, lead_csv, freeze=True)
+            bulk.copy_chunks(cur, "lead_status_changes", crm_web.CHANGE_COLUMNS, change_csv,
+                             freeze=True)
             web_csv, _ = crm_web.web_traffic(cal, seed, company_ids)
             bulk.copy_bytes(cur, "web_traffic_daily", crm_web.WEB_COLUMNS, web_csv)
             touch_csv, _ = crm_web.touchpoints(cal, seed, plan, email_idx, company_ids,
