@@ -13,7 +13,9 @@ rejected. ``--kaggle``: the Kaggle campaign-performance layout scaled to 202,400
 (unchanged), then 90 % and all rejected.
 
 Prints one line per import: rows, what happened, seconds and rows/s as the summary gives them,
-and the peak resident memory of the process (MB). The datasets are only read."""
+the CPU seconds of the import (its process's and its PostgreSQL backends', see ``MEASURED``)
+and the rows per CPU second, and the peak resident memory of the process (MB). The datasets
+are only read."""
 
 from __future__ import annotations
 
@@ -29,9 +31,65 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data"
-CLI = [sys.executable, "-c", "import sys, resource; from dashapp.cli import main; code = main("
-       "sys.argv[1:]); print('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-       "file=sys.stderr); sys.exit(code)"]
+# The CLI, with the CPU seconds of each import_file call: its own process's and those of the
+# PostgreSQL backends it used (from /proc, when the server runs on this machine), so a run
+# can be compared with another whatever else loads the machine (wall times moved by up to
+# 2x from one run to the next at a load average of 2.5 to 4).
+MEASURED = """
+import os, resource, sys
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+from dashapp.cli import main
+from services import importers
+
+inside, backend = [False], [0]
+
+def ticks(pid):
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+def checkout(dbapi, record, proxy):
+    if inside[0]:
+        cursor = dbapi.cursor()
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+        cursor.close()
+        try:
+            record.info["bench"] = (pid, ticks(pid))
+        except OSError:  # the server runs elsewhere
+            pass
+
+def checkin(dbapi, record):
+    if "bench" in record.info:
+        pid, start = record.info.pop("bench")
+        backend[0] += ticks(pid) - start
+
+event.listen(Pool, "checkout", checkout)
+event.listen(Pool, "checkin", checkin)
+plain = importers.import_file
+
+def measured(*args, **kwargs):
+    inside[0], backend[0] = True, 0
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        return plain(*args, **kwargs)
+    finally:
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        inside[0] = False
+        own = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        print("CPU_S", own, backend[0] / os.sysconf("SC_CLK_TCK"), file=sys.stderr)
+
+importers.import_file = measured
+code = main(sys.argv[1:])
+print("PEAK_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+sys.exit(code)
+"""
+CLI = [sys.executable, "-c", MEASURED]
+
+
+HEADER = ("| import | rows | result | seconds | rows/s | CPU s (Python + PostgreSQL) | "
+          "rows per CPU s | peak MB |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
 
 
 def restore(dump: str) -> None:
@@ -51,19 +109,25 @@ def run(label: str, *args) -> None:
                           capture_output=True, text=True)
     peak = next((int(line.split()[1]) for line in done.stderr.splitlines()
                  if line.startswith("PEAK_KB")), 0) / 1024
+    cpus = [tuple(map(float, line.split()[1:])) for line in done.stderr.splitlines()
+            if line.startswith("CPU_S")]
     try:
         summaries = json.loads(done.stdout)
     except json.JSONDecodeError:
         print(f"{label}: failed\n{done.stderr[-2000:]}")
         return
-    for s in summaries:
+    for s, (own, backend) in zip(summaries, cpus or [(0.0, 0.0)] * len(summaries),
+                                 strict=False):
         if "error" in s:
             print(f"| {label} | error: {s['error']} |")
             continue
         what = (f"{s['imported']:,} new, {s['replaced']:,} restated, "
                 f"{s['unchanged']:,} unchanged, {s['rejected']:,} rejected")
+        cpu = own + backend
         print(f"| {label} ({Path(s['file']).name}) | {s['rows']:,} | {what} | "
-              f"{s['seconds']:.2f} | {s['rows_per_second'] or 0:,} | {peak:.0f} |", flush=True)
+              f"{s['seconds']:.2f} | {s['rows_per_second'] or 0:,} | {own:.2f} + "
+              f"{backend:.2f} | {round(s['rows'] / cpu) if cpu else 0:,} | {peak:.0f} |",
+              flush=True)
 
 
 def kaggle_times(folder: Path, times: int, prefix: str = "x", bad: float = 0) -> Path:
@@ -129,8 +193,7 @@ def main() -> None:
     if "--events" in sys.argv:
         with tempfile.TemporaryDirectory() as folder:
             campaigns = company_campaigns("harbor-trust-bank")
-            print("| import | rows | result | seconds | rows/s | peak MB |")
-            print("| --- | --- | --- | --- | --- | --- |")
+            print(HEADER)
             for bad, label in ((0, ""), (0.9, ", 90 % rejected"), (1, ", all rejected")):
                 run(f"events 300k{label}", events_file(Path(folder), 300_000, campaigns, bad),
                     "--company", "harbor-trust-bank")
@@ -138,8 +201,7 @@ def main() -> None:
     if "--kaggle" in sys.argv:
         with tempfile.TemporaryDirectory() as folder:
             folder = Path(folder)
-            print("| import | rows | result | seconds | rows/s | peak MB |")
-            print("| --- | --- | --- | --- | --- | --- |")
+            print(HEADER)
             big = kaggle_times(folder, 92)
             run("Kaggle x92 new ids", big)
             run("Kaggle x92 again", big)
@@ -149,8 +211,7 @@ def main() -> None:
     k900 = DATA / "kaggle_marketing_campaign_performance" / "marketing_campaign_dataset.csv"
     k2200 = DATA / "kaggle_marketing_campaign_performance_2200" / "marketing_campaign_dataset.csv"
     lead = DATA / "leadsmart_assessment"
-    print("| import | rows | result | seconds | rows/s | peak MB |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(HEADER)
     run("Kaggle 900", k900)
     run("Kaggle 2,200 after the 900", k2200)
     run("Facebook", DATA / "fb_ad_conversions_kag" / "KAG_conversion_data.csv",
