@@ -50,12 +50,10 @@ def _comparison(value: float | None, peer: dict | None, metric: str) -> dict:
             "difference_pct": clean(difference), "verdict": verdict}
 
 
-def _group_rows(session, company_id, period, group) -> list[dict]:
+def _group_rows(session, company_id, period, group, peer_rows: list[dict]) -> list[dict]:
     own = {row["grp"]: row for row in queries.own_ad_totals(session, company_id, period.start,
                                                              period.end, group)}
-    peers = {row["grp"]: row for row in queries.peer_ad_ratios(session, company_id,
-                                                                period.start, period.end,
-                                                                group)}
+    peers = {row["grp"]: row for row in peer_rows}
     out = []
     for name, totals in own.items():
         out.append({
@@ -79,11 +77,10 @@ def company_benchmarks(ctx: ServiceContext, scope: Scope, range_name: str | None
         anchor = kpi_queries.latest_day(session, company_id) or dt.date.today()
         period = resolve_period(range_name, anchor, start, end)
         own = queries.own_ad_totals(session, company_id, period.start, period.end, "all")
-        everyone = queries.peer_ad_ratios(session, company_id, period.start, period.end, "all")
-        industry = queries.peer_ad_ratios(session, company_id, period.start, period.end,
-                                          "industry")
-        channels = _group_rows(session, company_id, period, "channel")
-        segments = _group_rows(session, company_id, period, "segment")
+        peers = queries.peer_ad_ratios(session, company_id, period.start, period.end)
+        everyone, industry = peers["all"], peers["industry"]
+        channels = _group_rows(session, company_id, period, "channel", peers["channel"])
+        segments = _group_rows(session, company_id, period, "segment", peers["segment"])
         business = ts_queries.business_monthly(session, company_id)
         months = [row for row in business if row["month"] <= period.end]
         business_rows = []
