@@ -34,6 +34,22 @@ SEED = 7
 PARTITIONS = int(os.environ.get("CAMPAIGN_DASH_TEST_PARTITIONS") or 0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    """argon2id with its smallest cost for the users the tests make and sign in (about a
+    thousand sign-ins): the library's recommended cost is 0.19 s a verification here, made
+    slow on purpose. Still the same algorithm and code path; a hash carries its own cost,
+    so users made by a subprocess (the CLI, `serve`) verify at theirs."""
+    from argon2 import PasswordHasher
+
+    from services import passwords
+
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    yield production
+    passwords._hasher = production
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("campaign-dash-data")
@@ -76,20 +92,54 @@ def drop_database(server_url: str, name: str) -> None:
     admin.dispose()
 
 
+def clone_database(server_url: str, name: str, template: str) -> str:
+    """A new database that is a file copy of ``template`` (PostgreSQL's CREATE DATABASE ...
+    TEMPLATE): a fraction of a second, against seconds to migrate and seed one again."""
+    url = make_url(server_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          poolclass=NullPool)
+    with admin.connect() as conn:
+        # The copy needs the template to itself; nothing uses a template after building it.
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": template})
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def empty_database_factory(server_url):
-    """Make fresh migrated databases; all are dropped at the end of the session."""
-    made = []
+    """make(label, seeded=None) -> the URL of a fresh migrated database, with the demo data
+    of ``seeded`` = (events, seed) in it when given; all are dropped at the end of the
+    session. Each distinct (events, seed) is migrated and seeded once, into a template
+    database, and every test database after that is a copy of its template."""
+    made, templates = [], {}
 
-    def make(label: str = "db") -> str:
+    def template(seeded) -> str:
+        if seeded not in templates:
+            name = f"cd_test_template_{os.getpid()}_{len(templates)}"
+            url = create_database(server_url, name)
+            made.append(name)
+            migrate.upgrade(url)
+            if PARTITIONS:  # the warehouse laid out by company (tests/test_partitioned.py)
+                from db.partition import partition_database
+
+                partition_database(url, PARTITIONS)
+            if seeded is not None:
+                from db.seed import seed
+
+                events, seed_value = seeded
+                seed(url, events=events, seed=seed_value, end_date=SEED_END_DATE,
+                     progress=False)
+            dispose_all()
+            templates[seeded] = name
+        return templates[seeded]
+
+    def make(label: str = "db", seeded: tuple[int, int] | None = None) -> str:
         name = f"cd_test_{label}_{os.getpid()}_{len(made)}"
-        url = create_database(server_url, name)
-        migrate.upgrade(url)
+        url = clone_database(server_url, name, template(seeded))
         made.append(name)
-        if PARTITIONS:  # the warehouse laid out by company (tests/test_partitioned.py)
-            from db.partition import partition_database
-
-            partition_database(url, PARTITIONS)
         return url
 
     yield make
@@ -100,11 +150,7 @@ def empty_database_factory(server_url):
 @pytest.fixture(scope="session")
 def database_url(empty_database_factory) -> str:
     """The shared test warehouse, seeded once with small deterministic demo data."""
-    from db.seed import seed
-
-    url = empty_database_factory("main")
-    seed(url, events=SEED_EVENTS, seed=SEED, end_date=SEED_END_DATE, progress=False)
-    return url
+    return empty_database_factory("main", seeded=(SEED_EVENTS, SEED))
 
 
 @pytest.fixture(scope="session")
@@ -245,11 +291,8 @@ def private_warehouse(empty_database_factory, config):
     the shared one. Its cache keys are apart too."""
     from dataclasses import replace
 
-    from db.seed import seed
-
     def make(label: str, seed_value: int = SEED) -> Config:
-        url = empty_database_factory(label)
-        seed(url, events=15_000, seed=seed_value, end_date=SEED_END_DATE, progress=False)
+        url = empty_database_factory(label, seeded=(15_000, seed_value))
         return replace(config, database_url=url,
                        cache_namespace=f"{config.cache_namespace}-{label}")
 

@@ -76,6 +76,16 @@ def test_passwords_are_hashed_with_argon2id():
     assert not verify_password(hashed, PASSWORD + "x")
 
 
+def test_the_product_hashes_at_the_librarys_recommended_cost(cheap_password_hashes):
+    """The tests hash at the smallest cost (conftest); the product's hasher does not."""
+    from argon2 import PasswordHasher
+
+    production, recommended = cheap_password_hashes, PasswordHasher()
+    assert (production.time_cost, production.memory_cost, production.parallelism) == \
+        (recommended.time_cost, recommended.memory_cost, recommended.parallelism)
+    assert production.hash(PASSWORD).startswith(f"$argon2id$v=19$m={recommended.memory_cost},")
+
+
 @pytest.mark.parametrize("secret", [
     None, "short", "dev-only-insecure-secret-key-change-me",
     # Long enough, but guessable (issue #11, finding 8): refused by entropy, not length.

@@ -230,7 +230,7 @@ def _api_routes(server) -> list[tuple[str, str]]:
 
 def test_api_routes_with_another_companys_ids(server, ctx, victim, forgers):
     before = _state_of_b(ctx, victim)
-    checked = 0
+    checked, clients = 0, {}
     for method, template in _api_routes(server):
         resource = template.removeprefix("/api/v1/").split("/")[0]
         view = registry.API_RESOURCES.get(resource)
@@ -239,8 +239,10 @@ def test_api_routes_with_another_companys_ids(server, ctx, victim, forgers):
                 .replace("<int:event_id>", str(victim["event_id"]))
                 .replace("<rule_key>", "budget_90"))
         for role in sorted(view.roles if view else []):
-            client = server.test_client()
-            assert login(client, forgers[role]).status_code == 302
+            if role not in clients:  # one signed-in browser per role, as an attacker has
+                clients[role] = server.test_client()
+                assert login(clients[role], forgers[role]).status_code == 302
+            client = clients[role]
             query = {"company": victim["slug"], "user": victim["user_id"]}
             if method == "GET":
                 response = client.get(path, query_string=query)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from conftest import SEED, SEED_END_DATE
+from conftest import SEED
 from db.engine import get_engine
 from db.partition import PARTITIONED_TABLES, PartitionError, partition_database
 
@@ -32,12 +32,9 @@ def _counts(url: str) -> dict[str, int]:
 def partitioned(empty_database_factory, config):
     """A small seeded warehouse, partitioned after the seed (the rows are copied), and
     its row counts before."""
-    from db.seed import seed
-
-    url = empty_database_factory("partitioned")
     if os.environ.get("CAMPAIGN_DASH_TEST_PARTITIONS"):
         pytest.skip("the factory partitioned the database already")
-    seed(url, events=15_000, seed=SEED, end_date=SEED_END_DATE, progress=False)
+    url = empty_database_factory("partitioned", seeded=(15_000, SEED))
     before = _counts(url)
     layout = partition_database(url, N)
     return replace(config, database_url=url,
