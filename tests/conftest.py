@@ -63,12 +63,21 @@ def server_url(data_dir) -> str:
                                                                      keep_running=False)
 
 
-def create_database(server_url: str, name: str) -> str:
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    """A new empty database, or a file copy of ``template`` (CREATE DATABASE ... TEMPLATE: a
+    fraction of a second, against seconds to migrate and seed one again)."""
     url = make_url(server_url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                          poolclass=NullPool)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        if template is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        else:
+            # The copy needs the template to itself; nothing uses a template once built.
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :name"), {"name": template})
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
 
@@ -90,22 +99,6 @@ def drop_database(server_url: str, name: str) -> None:
                 raise
             time.sleep(1)
     admin.dispose()
-
-
-def clone_database(server_url: str, name: str, template: str) -> str:
-    """A new database that is a file copy of ``template`` (PostgreSQL's CREATE DATABASE ...
-    TEMPLATE): a fraction of a second, against seconds to migrate and seed one again."""
-    url = make_url(server_url)
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                          poolclass=NullPool)
-    with admin.connect() as conn:
-        # The copy needs the template to itself; nothing uses a template after building it.
-        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                          "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": template})
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +131,7 @@ def empty_database_factory(server_url):
 
     def make(label: str = "db", seeded: tuple[int, int] | None = None) -> str:
         name = f"cd_test_{label}_{os.getpid()}_{len(made)}"
-        url = clone_database(server_url, name, template(seeded))
+        url = create_database(server_url, name, template(seeded))
         made.append(name)
         return url
 
