@@ -108,22 +108,34 @@ def period_frame(ctx: ServiceContext, scope: Scope, start: dt.date,
     changed company is never served stale; the version is one Redis read). A process that
     has not got it reads the worker's binary snapshot (``services.campaign_frames``, tens of
     milliseconds at 100,000 campaigns) and builds it from the rollups only when there is
-    none, then writes the snapshot for the other processes."""
+    none, then writes the snapshot for the other processes. One thread of one process builds
+    a missing period; the page's other callbacks, here and in the other processes, wait for
+    it (a custom date range's first request)."""
     version = data_version(ctx, scope.company_id)
     key = cache_key(ctx, period_frame, scope.company_id, version,
                     {"start": start.isoformat(), "end": end.isoformat()})
-    found = _PERIOD_FRAMES.get(key)
-    if found is not None:
-        return found
-    snapshot = frames.snapshot_key(ctx, scope.company_id, version, start, end)
+    return _PERIOD_FRAMES.get_or_build(
+        key, lambda: _shared_frame(ctx, scope.company_id, version, start, end))
+
+
+def _shared_frame(ctx: ServiceContext, company_id: int, version: int, start: dt.date,
+                  end: dt.date) -> PeriodFrame:
+    """The period's frame from its snapshot, from the snapshot another process is building,
+    or built here and written for the others."""
+    snapshot = frames.snapshot_key(ctx, company_id, version, start, end)
     blob = frames.read(ctx, snapshot)
+    claimed = blob is None and frames.claim(ctx, snapshot)
+    if blob is None and not claimed:
+        blob = frames.wait_for(ctx, snapshot)
     if blob is not None:
-        found = _from_snapshot(blob)
-    else:
-        found = _build(ctx, scope.company_id, start, end)
-        frames.write(ctx, snapshot, _to_snapshot(found))
-    _PERIOD_FRAMES.put(key, found)
-    return found
+        return _from_snapshot(blob)
+    try:
+        built = _build(ctx, company_id, start, end)
+        frames.write(ctx, snapshot, _to_snapshot(built))
+    finally:
+        if claimed:
+            frames.release(ctx, snapshot)
+    return built
 
 
 DEFAULT_SORT = ("spend", True)  # the explorer's first page: its order travels in the snapshot

@@ -6,8 +6,10 @@ put every campaign in exactly one cluster."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+import threading
 
 import numpy as np
 import pandas as pd
@@ -435,6 +437,85 @@ def test_the_worker_snapshot_serves_a_new_process_the_same_pages(ctx, scope):
     assert not frames.exists(ctx, frames.snapshot_key(ctx, scope.company_id, version + 1,
                                                       newest - pd.Timedelta(days=364)
                                                       .to_pytimedelta(), newest))
+
+
+def _fresh_period(ctx, scope, start: dt.date, end: dt.date) -> str:
+    """The snapshot key of [start, end], with no snapshot and no process memo of it."""
+    from services import campaign_frames as frames
+    from services.cache import data_version
+
+    key = frames.snapshot_key(ctx, scope.company_id, data_version(ctx, scope.company_id),
+                              start, end)
+    ctx.redis().delete(key, f"{key}:building")
+    campaigns._PERIOD_FRAMES.clear()
+    return key
+
+
+def test_a_new_period_asked_by_many_callbacks_at_once_is_built_once(ctx, scope, monkeypatch):
+    """A custom range's first request: every section of the page asks for the same period
+    at once; one thread builds it and the others are handed that frame."""
+    start, end = dt.date(2021, 2, 1), dt.date(2021, 3, 14)
+    _fresh_period(ctx, scope, start, end)
+    builds, real_build = [], campaigns._build
+
+    def counted_build(*args):
+        builds.append(args)
+        return real_build(*args)
+
+    monkeypatch.setattr(campaigns, "_build", counted_build)
+    barrier = threading.Barrier(6)
+    found = []
+
+    def section():
+        barrier.wait()
+        found.append(campaigns.period_frame(ctx, scope, start, end))
+
+    threads = [threading.Thread(target=section) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(found) == 6 and len(builds) == 1
+    assert all(frame is found[0] for frame in found)
+    assert len(found[0].frame) == len(real_build(ctx, scope.company_id, start, end).frame) > 0
+
+
+def test_a_process_waits_for_the_snapshot_another_process_is_building(ctx, scope):
+    from services import campaign_frames as frames
+
+    start, end = dt.date(2021, 4, 1), dt.date(2021, 5, 9)
+    key = _fresh_period(ctx, scope, start, end)
+    assert frames.claim(ctx, key)  # another process is building [start, end]
+    assert not frames.claim(ctx, key)
+    result = {}
+    waiting = threading.Thread(target=lambda: result.update(
+        kept=campaigns.period_frame(ctx, scope, start, end)))
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive()
+    # What the other process writes is what this one serves: here a recognisable frame (a
+    # year's), so a frame built here instead would show.
+    year = campaigns._build(ctx, scope.company_id, dt.date(2021, 1, 1), dt.date(2021, 12, 31))
+    frames.write(ctx, key, campaigns._to_snapshot(year))
+    frames.release(ctx, key)
+    waiting.join(10)
+    assert not waiting.is_alive()
+    pd.testing.assert_frame_equal(result["kept"].frame, year.frame)
+
+    # The other process gave up (its claim gone, no snapshot): this one builds the period.
+    key = _fresh_period(ctx, scope, start, end)
+    assert frames.claim(ctx, key)
+    waiting = threading.Thread(target=lambda: result.update(
+        kept=campaigns.period_frame(ctx, scope, start, end)))
+    waiting.start()
+    waiting.join(0.3)
+    assert waiting.is_alive()
+    frames.release(ctx, key)
+    waiting.join(10)
+    own = campaigns._build(ctx, scope.company_id, start, end)
+    pd.testing.assert_frame_equal(result["kept"].frame, own.frame)
+    assert len(own.frame) < len(year.frame)
+    assert frames.exists(ctx, key) and not ctx.redis().exists(f"{key}:building")
 
 
 # --------------------------------------------------------------------------- anomalies
