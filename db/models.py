@@ -238,7 +238,8 @@ class RollupCampaignDaily(Base):
             "ix_rollup_campaign_daily_company_day",
             "company_id",
             "day",
-            postgresql_include=["spend", "revenue", "conversions", "clicks", "impressions"],
+            postgresql_include=["campaign_id", "channel_id", "spend", "revenue", "conversions",
+                                "clicks", "impressions"],
         ),
     )
 
