@@ -419,7 +419,7 @@ def cmd_worker(args) -> int:
 
     from dashapp.runtime import service_context, with_servers
     from db import migrate
-    from services import alerts, worker
+    from services import alerts, data_quality, worker
 
     for name in ("services.alerts", "services.worker"):
         logging_module.getLogger(name).setLevel(logging_module.INFO)
@@ -442,6 +442,9 @@ def cmd_worker(args) -> int:
         slowest = max(result["insights_s"].values(), default=0.0)
         print(f"history models current for {len(result['insights_s'])} companies "
               f"(slowest {slowest:.2f} s)")
+        refreshed = data_quality.refresh_stale(ctx)
+        print(f"data quality computed for {len(refreshed)} companies (never computed, or "
+              f"changed and computed more than {data_quality.REFRESH_EVERY_S} s ago)")
         return 0
     print(f"Evaluating alert rules and refitting changed history models every "
           f"{args.interval:g} s (Ctrl-C stops)", flush=True)

@@ -516,8 +516,13 @@ def quality_table(report: dict):
     rejected share of imported rows and duplicates (``services.data_quality``)."""
     rows = [(company, source) for company in report["companies"]
             for source in company["sources"]]
+    pending = [company["name"] for company in report["companies"] if company.get("pending")]
+    note = html.Div(
+        f"Not computed yet for {', '.join(pending)}: the worker checks a company's data "
+        "within minutes of a change (campaign-dash worker).",
+        className="text-muted small mb-2") if pending else None
     if not rows:
-        return html.Div("No data yet.", className="text-muted")
+        return html.Div([note, html.Div("No data yet.", className="text-muted")])
     body = []
     for company, source in rows:
         age = source["age_hours"]
@@ -555,8 +560,8 @@ def quality_table(report: dict):
         html.Th("Rejected", className="text-end", title="share of imported rows rejected"),
         html.Th("Duplicates", className="text-end",
                 title="rows equal to another in every column")])
-    return dbc.Table([html.Thead(header), html.Tbody(body)], size="sm", responsive=True,
-                     className="mb-0 small")
+    return html.Div([note, dbc.Table([html.Thead(header), html.Tbody(body)], size="sm",
+                                     responsive=True, className="mb-0 small")])
 
 
 def tokens_table(rows: list[dict]):

@@ -17,13 +17,14 @@ demo data's web traffic and leads). Per source:
   unchanged rows of a re-import count as read), None when it was never imported;
 - duplicates: rows equal to another of the same source in every column (beyond the first).
 
-Computed from the facts themselves (a check of the data, not of the other rollups), but not
-per request: one scan of a company's facts at 10 million events takes seconds. The worker
-refreshes a company's rows in ``data_quality_sources`` when its data version moved on, at most
-every ``REFRESH_EVERY_S`` (``refresh_stale``); the report reads those rows, and computes a
-company's only when they were never computed (its first report). Freshness (age) is taken
-against now at every read; validity comes from ``import_runs`` at every read. Each source says
-when its numbers were computed (``computed_at``)."""
+Computed from the facts themselves (a check of the data, not of the other rollups), but never
+per request: one scan of a company's facts at 10 million events takes seconds, past the web
+statement timeout. The worker computes a company's rows in ``data_quality_sources`` when they
+were never computed, and again when its data version moved on, at most every
+``REFRESH_EVERY_S`` (``refresh_stale``); the report reads those rows, and a company whose rows
+the worker has not computed yet is ``pending``. Freshness (age) is taken against now at every
+read; validity comes from ``import_runs`` at every read. Each source says when its numbers
+were computed (``computed_at``)."""
 
 from __future__ import annotations
 
@@ -46,15 +47,15 @@ def _share(part, whole) -> float | None:
 
 
 def data_quality(ctx: ServiceContext, *, company_id: int | None = None) -> dict:
-    """{generated_at, late_after_hours, companies: [{company_id, slug, name, sources: [...]}]};
-    an admin with a company (``company_id``) sees that company's only."""
+    """{generated_at, late_after_hours, companies: [{company_id, slug, name, pending,
+    sources: [...]}]}; an admin with a company (``company_id``) sees that company's only.
+    ``pending``: the worker has not computed the company's rows yet (its sources then carry
+    only what its imports say)."""
     scope = None if company_id is None else [company_id]
     with ctx.session() as session:
         now = queries.database_now(session)
         companies = queries.companies(session, scope)
-        missing = queries.never_refreshed(session, scope)
-        if missing:
-            queries.refresh(session, missing)
+        pending = set(queries.never_refreshed(session, scope))
         found: dict[tuple[int, str], dict] = {}
         for row in queries.stored_quality(session, scope):
             table = row["table"]
@@ -101,7 +102,7 @@ def data_quality(ctx: ServiceContext, *, company_id: int | None = None) -> dict:
         sources = sorted((entry for (c, _), entry in found.items() if c == cid),
                          key=lambda e: e["source"])
         out.append({"company_id": cid, "slug": company["slug"], "name": company["name"],
-                    "sources": sources})
+                    "pending": cid in pending, "sources": sources})
     return {"generated_at": now.isoformat() if isinstance(now, dt.datetime) else str(now),
             "late_after_hours": LATE_AFTER_HOURS, "companies": out}
 

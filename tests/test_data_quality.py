@@ -108,7 +108,38 @@ def expected(ctx, company_id: int) -> dict[str, dict]:
     return out
 
 
-def test_the_report_equals_pandas_over_the_raw_rows(own_ctx, company):
+@pytest.fixture(scope="module")
+def computed(own_ctx, company):
+    """The worker's step run once over every company (requests never compute the rows)."""
+    data_quality.refresh_stale(own_ctx, min_age_s=0)
+    return company
+
+
+def test_a_company_is_pending_until_the_worker_computes_its_rows(own_config, own_ctx):
+    """A request never scans the facts (seconds at 10 million events): a company the worker
+    has not reached yet is reported pending, with what its imports say, until
+    ``refresh_stale`` computes it."""
+    from db.queries import data_quality as queries
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DATABASE_URL", own_config.database_url)
+        patch.setenv("REDIS_URL", own_config.redis_url)
+        assert main(["company", "add", "Pending Quality Co"]) == 0
+    new = int(frame(own_ctx, "SELECT id FROM companies WHERE slug = 'pending-quality-co'")
+              ["id"][0])
+    [entry] = data_quality.data_quality(own_ctx, company_id=new)["companies"]
+    assert entry["pending"] and entry["sources"] == []
+    with own_ctx.session() as session:
+        assert queries.never_refreshed(session, [new]) == [new]  # the request computed nothing
+    assert new in data_quality.refresh_stale(own_ctx, min_age_s=0)
+    [entry] = data_quality.data_quality(own_ctx, company_id=new)["companies"]
+    assert not entry["pending"]
+    with own_ctx.session() as session:
+        assert queries.never_refreshed(session, [new]) == []
+
+
+def test_the_report_equals_pandas_over_the_raw_rows(own_ctx, computed):
+    company = computed
     report = data_quality.data_quality(own_ctx, company_id=company)
     [entry] = report["companies"]
     got = {s["source"]: s for s in entry["sources"]}
@@ -133,7 +164,7 @@ def test_the_report_equals_pandas_over_the_raw_rows(own_ctx, company):
                for s in data_quality.late_streams(own_ctx))
 
 
-def test_every_company_for_an_admin_without_one(own_ctx, company):
+def test_every_company_for_an_admin_without_one(own_ctx, computed):
     report = data_quality.data_quality(own_ctx)
     slugs = [c["slug"] for c in report["companies"]]
     assert "quality-check-ltd" in slugs and len(slugs) > 1
@@ -142,7 +173,8 @@ def test_every_company_for_an_admin_without_one(own_ctx, company):
     json.dumps(report)  # serialisable as the API sends it
 
 
-def test_api_for_admins_only(client_for):
+def test_api_for_admins_only(client_for, ctx):
+    data_quality.refresh_stale(ctx, min_age_s=0)  # the worker's step
     admin = client_for("admin").get("/api/v1/data-quality")
     assert admin.status_code == 200 and admin.json["late_after_hours"] == 2
     assert admin.json["companies"] and "sources" in admin.json["companies"][0]
@@ -150,8 +182,10 @@ def test_api_for_admins_only(client_for):
     assert client_for(None).get("/api/v1/data-quality").status_code == 401
 
 
-def test_admin_health_tab_shows_the_table(client_for, dash_app):
+def test_admin_health_tab_shows_the_table(client_for, dash_app, ctx):
     from conftest import callback_payload
+
+    data_quality.refresh_stale(ctx, min_age_s=0)  # the worker's step
 
     payload = callback_payload(dash_app, "admin-health-quality",
                                {"admin-tabs.active_tab": "health"})
@@ -183,7 +217,7 @@ def test_the_rollup_equals_the_raw_computation_and_the_worker_refreshes_it(own_c
                    for row in queries.table_quality(session, table, None)]
         return _by_source(stored, queries.TABLES), _by_source(raw, queries.TABLES)
 
-    data_quality.data_quality(own_ctx)  # every company's rows computed
+    data_quality.refresh_stale(own_ctx, min_age_s=0)  # every company's rows computed
     stored, raw = stored_and_raw()
     assert stored == raw and len({key[0] for key in raw}) > 1
     campaign = int(frame(own_ctx, "SELECT id FROM campaigns WHERE company_id = :c AND "
