@@ -58,10 +58,15 @@ def create_token(ctx: ServiceContext, actor: UserRecord | None, company_id: int,
 
 
 def list_tokens(ctx: ServiceContext, company_id: int) -> list[dict]:
-    """Each token's id, name, prefix, created_at, last_used_at, expires_at, revoked_at and
-    state (active, expired, revoked), newest first."""
+    """Each token's id, company_id, name, prefix, created_at, last_used_at, expires_at,
+    revoked_at and state (active, expired, revoked), newest first."""
+    return tokens_of_companies(ctx, [company_id])
+
+
+def tokens_of_companies(ctx: ServiceContext, company_ids: list[int]) -> list[dict]:
+    """``list_tokens`` of several companies in one query (the health tab's table)."""
     with ctx.session() as session:
-        return queries.tokens_of(session, company_id)
+        return queries.tokens_of(session, company_ids)
 
 
 def revoke_token(ctx: ServiceContext, actor: UserRecord | None, company_id: int,
