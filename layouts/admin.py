@@ -522,7 +522,7 @@ def quality_table(report: dict):
         "within minutes of a change (campaign-dash worker).",
         className="text-muted small mb-2") if pending else None
     if not rows:
-        return html.Div([note, html.Div("No data yet.", className="text-muted")])
+        return note or html.Div("No data yet.", className="text-muted")
     body = []
     for company, source in rows:
         age = source["age_hours"]
