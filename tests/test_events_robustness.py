@@ -56,12 +56,14 @@ def test_a_bad_value_is_one_rejected_row(live_ctx, feed, label, bad):
     good = {"campaign_id": campaign, "occurred_at": now, "clicks": 1, "cost": marker}
     body = json.dumps({"events": [good, {**good, **bad}]}, allow_nan=True)
     body = body.replace("Infinity", "1e400")  # what a client sending 1e400 really sends
+    # the shared live warehouse may hold events of this cost already (test_ingest's)
+    before = _count(live_ctx, campaign, marker)
     response = client.post("/api/v1/events", data=body, headers=headers,
                            content_type="application/json")
     assert response.status_code == 207, (label, response.get_data(as_text=True)[:300])
     assert response.json["accepted"] == 1 and response.json["rejected"] == 1
     assert response.json["rejections"][0]["reason"]
-    assert _count(live_ctx, campaign, marker) == 1
+    assert _count(live_ctx, campaign, marker) == before + 1
 
 
 @pytest.mark.parametrize("line", [
