@@ -343,16 +343,27 @@ class RollupBuffer:
     def add(self, conn: Connection, events: Mapping[str, np.ndarray],
             devices: Sequence[str]) -> None:
         """Add a batch of stored events (see ``apply_event_totals``)."""
+        if not self.try_add(events, devices):
+            if _sum_bound(events) > _INT64_SUM_LIMIT:
+                apply_event_batch(conn, int(events["id"].min()), int(events["id"].max()))
+                return
+            self.flush(conn)
+            added = self.try_add(events, devices)
+            assert added, "an emptied buffer takes any batch within the int64 bound"
+        if self.full():
+            self.flush(conn)
+
+    def try_add(self, events: Mapping[str, np.ndarray], devices: Sequence[str]) -> bool:
+        """Sum a batch in without a statement (so while the batch's COPY runs); False, with
+        nothing changed, when the batch alone could pass int64 (PostgreSQL sums it from the
+        stored events) or the buffer must be flushed first. Then ``add`` does it."""
         n = len(events["id"])
         if not n:
-            return
-        bound = max(int(np.abs(events[name]).max()) * n for name in _SUMMED)
-        if bound > _INT64_SUM_LIMIT:
-            apply_event_batch(conn, int(events["id"].min()), int(events["id"].max()))
-            return
-        if self.bound + bound > _INT64_SUM_LIMIT or (self.devices and
-                                                      tuple(devices) != self.devices):
-            self.flush(conn)
+            return True
+        bound = _sum_bound(events)
+        if bound > _INT64_SUM_LIMIT or self.bound + bound > _INT64_SUM_LIMIT or (
+                self.devices and tuple(devices) != self.devices):
+            return False
         self.devices = tuple(devices)
         self.bound += bound
         stamps = np.asarray(events["occurred_at_us"], dtype=np.int64)
@@ -375,8 +386,12 @@ class RollupBuffer:
             self.hour = grain if self.hour is None else (
                 pd.concat([self.hour, grain]).groupby(level=list(range(len(_HOUR_KEYS))),
                                                       sort=False).sum())
-        if len(self.day) + (0 if self.hour is None else len(self.hour)) > self.max_rows:
-            self.flush(conn)
+        return True
+
+    def full(self) -> bool:
+        """Past ``max_rows`` grain rows: to be flushed (memory stays bounded)."""
+        return self.day is not None and (
+            len(self.day) + (0 if self.hour is None else len(self.hour)) > self.max_rows)
 
     def add_reach(self, company_id: int, campaign_id, day_n, location_id, device_code,
                   reach) -> None:
@@ -420,6 +435,13 @@ class RollupBuffer:
         conn.execute(_FROM_TOTALS_SQL, {**params, "devices": list(self.devices)})
         self.day = self.hour = None
         self.bound = 0
+
+
+def _sum_bound(events: Mapping[str, np.ndarray]) -> int:
+    """The largest |value| x rows of the batch over the summed columns: its sums fit int64
+    while this does."""
+    n = len(events["id"])
+    return max(int(np.abs(events[name]).max()) * n for name in _SUMMED) if n else 0
 
 
 def apply_event_totals(conn: Connection, events: Mapping[str, np.ndarray],

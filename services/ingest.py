@@ -19,6 +19,7 @@ import itertools
 import json
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -485,14 +486,25 @@ def store_events(session, company_id: int, frame: pd.DataFrame, *,
     event_ids = pd.Series([], dtype="int64")
     if len(valid):
         first_id, last_id = queries.reserve_event_ids(session, len(valid))
-        cursor = session.connection().connection.driver_connection.cursor()
-        stored = _stored_values(valid, company_id, first_id)
-        cursor.copy_expert(COPY_SQL, _copy_binary(stored), size=1 << 20)
         conn = session.connection()
-        if rollup is not None:
-            rollup.add(conn, stored, DEVICES)
-        else:
-            rollups.apply_event_totals(conn, stored, DEVICES)
+        cursor = conn.connection.driver_connection.cursor()
+        stored = _stored_values(valid, company_id, first_id)
+        buffer = rollup if rollup is not None else rollups.RollupBuffer()
+        # The rollup totals are summed here while PostgreSQL takes the COPY (psycopg2 lets go
+        # of the GIL while it waits): the two cores work at once. Nothing else touches the
+        # connection until the COPY is done.
+        with ThreadPoolExecutor(max_workers=1) as copier:
+            copying = copier.submit(cursor.copy_expert, COPY_SQL, _copy_binary(stored),
+                                    size=1 << 20)
+            try:
+                summed = buffer.try_add(stored, DEVICES)
+            finally:
+                wait([copying])  # the connection is free again before anything else runs
+        copying.result()  # the COPY's error, if it failed
+        if not summed:
+            buffer.add(conn, stored, DEVICES)
+        if rollup is None or buffer.full():
+            buffer.flush(conn)
         rollups.bump_data_version(conn, [company_id], events=_time_span(stored))
         event_ids = pd.Series(stored["id"], index=stored["row"])
     return StoredBatch(int(len(valid)), rejections, first_id, last_id, event_ids)
