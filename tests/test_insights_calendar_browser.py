@@ -57,6 +57,8 @@ def test_cal002_events_dialog_and_the_waterfall_of_a_clicked_insight(server, use
     """An analyst adds an event in the Company events dialog (it lists it with a remove
     button), then clicks an insight that splits into drivers: a waterfall opens. At 1440 and
     390 px, without sideways scrolling."""
+    from playwright.sync_api import expect
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with served(server) as base_url, browser_page() as page:
         log_in(page, base_url, users["analyst"], PASSWORD)
@@ -76,9 +78,16 @@ def test_cal002_events_dialog_and_the_waterfall_of_a_clicked_insight(server, use
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             page.screenshot(path=str(SCREENSHOTS / f"cal002-events-error-{width}.png"))
             title = f"Browser launch {width}"
+            # The title first, and the date picker's calendar closed (Escape) before the
+            # click: on 2026-12-02 its calendar stayed open after Enter, over the Add
+            # button, and took the focus back, so the title landed in the start date's field.
+            page.locator("#executive-event-title").fill(title)
             page.locator("#executive-event-start").fill("2026-03-02")
             page.locator("#executive-event-start").press("Enter")
-            page.locator("#executive-event-title").fill(title)
+            page.locator("#executive-event-start").press("Escape")
+            dialog.locator(".SingleDatePicker_picker").wait_for(state="hidden")
+            expect(page.locator("#executive-event-start")).to_have_value("2026-03-02")
+            expect(page.locator("#executive-event-title")).to_have_value(title)
             page.locator("#executive-event-add").click()
             dialog.get_by_text(re.compile(f"Added .{title}")).wait_for(timeout=30_000)
             dialog.locator("td", has_text=title).wait_for()
