@@ -279,10 +279,8 @@ def load_health(window, _refresh, _tick, tab):
     threshold = current_app.config.get("CAMPAIGN_DASH_SLOW_QUERY_MS", 100)
     names = {company.id: company.name
              for company in selectable_companies(service_context(), scope.user.company_id)}
-    order = {company_id: i for i, company_id in enumerate(names)}
-    tokens = sorted(({**token, "company": names[token["company_id"]]}  # per company, newest
-                     for token in api_tokens.tokens_of_companies(service_context(), list(names))),
-                    key=lambda token: order[token["company_id"]])
+    tokens = [{**token, "company": names[token["company_id"]]}  # per company, newest first
+              for token in api_tokens.tokens_of_companies(service_context(), list(names))]
     return (ids.servers_row(health["servers"], health["latency"]),
             ids.latency_table(health["latency"]), latency_figure(health["latency"]),
             ids.freshness_table(health["freshness"]),

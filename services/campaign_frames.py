@@ -100,36 +100,29 @@ def decode(blob: bytes) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
     return pd.DataFrame(data, copy=False), header["extra"], arrays
 
 
-def read(ctx: ServiceContext, key: str) -> bytes | None:
+def _redis(ctx: ServiceContext, fallback, use):
+    """``use(client)``, or ``fallback`` when Redis is not there or fails (noted on the
+    context): a snapshot is an optimisation, never a dependency."""
     client = ctx.redis()
     if client is None:
-        return None
+        return fallback
     try:
-        return client.get(key)
+        return use(client)
     except redis.RedisError as error:
         ctx.redis_failed(error)
-        return None
+        return fallback
+
+
+def read(ctx: ServiceContext, key: str) -> bytes | None:
+    return _redis(ctx, None, lambda client: client.get(key))
 
 
 def write(ctx: ServiceContext, key: str, blob: bytes) -> None:
-    client = ctx.redis()
-    if client is None:
-        return
-    try:
-        client.set(key, blob, ex=SNAPSHOT_TTL_S)
-    except redis.RedisError as error:
-        ctx.redis_failed(error)
+    _redis(ctx, None, lambda client: client.set(key, blob, ex=SNAPSHOT_TTL_S))
 
 
 def exists(ctx: ServiceContext, key: str) -> bool:
-    client = ctx.redis()
-    if client is None:
-        return False
-    try:
-        return bool(client.exists(key))
-    except redis.RedisError as error:
-        ctx.redis_failed(error)
-        return False
+    return bool(_redis(ctx, False, lambda client: client.exists(key)))
 
 
 # One process builds a missing snapshot; the others wait for it. A custom date range's first
@@ -143,39 +136,23 @@ POLL_S = 0.02
 def claim(ctx: ServiceContext, key: str) -> bool:
     """Whether this process is to build the snapshot under ``key``: True unless another one
     is building it (without Redis, every process builds its own)."""
-    client = ctx.redis()
-    if client is None:
-        return True
-    try:
-        return bool(client.set(f"{key}:building", b"1", nx=True, ex=CLAIM_S))
-    except redis.RedisError as error:
-        ctx.redis_failed(error)
-        return True
+    return _redis(ctx, True, lambda client: bool(
+        client.set(f"{key}:building", b"1", nx=True, ex=CLAIM_S)))
 
 
 def release(ctx: ServiceContext, key: str) -> None:
-    client = ctx.redis()
-    if client is None:
-        return
-    try:
-        client.delete(f"{key}:building")
-    except redis.RedisError as error:
-        ctx.redis_failed(error)
+    _redis(ctx, None, lambda client: client.delete(f"{key}:building"))
 
 
 def wait_for(ctx: ServiceContext, key: str, timeout_s: float = WAIT_S) -> bytes | None:
     """The snapshot another process is building, once written; None when its claim is gone
     without one (it failed) or after ``timeout_s``."""
-    client = ctx.redis()
-    if client is None:
-        return None
-    deadline = time.monotonic() + timeout_s
-    try:
+    def poll(client):
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             blob, building = client.pipeline().get(key).exists(f"{key}:building").execute()
             if blob is not None or not building:
                 return blob
             time.sleep(POLL_S)
-    except redis.RedisError as error:
-        ctx.redis_failed(error)
-    return None
+        return None
+    return _redis(ctx, None, poll)

@@ -23,15 +23,16 @@ def insert_token(session: Session, company_id: int, name: str, token_hash: str, 
 
 
 def tokens_of(session: Session, company_ids: list[int]) -> list[dict]:
-    """These companies' tokens with their company id, newest first, and their state:
-    active, expired or revoked."""
+    """These companies' tokens with their company id, in the order of ``company_ids`` and
+    newest first within each, and their state: active, expired or revoked."""
     rows = session.execute(text("""
         SELECT id, company_id, name, prefix, created_at, last_used_at, expires_at, revoked_at,
                CASE WHEN revoked_at IS NOT NULL THEN 'revoked'
                     WHEN expires_at <= now() THEN 'expired'
                     ELSE 'active' END AS state
         FROM api_tokens WHERE company_id = ANY(CAST(:c AS int[]))
-        ORDER BY created_at DESC, id DESC"""), {"c": [int(c) for c in company_ids]})
+        ORDER BY array_position(CAST(:c AS int[]), company_id), created_at DESC, id DESC"""),
+        {"c": [int(c) for c in company_ids]})
     return [dict(row._mapping) for row in rows]
 
 
