@@ -262,6 +262,45 @@ class RollupCampaignHourly(Base):
     __table_args__ = (Index("ix_rollup_campaign_hourly_company_hour", "company_id", "hour"),)
 
 
+class CampaignCumulativeDaily(Base):
+    """Running totals per campaign and day (migration 0023, issue #14): on each day from a
+    campaign's first day with ads or sales to its last, the sums of every day so far, so a
+    date range's per-campaign totals are two rows' difference (the range's last day, or the
+    campaign's last day in it, minus the day before the range) instead of a sum over every day
+    of the range. Built per company by the worker for one history version through its
+    ``CampaignCumulativeState.through`` (``db.queries.campaign_cumulative``); days after it
+    are read from the daily rollups."""
+
+    __tablename__ = "campaign_cumulative_daily"
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # companies.id, no FK
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # campaigns.id
+    last: Mapped[bool] = mapped_column(Boolean)  # the campaign's last day with activity
+    active_days: Mapped[int] = mapped_column(BigInteger)  # days with ads or sales so far
+    impressions: Mapped[int] = mapped_column(BigInteger)
+    clicks: Mapped[int] = mapped_column(BigInteger)
+    ad_conversions: Mapped[int] = mapped_column(BigInteger)
+    spend: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    ad_revenue: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    sales_conversions: Mapped[int] = mapped_column(BigInteger)
+    sales_revenue: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    __table_args__ = (Index("ix_campaign_cumulative_daily_last", "company_id", "day",
+                            postgresql_where=text("last")),)
+
+
+class CampaignCumulativeState(Base):
+    """What a company's ``campaign_cumulative_daily`` rows hold: the history version they were
+    built from and the last day they cover (a request uses them only for that version)."""
+
+    __tablename__ = "campaign_cumulative_state"
+    company_id: Mapped[int] = mapped_column(Integer, primary_key=True)  # companies.id, no FK
+    history_version: Mapped[int] = mapped_column(BigInteger)
+    through: Mapped[dt.date] = mapped_column(Date)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    seconds: Mapped[float] = mapped_column(Float)
+    built_at: Mapped[dt.datetime] = _now_column()
+
+
 # --------------------------------------------------------------------------- email funnel
 
 

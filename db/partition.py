@@ -33,6 +33,7 @@ PARTITIONED_TABLES = (
     "ad_stats_daily",
     "rollup_campaign_daily",
     "rollup_campaign_hourly",
+    "campaign_cumulative_daily",
     "email_sends",
     "crm_conversions",
     "ecommerce_orders",

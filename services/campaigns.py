@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from db.queries import campaign_cumulative as cumulative
 from db.queries import campaigns as queries
+from db.queries import insight_results
 from db.queries import marketing as filter_queries
 from services import access, filters
 from services import campaign_frames as frames
@@ -145,8 +147,12 @@ KEPT_SORTS = (DEFAULT_SORT, ("campaign", True), ("campaign", False))
 
 
 def _build(ctx: ServiceContext, company_id: int, start: dt.date, end: dt.date) -> PeriodFrame:
+    history = data_version(ctx, company_id, history=True)
     with ctx.session() as session:
-        rows = queries.campaign_totals(session, company_id, start, end)
+        kept = cumulative.state(session, company_id)
+        through = kept.through if kept and kept.history_version == history else None
+        rows = queries.campaign_totals(session, company_id, start, end,
+                                       cumulative_through=through)
     frame = stats.campaign_frame(rows, queries.TOTAL_COLUMNS)
     # Each campaign's anomaly reason rides in the frame (a new history version is a new data
     # version, so a frame never outlives its anomalies): a page reads its rows' reasons
@@ -170,6 +176,24 @@ def _from_snapshot(blob: bytes) -> PeriodFrame:
         column, descending = name.rsplit(":", 1)
         orders[(column, descending == "1")] = order
     return PeriodFrame(frame, extra["options"], extra["totals"], orders)
+
+
+def refresh_cumulative(ctx: ServiceContext, company_id: int,
+                       today: dt.date | None = None) -> bool:
+    """The worker's call: rebuild the company's running totals per campaign and day (what a
+    period's frame reads up to their last day) when its history changed or a day has passed
+    since they were built. True when it rebuilt them."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    # Through yesterday (UTC, the rollups' day): a change to an earlier day bumps the history
+    # version (``db.rollups.bump_data_version``); today's rows keep changing without one.
+    through = today - dt.timedelta(days=1)
+    with ctx.session() as session:
+        version = insight_results.history_version(session, company_id)
+        kept = cumulative.state(session, company_id)
+        if kept == (version, through):
+            return False
+        cumulative.rebuild(session.connection(), company_id, version, through)
+    return True
 
 
 def warm_frames(ctx: ServiceContext, company_id: int) -> int:
@@ -787,5 +811,6 @@ def refresh_models(ctx: ServiceContext, company_id: int) -> None:
     for by in FORECAST_BY:
         for metric in FORECAST_METRICS:
             forecasts_model.refit_if_stale(ctx, company_id, by, metric)
+    refresh_cumulative(ctx, company_id)  # before the frames: they read it
     warm_frames(ctx, company_id)  # the explorer's named ranges, per data version
 

@@ -518,6 +518,86 @@ def test_a_process_waits_for_the_snapshot_another_process_is_building(ctx, scope
     assert frames.exists(ctx, key) and not ctx.redis().exists(f"{key}:building")
 
 
+def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
+    """A period's per-campaign totals from the running totals (through a day inside the
+    data, the later days from the daily rollups) equal those summed over the daily rollups,
+    for every company (the demo's have ads and CRM/e-commerce sales over multi-day campaigns;
+    the Kaggle ones a day each) and ranges around every edge: before the first day, across
+    the running totals' last day, after it, single days, a campaign's first and last day."""
+    from db.queries import campaign_cumulative as cumulative
+    from db.queries import campaigns as queries
+
+    with ctx.session() as session:
+        spans = session.execute(text("""
+            SELECT company_id, MIN(day), MAX(day) FROM rollup_campaign_daily
+            GROUP BY company_id ORDER BY company_id""")).all()
+    assert len(spans) >= 5
+    rng = np.random.default_rng(14)
+    checked = 0
+    try:
+        for company_id, first, last in spans:
+            through = first + (last - first) * 2 // 3
+            with ctx.session() as session:
+                assert cumulative.rebuild(session.connection(), company_id, 1, through) > 0
+                edges = [first - dt.timedelta(days=3), first, through, last,
+                         through + dt.timedelta(days=1), last + dt.timedelta(days=2)]
+                ranges = [(a, b) for a in edges for b in edges if a <= b]
+                for _ in range(25):
+                    a = first + dt.timedelta(days=int(rng.integers(-5, (last - first).days)))
+                    ranges.append((a, a + dt.timedelta(days=int(rng.integers(0, 120)))))
+                for a, b in ranges:
+                    summed = queries.campaign_totals(session, company_id, a, b)
+                    assert queries.campaign_totals(session, company_id, a, b,
+                                                   cumulative_through=through) == summed
+                    checked += bool(summed)
+    finally:
+        with ctx.session() as session:
+            session.execute(text("DELETE FROM campaign_cumulative_daily"))
+            session.execute(text("DELETE FROM campaign_cumulative_state"))
+    assert checked > 100
+
+
+def test_the_worker_keeps_running_totals_for_the_current_history_only(ctx, scope):
+    """Built once per history version and day; a frame reads them only while they belong to
+    the company's current history, and is the same either way."""
+    from db.queries import campaign_cumulative as cumulative
+    from services.cache import forget_data_version
+
+    start, end = dt.date(2021, 3, 1), dt.date(2021, 9, 30)
+    today = dt.date(2022, 6, 1)
+    try:
+        assert campaigns.refresh_cumulative(ctx, scope.company_id, today)
+        assert not campaigns.refresh_cumulative(ctx, scope.company_id, today)
+        with ctx.session() as session:
+            kept = cumulative.state(session, scope.company_id)
+        assert kept.through == dt.date(2022, 5, 31)
+        from_totals = campaigns._build(ctx, scope.company_id, start, end)
+
+        calls = []
+        real = campaigns.queries.campaign_totals
+
+        def spy(*args, **kwargs):
+            calls.append(kwargs.get("cumulative_through"))
+            return real(*args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(campaigns.queries, "campaign_totals", spy)
+            campaigns._build(ctx, scope.company_id, start, end)
+            with ctx.session() as session:  # the history changes: the totals are left behind
+                session.execute(text("UPDATE data_versions SET history_version = "
+                                     "history_version + 1 WHERE company_id = :c"),
+                                {"c": scope.company_id})
+            forget_data_version(ctx, [scope.company_id])
+            summed = campaigns._build(ctx, scope.company_id, start, end)
+        assert calls == [kept.through, None]
+        pd.testing.assert_frame_equal(summed.frame, from_totals.frame)
+        assert campaigns.refresh_cumulative(ctx, scope.company_id, today)  # the new history
+        assert campaigns.refresh_cumulative(ctx, scope.company_id, today + dt.timedelta(1))
+    finally:
+        with ctx.session() as session:
+            session.execute(text("DELETE FROM campaign_cumulative_state"))
+
+
 # --------------------------------------------------------------------------- anomalies
 
 def _days(rng, campaign_id, latest, n_days, spend, impressions, clicks, conversions):

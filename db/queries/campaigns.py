@@ -12,41 +12,69 @@ import datetime as dt
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from db.queries import campaign_cumulative as cumulative
 from db.queries.benchmarks import _RATIOS, _SUMS, peers_of
 
-# Per campaign over [start, end]: the ads' sums and the sales' sums, each grouped on its own.
-_TOTALS = """
-    WITH ads AS (
-        SELECT campaign_id, SUM(impressions) AS impressions, SUM(clicks) AS clicks,
-               SUM(conversions) AS conversions, SUM(spend) AS spend, SUM(revenue) AS revenue
-        FROM rollup_campaign_daily
-        WHERE company_id = :company AND day BETWEEN :start AND :end
+# Per campaign over [start, end]: what had activity in it, and its sums. Days through
+# :hist_end come from the running totals (``db.queries.campaign_cumulative``: the row of
+# :hist_end, or of the campaign's last day inside the range, minus the row of the day before
+# the range: one row per campaign), days from :recent_start to :end from the daily rollups,
+# the ads' and the sales' rows each on their own (nothing fans out). Without running totals
+# :hist_end is NULL and :recent_start is :start: every day from the rollups.
+_MEASURES = cumulative.MEASURES
+_TOTALS = f"""
+    WITH hist_end AS (
+        SELECT campaign_id, {", ".join(_MEASURES)}
+        FROM campaign_cumulative_daily
+        WHERE company_id = :company
+          AND ((day = :hist_end AND NOT last) OR (last AND day BETWEEN :start AND :hist_end))),
+    hist_before AS (
+        SELECT campaign_id, {", ".join(_MEASURES)}
+        FROM campaign_cumulative_daily
+        WHERE company_id = :company AND day = CAST(:start AS date) - 1 AND NOT last),
+    hist AS (
+        SELECT e.campaign_id,
+               {", ".join(f"e.{m} - COALESCE(b.{m}, 0) AS {m}" for m in _MEASURES)}
+        FROM hist_end e LEFT JOIN hist_before b ON b.campaign_id = e.campaign_id),
+    recent AS (
+        SELECT campaign_id, COUNT(*) AS active_days,
+               {", ".join(f"SUM({m}) AS {m}" for m in _MEASURES[1:])}
+        FROM (SELECT campaign_id, impressions, clicks, conversions AS ad_conversions, spend,
+                     revenue AS ad_revenue, 0 AS sales_conversions, 0 AS sales_revenue
+              FROM rollup_campaign_daily
+              WHERE company_id = :company AND day BETWEEN :recent_start AND :end
+              UNION ALL
+              SELECT campaign_id, 0, 0, 0, 0, 0, conversions, revenue
+              FROM rollup_sales_daily
+              WHERE company_id = :company AND day BETWEEN :recent_start AND :end
+                AND campaign_id <> 0) AS days
         GROUP BY campaign_id),
-    sales AS (
-        SELECT campaign_id, SUM(conversions) AS conversions, SUM(revenue) AS revenue
-        FROM rollup_sales_daily
-        WHERE company_id = :company AND day BETWEEN :start AND :end AND campaign_id <> 0
-        GROUP BY campaign_id)
+    totals AS (
+        SELECT COALESCE(h.campaign_id, r.campaign_id) AS campaign_id,
+               {", ".join(f"COALESCE(h.{m}, 0) + COALESCE(r.{m}, 0) AS {m}"
+                          for m in _MEASURES[1:])}
+        FROM hist h FULL JOIN recent r ON r.campaign_id = h.campaign_id
+        WHERE COALESCE(h.active_days, 0) + COALESCE(r.active_days, 0) > 0)
     SELECT c.id AS campaign_id, c.name AS campaign, ch.name AS channel, c.goal,
            sg.name AS segment, l.name AS location, c.language, c.status,
            c.start_date::text AS start_date, c.end_date::text AS end_date,
            (c.end_date - c.start_date + 1) AS duration_days,
            c.budget_allocated::float8 AS budget,
-           COALESCE(a.impressions, 0)::bigint AS impressions,
-           COALESCE(a.clicks, 0)::bigint AS clicks,
-           COALESCE(a.conversions, 0)::bigint AS ad_conversions,
-           (COALESCE(a.conversions, 0) + COALESCE(s.conversions, 0))::bigint AS conversions,
-           COALESCE(a.spend, 0)::float8 AS spend,
-           COALESCE(a.revenue, 0)::float8 AS ad_revenue,
-           (COALESCE(a.revenue, 0) + COALESCE(s.revenue, 0))::float8 AS revenue
+           COALESCE(t.impressions, 0)::bigint AS impressions,
+           COALESCE(t.clicks, 0)::bigint AS clicks,
+           COALESCE(t.ad_conversions, 0)::bigint AS ad_conversions,
+           (COALESCE(t.ad_conversions, 0) + COALESCE(t.sales_conversions, 0))::bigint
+               AS conversions,
+           COALESCE(t.spend, 0)::float8 AS spend,
+           COALESCE(t.ad_revenue, 0)::float8 AS ad_revenue,
+           (COALESCE(t.ad_revenue, 0) + COALESCE(t.sales_revenue, 0))::float8 AS revenue
     FROM campaigns c
     JOIN channels ch ON ch.id = c.channel_id
     LEFT JOIN segments sg ON sg.id = c.segment_id
     LEFT JOIN locations l ON l.id = c.location_id
-    LEFT JOIN ads a ON a.campaign_id = c.id
-    LEFT JOIN sales s ON s.campaign_id = c.id
+    LEFT JOIN totals t ON t.campaign_id = c.id
     WHERE c.company_id = :company
-      AND (a.campaign_id IS NOT NULL OR s.campaign_id IS NOT NULL
+      AND (t.campaign_id IS NOT NULL
            OR (c.start_date <= :end AND COALESCE(c.end_date, :end) >= :start))
     ORDER BY c.id"""
 
@@ -56,12 +84,19 @@ TOTAL_COLUMNS = ("campaign_id", "campaign", "channel", "goal", "segment", "locat
                  "clicks", "ad_conversions", "conversions", "spend", "ad_revenue", "revenue")
 
 
-def campaign_totals(session: Session, company_id: int, start: dt.date,
-                    end: dt.date) -> list[tuple]:
+def campaign_totals(session: Session, company_id: int, start: dt.date, end: dt.date, *,
+                    cumulative_through: dt.date | None = None) -> list[tuple]:
     """Every campaign of the company that ran or had activity in [start, end], with its
-    dimensions and its totals over the period (rows in ``TOTAL_COLUMNS`` order, by id)."""
+    dimensions and its totals over the period (rows in ``TOTAL_COLUMNS`` order, by id).
+    ``cumulative_through``: the company's running totals are current through that day (the
+    caller checked their history version); the days up to it are read from them."""
+    hist_end = None
+    if cumulative_through is not None and start <= cumulative_through:
+        hist_end = min(end, cumulative_through)
+    recent_start = start if hist_end is None else hist_end + dt.timedelta(days=1)
     return [tuple(row) for row in session.execute(
-        text(_TOTALS), {"company": company_id, "start": start, "end": end}).all()]
+        text(_TOTALS), {"company": company_id, "start": start, "end": end,
+                        "hist_end": hist_end, "recent_start": recent_start}).all()]
 
 
 def first_day(session: Session, company_id: int) -> dt.date | None:
