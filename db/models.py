@@ -280,10 +280,10 @@ class CampaignCumulativeDaily(Base):
     impressions: Mapped[int] = mapped_column(BigInteger)
     clicks: Mapped[int] = mapped_column(BigInteger)
     ad_conversions: Mapped[int] = mapped_column(BigInteger)
-    spend: Mapped[Decimal] = mapped_column(Numeric(20, 4))
-    ad_revenue: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    spend_units: Mapped[int] = mapped_column(BigInteger)  # money in units of 0.0001: exact
+    ad_revenue_units: Mapped[int] = mapped_column(BigInteger)
     sales_conversions: Mapped[int] = mapped_column(BigInteger)
-    sales_revenue: Mapped[Decimal] = mapped_column(Numeric(20, 4))
+    sales_revenue_units: Mapped[int] = mapped_column(BigInteger)
     __table_args__ = (Index("ix_campaign_cumulative_daily_last", "company_id", "day",
                             postgresql_where=text("last")),)
 

@@ -34,6 +34,14 @@ def snapshot_key(ctx: ServiceContext, company_id: int, version: int, start, end)
                    end.isoformat())
 
 
+DIMENSIONS_FORMAT = 1  # as SNAPSHOT_FORMAT, for the columns of ``stats.dimension_frame``
+
+
+def dimensions_key(ctx: ServiceContext, company_id: int, version: int) -> str:
+    """Every campaign's dimensions (``services.campaigns._dimensions``) at a data version."""
+    return ctx.key("campaign-dimensions", DIMENSIONS_FORMAT, company_id, version)
+
+
 def encode(frame: pd.DataFrame, extra: dict | None = None,
            arrays: dict[str, np.ndarray] | None = None) -> bytes:
     """The frame (and named integer arrays, e.g. kept row orders) as bytes."""

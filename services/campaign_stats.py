@@ -71,19 +71,81 @@ def with_metrics(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns="profit")
 
 
-def campaign_frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Per-campaign rows (``db.queries.campaigns.campaign_totals``) as a frame with its
-    duration band and every metric. Built column by column (a frame from 100,000 tuples
-    costs half a second)."""
+def _rows_frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Rows as columns, built column by column (a frame from 100,000 tuples costs half a
+    second); a campaign without a segment or location has ``UNSET``."""
     data = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows \
         else {name: () for name in columns}
     frame = pd.DataFrame({name: list(values) for name, values in data.items()})
     for name in ("segment", "location"):
         frame[name] = frame[name].fillna(UNSET)
+    return frame
+
+
+def campaign_frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Per-campaign rows (``db.queries.campaigns.campaign_totals``) as a frame with its
+    duration band and every metric."""
+    frame = _rows_frame(rows, columns)
     for name in (*BASES, "duration_days"):
         frame[name] = pd.to_numeric(frame[name]).astype("float64")
     frame["duration_band"] = duration_bands(frame["duration_days"])
     return with_metrics(frame)
+
+
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def dimension_frame(rows: list[tuple], columns: tuple[str, ...],
+                    flagged: dict[str, dict]) -> pd.DataFrame:
+    """Every campaign's dimensions (``db.queries.campaigns.campaign_dimensions``), by id, as
+    ``campaign_frame`` has them, with its anomaly reason (``flagged``: the anomaly model's,
+    by campaign id) and its first and last day as day numbers (NaN: no end) for
+    ``period_campaigns``."""
+    frame = _rows_frame(rows, columns)
+    frame["duration_days"] = pd.to_numeric(frame["duration_days"]).astype("float64")
+    frame["duration_band"] = duration_bands(frame["duration_days"])
+    frame["anomaly"] = [flagged[key]["reason"] if key in flagged else None
+                        for key in frame["campaign_id"].astype("int64").astype(str)]
+    # each name's place in name order: a period's order by name is an integer sort
+    frame["name_rank"] = pd.factorize(frame["campaign"], sort=True)[0]
+    for name, day in (("start_date", "start_day"), ("end_date", "end_day")):
+        days = pd.to_datetime(frame[name], format="%Y-%m-%d").to_numpy("datetime64[D]")
+        frame[day] = np.where(np.isnat(days), np.nan,
+                              (days - _EPOCH).astype("float64"))
+    return frame
+
+
+def period_campaigns(dimensions: pd.DataFrame, sums: dict[str, list],
+                     start, end) -> tuple[pd.DataFrame, dict] | None:
+    """The period's frame as ``campaign_frame`` builds it from ``campaign_totals``' rows (same
+    rows, columns and values; plus ``anomaly``): the campaigns with activity in [start, end]
+    (``sums``: ``db.queries.campaigns.campaign_sums``) and those scheduled to run in it,
+    each with its dimensions; and its row orders by campaign name (``sort_rows``' order,
+    {("campaign", descending): row positions}). None when a campaign with activity is not in
+    ``dimensions`` (created after they were read)."""
+    ids = dimensions["campaign_id"].to_numpy()
+    active = np.asarray(sums["campaign_id"], dtype="int64")
+    at = np.searchsorted(ids, active)
+    if len(active) and (at.max() >= len(ids) or np.any(ids[at] != active)):
+        return None
+    first, last = ((np.datetime64(day, "D") - _EPOCH).astype("float64") for day in (start, end))
+    ends = dimensions["end_day"].to_numpy()
+    keep = (dimensions["start_day"].to_numpy() <= last) & (np.isnan(ends) | (ends >= first))
+    keep[at] = True
+    later = ("duration_band", "anomaly", "name_rank", "start_day", "end_day")
+    frame = dimensions.loc[keep, [name for name in dimensions.columns if name not in later]]
+    frame = frame.reset_index(drop=True)
+    for name in BASES:
+        values = np.zeros(len(ids))
+        values[at] = np.asarray(sums[name], dtype="float64")
+        frame[name] = values[keep]
+    frame["duration_band"] = dimensions["duration_band"].to_numpy()[keep]
+    frame = with_metrics(frame)
+    frame["anomaly"] = dimensions["anomaly"].to_numpy()[keep]
+    ranks, ids = dimensions["name_rank"].to_numpy()[keep], ids[keep]
+    orders = {("campaign", False): np.lexsort((ids, ranks)),
+              ("campaign", True): np.lexsort((ids, -ranks))}
+    return frame, orders
 
 
 def group_totals(frame: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:

@@ -147,20 +147,50 @@ KEPT_SORTS = (DEFAULT_SORT, ("campaign", True), ("campaign", False))
 
 
 def _build(ctx: ServiceContext, company_id: int, start: dt.date, end: dt.date) -> PeriodFrame:
+    """The period's sums per campaign from PostgreSQL (from the running totals while they are
+    the company's current history's), joined here to the campaigns' dimensions of this data
+    version (``_dimensions``)."""
     history = data_version(ctx, company_id, history=True)
     with ctx.session() as session:
         kept = cumulative.state(session, company_id)
         through = kept.through if kept and kept.history_version == history else None
-        rows = queries.campaign_totals(session, company_id, start, end,
-                                       cumulative_through=through)
-    frame = stats.campaign_frame(rows, queries.TOTAL_COLUMNS)
-    # Each campaign's anomaly reason rides in the frame (a new history version is a new data
-    # version, so a frame never outlives its anomalies): a page reads its rows' reasons
-    # without decoding the worker's whole result for 100,000 campaigns.
-    flagged = anomalies_model(ctx, company_id)["flagged"]
-    frame["anomaly"] = [flagged[key]["reason"] if key in flagged else None
-                        for key in frame["campaign_id"].astype("int64").astype(str)]
-    return PeriodFrame(frame, _options(frame), stats.totals(frame))
+        sums = queries.campaign_sums(session, company_id, start, end,
+                                     cumulative_through=through)
+    joined = stats.period_campaigns(_dimensions(ctx, company_id), sums, start, end)
+    if joined is None:  # a campaign created since the dimensions were read: read them again
+        joined = stats.period_campaigns(_dimensions(ctx, company_id, fresh=True), sums,
+                                        start, end)
+    frame, orders = joined
+    return PeriodFrame(frame, _options(frame), stats.totals(frame), orders)
+
+
+_DIMENSIONS = Memo(4)
+
+
+def _dimensions(ctx: ServiceContext, company_id: int, fresh: bool = False) -> pd.DataFrame:
+    """Every campaign of the company with its dimensions and anomaly reason
+    (``stats.dimension_frame``) for the current data version: from this process's memo, the
+    snapshot another process wrote, or PostgreSQL. Each campaign's anomaly reason rides in
+    the frame (a new history version is a new data version, so it never outlives its
+    anomalies): a page reads its rows' reasons without decoding the worker's whole result
+    for 100,000 campaigns."""
+    version = data_version(ctx, company_id)
+    snapshot = frames.dimensions_key(ctx, company_id, version)
+
+    def build() -> pd.DataFrame:
+        blob = None if fresh else frames.read(ctx, snapshot)
+        if blob is not None:
+            return frames.decode(blob)[0]
+        with ctx.session() as session:
+            rows = queries.campaign_dimensions(session, company_id)
+        flagged = anomalies_model(ctx, company_id)["flagged"]
+        built = stats.dimension_frame(rows, queries.DIMENSION_COLUMNS, flagged)
+        frames.write(ctx, snapshot, frames.encode(built))
+        return built
+
+    if fresh:
+        _DIMENSIONS.put(snapshot, build())
+    return _DIMENSIONS.get_or_build(snapshot, build)
 
 
 def _to_snapshot(kept: PeriodFrame) -> bytes:
@@ -205,6 +235,8 @@ def warm_frames(ctx: ServiceContext, company_id: int) -> int:
         newest = filter_queries.newest_marketing_day(session, company_id)
     if newest is None:
         return 0
+    if not frames.exists(ctx, frames.dimensions_key(ctx, company_id, version)):
+        _dimensions(ctx, company_id, fresh=True)  # what a custom range's frame joins to
     built = 0
     for days in RANGES.values():
         start = newest - dt.timedelta(days=days - 1)

@@ -518,6 +518,13 @@ def test_a_process_waits_for_the_snapshot_another_process_is_building(ctx, scope
     assert frames.exists(ctx, key) and not ctx.redis().exists(f"{key}:building")
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame's values as Python objects, None where missing: pandas infers a text
+    column's dtype (and so its missing value) from the values it was built from, here every
+    campaign's, there the period's."""
+    return frame.astype(object).where(frame.notna(), None).reset_index(drop=True)
+
+
 def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
     """A period's per-campaign totals from the running totals (through a day inside the
     data, the later days from the daily rollups) equal those summed over the daily rollups,
@@ -545,10 +552,34 @@ def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
                 for _ in range(25):
                     a = first + dt.timedelta(days=int(rng.integers(-5, (last - first).days)))
                     ranges.append((a, a + dt.timedelta(days=int(rng.integers(0, 120)))))
+                dimensions = stats.dimension_frame(
+                    queries.campaign_dimensions(session, company_id),
+                    queries.DIMENSION_COLUMNS, {})
                 for a, b in ranges:
                     summed = queries.campaign_totals(session, company_id, a, b)
+                    # the ads' figures against PostgreSQL's own numeric sums
+                    plain = dict(((row[0], tuple(row[1:])) for row in session.execute(text("""
+                        SELECT campaign_id, SUM(impressions)::bigint, SUM(spend)::float8,
+                               SUM(revenue)::float8
+                        FROM rollup_campaign_daily
+                        WHERE company_id = :c AND day BETWEEN :a AND :b
+                        GROUP BY campaign_id"""), {"c": company_id, "a": a, "b": b})))
+                    mine = {row[0]: (row[12], row[16], row[17]) for row in summed
+                            if row[0] in plain}
+                    assert mine == plain
                     assert queries.campaign_totals(session, company_id, a, b,
                                                    cumulative_through=through) == summed
+                    # the same frame joined to the dimensions in Python, either way
+                    expected = stats.campaign_frame(summed, queries.TOTAL_COLUMNS)
+                    for kept in (None, through):
+                        joined, orders = stats.period_campaigns(
+                            dimensions, queries.campaign_sums(
+                                session, company_id, a, b, cumulative_through=kept), a, b)
+                        for (column, descending), order in orders.items():
+                            sorted_rows = stats.sort_rows(joined, column, descending)
+                            assert np.array_equal(order, sorted_rows.index.to_numpy())
+                        pd.testing.assert_frame_equal(_plain(joined.drop(columns="anomaly")),
+                                                      _plain(expected))
                     checked += bool(summed)
     finally:
         with ctx.session() as session:
@@ -574,14 +605,14 @@ def test_the_worker_keeps_running_totals_for_the_current_history_only(ctx, scope
         from_totals = campaigns._build(ctx, scope.company_id, start, end)
 
         calls = []
-        real = campaigns.queries.campaign_totals
+        real = campaigns.queries.campaign_sums
 
         def spy(*args, **kwargs):
             calls.append(kwargs.get("cumulative_through"))
             return real(*args, **kwargs)
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(campaigns.queries, "campaign_totals", spy)
+            patch.setattr(campaigns.queries, "campaign_sums", spy)
             campaigns._build(ctx, scope.company_id, start, end)
             with ctx.session() as session:  # the history changes: the totals are left behind
                 session.execute(text("UPDATE data_versions SET history_version = "

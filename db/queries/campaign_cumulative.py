@@ -18,8 +18,26 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-MEASURES = ("active_days", "impressions", "clicks", "ad_conversions", "spend", "ad_revenue",
-            "sales_conversions", "sales_revenue")
+# Money in units of 0.0001 (Money's scale): sums and differences exact in bigint, and a
+# figure's float is units / 10000, the same double as the numeric sum's cast to float8.
+MEASURES = ("active_days", "impressions", "clicks", "ad_conversions", "spend_units",
+            "ad_revenue_units", "sales_conversions", "sales_revenue_units")
+
+
+def daily_rows(days: str) -> str:
+    """The rows of both daily rollups (the ads' and the sales') on the days of the
+    condition ``days``, as (campaign_id, day, *MEASURES[1:])."""
+    return f"""
+        SELECT campaign_id, day, impressions, clicks, conversions AS ad_conversions,
+               (spend * 10000)::bigint AS spend_units,
+               (revenue * 10000)::bigint AS ad_revenue_units, 0::bigint AS sales_conversions,
+               0::bigint AS sales_revenue_units
+        FROM rollup_campaign_daily
+        WHERE company_id = :company AND {days}
+        UNION ALL
+        SELECT campaign_id, day, 0, 0, 0, 0, 0, conversions, (revenue * 10000)::bigint
+        FROM rollup_sales_daily
+        WHERE company_id = :company AND campaign_id <> 0 AND {days}"""
 
 
 class State(NamedTuple):
@@ -43,20 +61,8 @@ _REBUILD = f"""
     INSERT INTO campaign_cumulative_daily (company_id, day, campaign_id, last,
                                            {", ".join(MEASURES)})
     WITH per_day AS (
-        SELECT campaign_id, day, SUM(impressions) AS impressions, SUM(clicks) AS clicks,
-               SUM(ad_conversions) AS ad_conversions, SUM(spend) AS spend,
-               SUM(ad_revenue) AS ad_revenue, SUM(sales_conversions) AS sales_conversions,
-               SUM(sales_revenue) AS sales_revenue
-        FROM (SELECT campaign_id, day, impressions, clicks, conversions AS ad_conversions,
-                     spend, revenue AS ad_revenue, 0 AS sales_conversions,
-                     0 AS sales_revenue
-              FROM rollup_campaign_daily
-              WHERE company_id = :company AND day <= :through
-              UNION ALL
-              SELECT campaign_id, day, 0, 0, 0, 0, 0, conversions, revenue
-              FROM rollup_sales_daily
-              WHERE company_id = :company AND campaign_id <> 0 AND day <= :through
-             ) AS sources
+        SELECT campaign_id, day, {", ".join(f"SUM({m}) AS {m}" for m in MEASURES[1:])}
+        FROM ({daily_rows("day <= :through")}) AS sources
         GROUP BY campaign_id, day),
     spans AS (
         SELECT campaign_id, MIN(day) AS first_day, MAX(day) AS last_day

@@ -31,10 +31,10 @@ def upgrade() -> None:
         sa.Column('impressions', sa.BigInteger(), nullable=False),
         sa.Column('clicks', sa.BigInteger(), nullable=False),
         sa.Column('ad_conversions', sa.BigInteger(), nullable=False),
-        sa.Column('spend', sa.Numeric(20, 4), nullable=False),
-        sa.Column('ad_revenue', sa.Numeric(20, 4), nullable=False),
+        sa.Column('spend_units', sa.BigInteger(), nullable=False),
+        sa.Column('ad_revenue_units', sa.BigInteger(), nullable=False),
         sa.Column('sales_conversions', sa.BigInteger(), nullable=False),
-        sa.Column('sales_revenue', sa.Numeric(20, 4), nullable=False),
+        sa.Column('sales_revenue_units', sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint('company_id', 'day', 'campaign_id'),
     )
     op.create_index('ix_campaign_cumulative_daily_last', 'campaign_cumulative_daily',
