@@ -464,13 +464,15 @@ def segments(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> dict
     rate, CTR, ad CPA, ad ROAS) against the average of the same segment at at least
     ``MIN_PEERS`` other companies of the industry (never fewer, never one company's number),
     and the best segment by conversion rate with its evidence."""
-    resolved, frame = _frame(ctx, scope, raw)
-    period = resolved.period
-    groups = stats.group_totals(frame, "segment")
-    company = stats.totals(frame)
+    period = resolve(ctx, scope, raw).period
+    # the peers first: on a new period their query runs while another thread of the page
+    # builds the frame
     with ctx.session() as session:
         peers = {row["grp"]: row for row in queries.peer_ratios(
             session, scope.company_id, period.start, period.end, "segment", industry_only=True)}
+    frame = period_frame(ctx, scope, period.start, period.end).frame
+    groups = stats.group_totals(frame, "segment")
+    company = stats.totals(frame)
     rows = []
     for record in stats.records(groups, ["segment", "campaigns", *stats.BASES,
                                          *stats.RATIOS]):
@@ -519,14 +521,14 @@ CHANNEL_METRICS = ("ctr", "conversion_rate", "ad_cpa", "ad_roas")
 def channels(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> dict:
     """Per channel: the company's ratios against the average of all other companies active
     on that channel (at least ``MIN_PEERS``), and the best channel by conversion rate."""
-    resolved, frame = _frame(ctx, scope, raw)
-    period = resolved.period
-    groups = stats.group_totals(frame, "channel")
-    company = stats.totals(frame)
-    with ctx.session() as session:
+    period = resolve(ctx, scope, raw).period
+    with ctx.session() as session:  # the peers first, as in ``segments``
         peers = {row["grp"]: row for row in queries.peer_ratios(
             session, scope.company_id, period.start, period.end, "channel",
             industry_only=False)}
+    frame = period_frame(ctx, scope, period.start, period.end).frame
+    groups = stats.group_totals(frame, "channel")
+    company = stats.totals(frame)
     rows = [{**record, "cells": {m: _peer_cell(record[m], peers.get(record["channel"]), m)
                                  for m in CHANNEL_METRICS}}
             for record in stats.records(groups, ["channel", "campaigns", *stats.BASES,
