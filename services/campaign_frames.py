@@ -43,12 +43,21 @@ def dimensions_key(ctx: ServiceContext, company_id: int, version: int) -> str:
 
 
 def encode(frame: pd.DataFrame, extra: dict | None = None,
-           arrays: dict[str, np.ndarray] | None = None) -> bytes:
-    """The frame (and named integer arrays, e.g. kept row orders) as bytes."""
+           arrays: dict[str, np.ndarray] | None = None,
+           texts: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> bytes:
+    """The frame (and named integer arrays, e.g. kept row orders) as bytes. ``texts``: text
+    columns' codes (-1: none) and distinct values where the caller has them, used instead
+    of factorizing the column again."""
     columns, buffers = [], []
     for name in frame.columns:
         values = frame[name].to_numpy()
-        if values.dtype.kind in "fiub":
+        if texts and name in texts:
+            codes, distinct = _compact(*texts[name])
+            data = codes.astype("<i2" if len(distinct) < 2**15 else "<i4")
+            columns.append({"name": name, "dtype": data.dtype.str, "nbytes": data.nbytes,
+                            "text": [None if v is None else str(v) for v in distinct]})
+            buffers.append(data.tobytes())
+        elif values.dtype.kind in "fiub":
             data, restore = _narrow(values)
             columns.append({"name": name, "dtype": data.dtype.str, "nbytes": data.nbytes,
                             "restore": restore})
@@ -67,6 +76,16 @@ def encode(frame: pd.DataFrame, extra: dict | None = None,
     header = json.dumps({"rows": len(frame), "columns": columns, "arrays": named,
                          "extra": extra or {}}, separators=(",", ":")).encode()
     return struct.pack("<I", len(header)) + header + b"".join(buffers)
+
+
+def _compact(codes: np.ndarray, distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The codes renumbered over the values they use (a period's rows use few of a
+    company's campaign names)."""
+    used = np.unique(codes)
+    used = used[used >= 0]
+    renumber = np.full(len(distinct) + 1, -1, dtype=np.int64)  # the last slot: code -1
+    renumber[used] = np.arange(len(used))
+    return renumber[codes], distinct[used]
 
 
 def _narrow(values: np.ndarray) -> tuple[np.ndarray, str]:

@@ -9,6 +9,7 @@ averages of campaign ratios, so a small campaign weighs no more than its volume.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -60,10 +61,10 @@ def tiers(roi_pct: pd.Series) -> np.ndarray:
     return out
 
 
-def with_metrics(frame: pd.DataFrame) -> pd.DataFrame:
+def with_metrics(frame: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
     """Add the catalogue's ratios (NaN where a denominator is zero) and, per row, the ROI
-    tier (None where ROI is undefined)."""
-    frame = frame.copy()
+    tier (None where ROI is undefined); ``copy=False``: to ``frame`` itself."""
+    frame = frame.copy() if copy else frame
     frame["profit"] = frame["revenue"] - frame["spend"]
     for metric in RATIOS:
         frame[metric] = metric_values(frame, metric)
@@ -115,37 +116,81 @@ def dimension_frame(rows: list[tuple], columns: tuple[str, ...],
     return frame
 
 
-def period_campaigns(dimensions: pd.DataFrame, sums: dict[str, list],
-                     start, end) -> tuple[pd.DataFrame, dict] | None:
+# The text columns of ``dimension_frame``: kept as codes in ``Dimensions``.
+DIMENSION_TEXTS = ("campaign", "channel", "goal", "segment", "location", "language", "status",
+                   "start_date", "end_date", "duration_band", "anomaly")
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """``dimension_frame`` as arrays: its numbers, and each text column as integer codes
+    (-1: none) into its distinct values, so a period takes its rows, its filters' codes and
+    options by integer indexing instead of copying strings."""
+
+    numbers: dict[str, np.ndarray]
+    texts: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> Dimensions:
+        texts = {}
+        for name in DIMENSION_TEXTS:
+            codes, distinct = pd.factorize(np.asarray(frame[name], dtype=object))
+            texts[name] = (codes, np.asarray(distinct, dtype=object))
+        return cls({name: frame[name].to_numpy() for name in frame.columns
+                    if name not in DIMENSION_TEXTS}, texts)
+
+
+def text_values(codes: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+    """The values of ``codes`` (None for -1), as Python objects."""
+    lookup = np.empty(len(distinct) + 1, dtype=object)
+    lookup[:-1] = distinct
+    return lookup[codes]
+
+
+@dataclass(frozen=True)
+class Period:
+    """``period_campaigns``' answer: the frame, its row orders by campaign name
+    ({("campaign", descending): row positions}, ``sort_rows``' order) and its text columns'
+    codes ({column: (codes, distinct values)}, as in ``Dimensions``)."""
+
+    frame: pd.DataFrame
+    orders: dict[tuple[str, bool], np.ndarray]
+    texts: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def period_campaigns(dimensions: Dimensions, sums: dict[str, list],
+                     start, end) -> Period | None:
     """The period's frame as ``campaign_frame`` builds it from ``campaign_totals``' rows (same
     rows, columns and values; plus ``anomaly``): the campaigns with activity in [start, end]
     (``sums``: ``db.queries.campaigns.campaign_sums``) and those scheduled to run in it,
-    each with its dimensions; and its row orders by campaign name (``sort_rows``' order,
-    {("campaign", descending): row positions}). None when a campaign with activity is not in
-    ``dimensions`` (created after they were read)."""
-    ids = dimensions["campaign_id"].to_numpy()
+    each with its dimensions. None when a campaign with activity is not in ``dimensions``
+    (created after they were read)."""
+    numbers, texts = dimensions.numbers, dimensions.texts
+    ids = numbers["campaign_id"]
     active = np.asarray(sums["campaign_id"], dtype="int64")
     at = np.searchsorted(ids, active)
     if len(active) and (at.max() >= len(ids) or np.any(ids[at] != active)):
         return None
     first, last = ((np.datetime64(day, "D") - _EPOCH).astype("float64") for day in (start, end))
-    ends = dimensions["end_day"].to_numpy()
-    keep = (dimensions["start_day"].to_numpy() <= last) & (np.isnan(ends) | (ends >= first))
+    ends = numbers["end_day"]
+    keep = (numbers["start_day"] <= last) & (np.isnan(ends) | (ends >= first))
     keep[at] = True
-    later = ("duration_band", "anomaly", "name_rank", "start_day", "end_day")
-    frame = dimensions.loc[keep, [name for name in dimensions.columns if name not in later]]
-    frame = frame.reset_index(drop=True)
+    rows = np.flatnonzero(keep)
+    kept = {name: (codes[rows], distinct) for name, (codes, distinct) in texts.items()}
+    data = {}
+    for name in ("campaign_id", "campaign", "channel", "goal", "segment", "location",
+                 "language", "status", "start_date", "end_date", "duration_days", "budget"):
+        data[name] = text_values(*kept[name]) if name in kept else numbers[name][rows]
     for name in BASES:
         values = np.zeros(len(ids))
         values[at] = np.asarray(sums[name], dtype="float64")
-        frame[name] = values[keep]
-    frame["duration_band"] = dimensions["duration_band"].to_numpy()[keep]
-    frame = with_metrics(frame)
-    frame["anomaly"] = dimensions["anomaly"].to_numpy()[keep]
-    ranks, ids = dimensions["name_rank"].to_numpy()[keep], ids[keep]
-    orders = {("campaign", False): np.lexsort((ids, ranks)),
-              ("campaign", True): np.lexsort((ids, -ranks))}
-    return frame, orders
+        data[name] = values[rows]
+    data["duration_band"] = text_values(*kept["duration_band"])
+    frame = with_metrics(pd.DataFrame(data), copy=False)
+    frame["anomaly"] = text_values(*kept["anomaly"])
+    ranks, ids = numbers["name_rank"][rows], ids[rows]
+    return Period(frame, {("campaign", False): np.lexsort((ids, ranks)),
+                          ("campaign", True): np.lexsort((ids, -ranks))}, kept)
 
 
 def group_totals(frame: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:

@@ -525,6 +525,14 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None).reset_index(drop=True)
 
 
+def _same_dimensions(one, other) -> bool:
+    return (one.numbers.keys() == other.numbers.keys() and one.texts.keys() == other.texts.keys()
+            and all(np.array_equal(one.numbers[n], other.numbers[n], equal_nan=True)
+                    for n in one.numbers)
+            and all(np.array_equal(one.texts[n][0], other.texts[n][0])
+                    and list(one.texts[n][1]) == list(other.texts[n][1]) for n in one.texts))
+
+
 def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
     """A period's per-campaign totals from the running totals (through a day inside the
     data, the later days from the daily rollups) equal those summed over the daily rollups,
@@ -552,9 +560,12 @@ def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
                 for _ in range(25):
                     a = first + dt.timedelta(days=int(rng.integers(-5, (last - first).days)))
                     ranges.append((a, a + dt.timedelta(days=int(rng.integers(0, 120)))))
-                dimensions = stats.dimension_frame(
+                dimensions = stats.Dimensions.of(stats.dimension_frame(
                     queries.campaign_dimensions(session, company_id),
-                    queries.DIMENSION_COLUMNS, {})
+                    queries.DIMENSION_COLUMNS, {}))
+                # as another process reads them from the snapshot
+                assert _same_dimensions(campaigns._dimensions_from_snapshot(
+                    campaigns._dimensions_snapshot(dimensions)), dimensions)
                 for a, b in ranges:
                     summed = queries.campaign_totals(session, company_id, a, b)
                     # the ads' figures against PostgreSQL's own numeric sums
@@ -572,14 +583,25 @@ def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
                     # the same frame joined to the dimensions in Python, either way
                     expected = stats.campaign_frame(summed, queries.TOTAL_COLUMNS)
                     for kept in (None, through):
-                        joined, orders = stats.period_campaigns(
+                        period = stats.period_campaigns(
                             dimensions, queries.campaign_sums(
                                 session, company_id, a, b, cumulative_through=kept), a, b)
-                        for (column, descending), order in orders.items():
-                            sorted_rows = stats.sort_rows(joined, column, descending)
-                            assert np.array_equal(order, sorted_rows.index.to_numpy())
+                        joined = period.frame
                         pd.testing.assert_frame_equal(_plain(joined.drop(columns="anomaly")),
                                                       _plain(expected))
+                        for (column, descending), order in period.orders.items():
+                            sorted_rows = stats.sort_rows(joined, column, descending)
+                            assert np.array_equal(order, sorted_rows.index.to_numpy())
+                        for column, (codes, distinct) in period.texts.items():
+                            assert _plain(pd.DataFrame({column: stats.text_values(
+                                codes, distinct)})).equals(_plain(joined[[column]]))
+                    # what the codes give the filters' options and the snapshot
+                    built = campaigns.PeriodFrame(joined, campaigns._options(
+                        joined, period.texts), stats.totals(joined), texts=period.texts)
+                    assert built.options == campaigns._options(joined)
+                    pd.testing.assert_frame_equal(
+                        _plain(campaigns._from_snapshot(campaigns._to_snapshot(built)).frame),
+                        _plain(joined))
                     checked += bool(summed)
     finally:
         with ctx.session() as session:
