@@ -17,6 +17,7 @@ order, which COPY never promised to keep meaningful anyway.
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -136,3 +137,17 @@ def decode_fixed(data: bytes, fields: Sequence[tuple[str, str]]) -> dict[str, np
             np.any(rows[f"{name}:len"] != np.dtype(kind).itemsize) for name, kind in fields):
         raise ValueError("a row with another field count, or a NULL or wider field")
     return {name: rows[name].astype(np.dtype(kind).newbyteorder("=")) for name, kind in fields}
+
+
+def copy_out(session, sql: str, params: dict) -> bytes:
+    """The rows of ``sql`` (a SELECT with SQLAlchemy's ``:name`` parameters) in COPY's binary
+    format, in the session's transaction. COPY takes no parameters, so psycopg2 quotes them
+    into the statement."""
+    from sqlalchemy import text
+
+    compiled = str(text(sql).compile(dialect=session.get_bind().dialect))
+    cursor = session.connection().connection.driver_connection.cursor()
+    buffer = io.BytesIO()
+    cursor.copy_expert(b"COPY (" + cursor.mogrify(compiled, params) + b") TO STDOUT "
+                       b"(FORMAT binary)", buffer)
+    return buffer.getvalue()

@@ -35,6 +35,7 @@ from dashapp.bench.payloads import (
     variations,
 )
 from dashapp.config import Config
+from db import copy_binary
 from db.partition import PARTITIONED_TABLES, partitions_of
 
 # Reads of other companies' rows on purpose: the anonymous peer benchmarks (industry and
@@ -130,7 +131,10 @@ def capture_dashboard_queries(config: Config, slug: str, variations_per_callback
     def record(conn, cursor, statement, parameters, context, executemany):
         if executemany or conn.engine.url.database != database:
             return
-        frame, source = sys._getframe(1), ""
+        remember(statement, parameters)
+
+    def remember(statement, parameters):
+        frame, source = sys._getframe(2), ""
         while frame is not None and not source:
             if "/db/queries/" in frame.f_code.co_filename:
                 module = frame.f_code.co_filename.rsplit("/db/queries/", 1)[1][:-3]
@@ -144,8 +148,15 @@ def capture_dashboard_queries(config: Config, slug: str, variations_per_callback
         return (response.get_json() or {}).get("response", {}) \
             if response.status_code == 200 else {}
 
+    plain_copy_out = copy_binary.copy_out
+
+    def copy_out(session, sql, params):  # COPY ... TO STDOUT bypasses the cursor events
+        remember(str(text(sql).compile(dialect=session.get_bind().dialect)), params)
+        return plain_copy_out(session, sql, params)
+
     rng = random.Random(seed)
     event.listen(Engine, "before_cursor_execute", record)
+    copy_binary.copy_out = copy_out
     try:
         for view in sorted({s.view for s in specs if s.view != SHELL}):
             current.update(view=view, callback="router")
@@ -169,6 +180,7 @@ def capture_dashboard_queries(config: Config, slug: str, variations_per_callback
                         post(payload)
     finally:
         event.remove(Engine, "before_cursor_execute", record)
+        copy_binary.copy_out = plain_copy_out
         _retire(config.database_url, email)
     return captured
 

@@ -8,7 +8,6 @@ nothing fans out."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import numpy as np
 from sqlalchemy import text
@@ -147,13 +146,9 @@ def campaign_sums(session: Session, company_id: int, start: dt.date, end: dt.dat
     40,000 rows against ~25 ms as Python values), and are summed per campaign in integers
     here, which cost ~25 ms as joins and sums in the query."""
     names = ("sign", "campaign_id", *_MEASURES)
-    sql = str(text(_SIGNED_ROWS).compile(dialect=session.get_bind().dialect))
-    cursor = session.connection().connection.driver_connection.cursor()
-    # COPY takes no parameters: psycopg2 quotes them into the statement
-    statement = cursor.mogrify(sql, _period_params(company_id, start, end, cumulative_through))
-    buffer = io.BytesIO()
-    cursor.copy_expert(b"COPY (" + statement + b") TO STDOUT (FORMAT binary)", buffer)
-    rows = copy_binary.decode_fixed(buffer.getvalue(), [(name, ">i8") for name in names])
+    data = copy_binary.copy_out(session, _SIGNED_ROWS,
+                                _period_params(company_id, start, end, cumulative_through))
+    rows = copy_binary.decode_fixed(data, [(name, ">i8") for name in names])
     order = np.argsort(rows["campaign_id"], kind="stable")
     ids = rows["campaign_id"][order]
     starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else ids
