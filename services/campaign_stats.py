@@ -159,18 +159,23 @@ class Period:
 
 
 def period_campaigns(dimensions: Dimensions, sums: dict[str, list],
-                     start, end) -> Period | None:
+                     start, end, strict: bool = True) -> Period | None:
     """The period's frame as ``campaign_frame`` builds it from ``campaign_totals``' rows (same
     rows, columns and values; plus ``anomaly``): the campaigns with activity in [start, end]
     (``sums``: ``db.queries.campaigns.campaign_sums``) and those scheduled to run in it,
-    each with its dimensions. None when a campaign with activity is not in ``dimensions``
-    (created after they were read)."""
+    each with its dimensions. A campaign with activity that is not in ``dimensions`` (created
+    after they were read, or gone) makes it None; with ``strict=False`` it is left out, as
+    the join with the campaigns leaves it out of ``campaign_totals``."""
     numbers, texts = dimensions.numbers, dimensions.texts
     ids = numbers["campaign_id"]
     active = np.asarray(sums["campaign_id"], dtype="int64")
-    at = np.searchsorted(ids, active)
-    if len(active) and (at.max() >= len(ids) or np.any(ids[at] != active)):
-        return None
+    at = np.minimum(np.searchsorted(ids, active), max(len(ids) - 1, 0))
+    known = ids[at] == active if len(ids) else np.zeros(len(active), dtype=bool)
+    if not known.all():
+        if strict:
+            return None
+        sums = {name: np.asarray(values)[known] for name, values in sums.items()}
+        at = at[known]
     first, last = ((np.datetime64(day, "D") - _EPOCH).astype("float64") for day in (start, end))
     ends = numbers["end_day"]
     keep = (numbers["start_day"] <= last) & (np.isnan(ends) | (ends >= first))

@@ -176,7 +176,7 @@ def _build(ctx: ServiceContext, company_id: int, start: dt.date, end: dt.date) -
     period = stats.period_campaigns(_dimensions(ctx, company_id), sums, start, end)
     if period is None:  # a campaign created since the dimensions were read: read them again
         period = stats.period_campaigns(_dimensions(ctx, company_id, fresh=True), sums,
-                                        start, end)
+                                        start, end, strict=False)
     frame = period.frame
     return PeriodFrame(frame, _options(frame, period.texts), stats.totals(frame),
                        dict(period.orders), texts=period.texts)
@@ -255,6 +255,7 @@ def refresh_cumulative(ctx: ServiceContext, company_id: int,
     # version (``db.rollups.bump_data_version``); today's rows keep changing without one.
     through = today - dt.timedelta(days=1)
     with ctx.session() as session:
+        cumulative.lock(session, company_id)
         version = insight_results.history_version(session, company_id)
         kept = cumulative.state(session, company_id)
         if kept == (version, through):

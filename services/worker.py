@@ -1,13 +1,13 @@
 """The background worker: what must happen without a request, on an interval.
 
 Each pass evaluates the alert rules and performs their actions (``services.alerts``), and
-refits the history models whose history changed (``services.insights.precompute``) and the
-attribution models (``services.attribution.refresh``), so the
-dashboards read stored results; then recomputes the data-quality rows of companies whose data
-changed (``services.data_quality.refresh_stale``, at most every 5 minutes each). Rule
-evaluations older than a week, hourly rollup rows older than the hours kept
-(``db.rollups.prune_hourly``) and stored model results of an older history nobody asked for in
-a week (``db.queries.insight_results.prune``) are pruned hourly.
+refits the history models whose history changed (``services.insights.precompute``, with the
+campaign explorer's running totals and snapshots) and the attribution models
+(``services.attribution.refresh``), so the dashboards read stored results; then recomputes
+the data-quality rows of companies whose data changed (``services.data_quality.refresh_stale``,
+at most every 5 minutes each). Rule evaluations older than a week, hourly rollup rows older
+than the hours kept (``db.rollups.prune_hourly``) and stored model results of an older history
+nobody asked for in a week (``db.queries.insight_results.prune``) are pruned hourly.
 """
 
 from __future__ import annotations

@@ -569,12 +569,12 @@ def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
                 for a, b in ranges:
                     summed = queries.campaign_totals(session, company_id, a, b)
                     # the ads' figures against PostgreSQL's own numeric sums
-                    plain = dict(((row[0], tuple(row[1:])) for row in session.execute(text("""
+                    plain = dict((row[0], tuple(row[1:])) for row in session.execute(text("""
                         SELECT campaign_id, SUM(impressions)::bigint, SUM(spend)::float8,
                                SUM(revenue)::float8
                         FROM rollup_campaign_daily
                         WHERE company_id = :c AND day BETWEEN :a AND :b
-                        GROUP BY campaign_id"""), {"c": company_id, "a": a, "b": b})))
+                        GROUP BY campaign_id"""), {"c": company_id, "a": a, "b": b}))
                     mine = {row[0]: (row[12], row[16], row[17]) for row in summed
                             if row[0] in plain}
                     assert mine == plain
@@ -856,3 +856,27 @@ def test_segment_and_channel_forecasts_read_the_stored_model(ctx, scope):
         campaigns.segment_channel_forecasts(ctx, scope, None, "location", "revenue")
     with pytest.raises(ValidationError):
         campaigns.segment_channel_forecasts(ctx, scope, None, "segment", "roas")
+
+
+def test_a_period_with_activity_of_a_campaign_missing_from_the_dimensions():
+    """Activity of a campaign the dimensions do not know (created since they were read, or
+    gone): None, so the caller reads the dimensions again; then left out, as the join with
+    the campaigns leaves it out of ``campaign_totals``."""
+    from db.queries import campaigns as queries
+
+    rows = [(1, "A", "Email", "sales", None, "Paris", "English", "active", "2024-01-01",
+             "2024-01-31", 31, 100.0),
+            (3, "C", "Search", "leads", "Youth", None, "German", "completed", "2023-01-01",
+             "2023-02-01", 32, 50.0)]
+    dimensions = stats.Dimensions.of(stats.dimension_frame(rows, queries.DIMENSION_COLUMNS, {}))
+    sums = {"campaign_id": np.array([2, 1]), **{name: np.array([5.0, 7.0])
+                                               for name in queries.SUM_COLUMNS}}
+    start, end = dt.date(2024, 1, 10), dt.date(2024, 1, 20)
+    assert stats.period_campaigns(dimensions, sums, start, end) is None
+    period = stats.period_campaigns(dimensions, sums, start, end, strict=False)
+    assert period.frame["campaign_id"].tolist() == [1]
+    assert period.frame["spend"].tolist() == [7.0]
+    assert period.frame["segment"].tolist() == ["(none)"]
+    empty = stats.Dimensions.of(stats.dimension_frame([], queries.DIMENSION_COLUMNS, {}))
+    assert stats.period_campaigns(empty, sums, start, end) is None
+    assert stats.period_campaigns(empty, sums, start, end, strict=False).frame.empty

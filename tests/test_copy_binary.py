@@ -130,8 +130,8 @@ def test_fixed_width_rows_read_back_as_the_servers_values(engine):
                                    [("id", ">i8"), ("big", ">i8"), ("x", ">f8")])
     with engine.connect() as conn:
         expected = conn.execute(text(query)).all()
-    assert [tuple(r) for r in zip(got["id"].tolist(), got["big"].tolist(), got["x"].tolist())] \
-        == [tuple(r) for r in expected]
+    columns = (got["id"].tolist(), got["big"].tolist(), got["x"].tolist())
+    assert list(zip(*columns, strict=True)) == [tuple(r) for r in expected]
     assert got["x"].dtype == np.float64 and got["id"].dtype == np.int64
     empty = copy_binary.decode_fixed(_copy_out(engine, query + " WHERE false"),
                                      [("id", ">i8"), ("big", ">i8"), ("x", ">f8")])

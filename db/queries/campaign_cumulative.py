@@ -40,6 +40,16 @@ def daily_rows(days: str) -> str:
         WHERE company_id = :company AND campaign_id <> 0 AND {days}"""
 
 
+_REBUILD_LOCK_KEY = 72_410_023  # with the company id: one rebuild of a company at a time
+
+
+def lock(session: Session, company_id: int) -> None:
+    """Wait for any other rebuild of the company's running totals; held to the end of the
+    transaction (two workers would otherwise insert the same rows)."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:k, :c)"),
+                    {"k": _REBUILD_LOCK_KEY, "c": company_id})
+
+
 class State(NamedTuple):
     history_version: int
     through: dt.date
