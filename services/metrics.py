@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 
@@ -182,6 +183,10 @@ def metric_values(frame: pd.DataFrame, metric: str) -> pd.Series:
     spec = METRICS[metric]
     if spec.numerator is None:
         return frame[metric].astype(float)
-    numerator = frame[spec.numerator].astype(float)
-    denominator = frame[spec.denominator].astype(float)
-    return (numerator / denominator.where(denominator != 0)) * spec.scale
+    # on the arrays: the same IEEE operations as on the Series, without pandas' cost per
+    # operation (a group table's seven ratios took ~5 ms as Series arithmetic)
+    numerator = frame[spec.numerator].to_numpy(dtype=float, na_value=np.nan)
+    denominator = frame[spec.denominator].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = np.where(denominator != 0, numerator / denominator, np.nan) * spec.scale
+    return pd.Series(values, index=frame.index)
