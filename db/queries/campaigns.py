@@ -17,38 +17,15 @@ from db import copy_binary
 from db.queries import campaign_cumulative as cumulative
 from db.queries.benchmarks import _RATIOS, _SUMS, peers_of
 
-# Per campaign over [start, end]: what had activity in it, and its sums. Days through
-# :hist_end come from the running totals (``db.queries.campaign_cumulative``: the row of
-# :hist_end, or of the campaign's last day inside the range, minus the row of the day before
-# the range: one row per campaign), days from :recent_start to :end from the daily rollups,
-# the ads' and the sales' rows each on their own (nothing fans out). Without running totals
-# :hist_end is NULL and :recent_start is :start: every day from the rollups.
+# Per campaign over [start, end]: what had activity in it, and its sums (the ads' and the
+# sales' rows each on their own, so nothing fans out; money in units of 0.0001, as the
+# running totals hold it, so both give the same doubles).
 _MEASURES = cumulative.MEASURES
 _PERIOD_SUMS = f"""
-    WITH hist_end AS (
-        SELECT campaign_id, {", ".join(_MEASURES)}
-        FROM campaign_cumulative_daily
-        WHERE company_id = :company
-          AND ((day = :hist_end AND NOT last) OR (last AND day BETWEEN :start AND :hist_end))),
-    hist_before AS (
-        SELECT campaign_id, {", ".join(_MEASURES)}
-        FROM campaign_cumulative_daily
-        WHERE company_id = :company AND day = CAST(:start AS date) - 1 AND NOT last),
-    hist AS (
-        SELECT e.campaign_id,
-               {", ".join(f"e.{m} - COALESCE(b.{m}, 0) AS {m}" for m in _MEASURES)}
-        FROM hist_end e LEFT JOIN hist_before b ON b.campaign_id = e.campaign_id),
-    recent AS (
-        SELECT campaign_id, COUNT(*) AS active_days,
-               {", ".join(f"SUM({m})::bigint AS {m}" for m in _MEASURES[1:])}
-        FROM ({cumulative.daily_rows("day BETWEEN :recent_start AND :end")}) AS days
-        GROUP BY campaign_id),
-    totals AS (
-        SELECT COALESCE(h.campaign_id, r.campaign_id) AS campaign_id,
-               {", ".join(f"COALESCE(h.{m}, 0) + COALESCE(r.{m}, 0) AS {m}"
-                          for m in _MEASURES[1:])}
-        FROM hist h FULL JOIN recent r ON r.campaign_id = h.campaign_id
-        WHERE COALESCE(h.active_days, 0) + COALESCE(r.active_days, 0) > 0)"""
+    WITH totals AS (
+        SELECT campaign_id, {", ".join(f"SUM({m})::bigint AS {m}" for m in _MEASURES[1:])}
+        FROM ({cumulative.daily_rows("day BETWEEN :start AND :end")}) AS days
+        GROUP BY campaign_id)"""
 
 # The explorer's dimensions of a campaign, in ``DIMENSION_COLUMNS`` order.
 _DIMENSIONS = """
@@ -90,6 +67,23 @@ SUM_COLUMNS = ("impressions", "clicks", "ad_conversions", "conversions", "spend"
 TOTAL_COLUMNS = DIMENSION_COLUMNS + SUM_COLUMNS
 
 
+def campaign_totals(session: Session, company_id: int, start: dt.date,
+                    end: dt.date) -> list[tuple]:
+    """Every campaign of the company that ran or had activity in [start, end], with its
+    dimensions and its totals over the period (rows in ``TOTAL_COLUMNS`` order, by id),
+    summed over the daily rollups: the whole history's frame, and what ``campaign_sums``
+    is tested against."""
+    return [tuple(row) for row in session.execute(
+        text(_TOTALS), {"company": company_id, "start": start, "end": end}).all()]
+
+
+def campaign_dimensions(session: Session, company_id: int) -> list[tuple]:
+    """Every campaign of the company with its dimensions (``DIMENSION_COLUMNS``), by id."""
+    return [tuple(row) for row in session.execute(text(f"""
+        SELECT {_DIMENSIONS} {_DIMENSION_JOINS}
+        WHERE c.company_id = :company ORDER BY c.id"""), {"company": company_id}).all()]
+
+
 def _period_params(company_id: int, start: dt.date, end: dt.date,
                    cumulative_through: dt.date | None) -> dict:
     hist_end = None
@@ -98,23 +92,6 @@ def _period_params(company_id: int, start: dt.date, end: dt.date,
     recent_start = start if hist_end is None else hist_end + dt.timedelta(days=1)
     return {"company": company_id, "start": start, "end": end, "hist_end": hist_end,
             "recent_start": recent_start}
-
-
-def campaign_totals(session: Session, company_id: int, start: dt.date, end: dt.date, *,
-                    cumulative_through: dt.date | None = None) -> list[tuple]:
-    """Every campaign of the company that ran or had activity in [start, end], with its
-    dimensions and its totals over the period (rows in ``TOTAL_COLUMNS`` order, by id).
-    ``cumulative_through``: the company's running totals are current through that day (the
-    caller checked their history version); the days up to it are read from them."""
-    return [tuple(row) for row in session.execute(
-        text(_TOTALS), _period_params(company_id, start, end, cumulative_through)).all()]
-
-
-def campaign_dimensions(session: Session, company_id: int) -> list[tuple]:
-    """Every campaign of the company with its dimensions (``DIMENSION_COLUMNS``), by id."""
-    return [tuple(row) for row in session.execute(text(f"""
-        SELECT {_DIMENSIONS} {_DIMENSION_JOINS}
-        WHERE c.company_id = :company ORDER BY c.id"""), {"company": company_id}).all()]
 
 
 # ``campaign_sums``' rows: the running-total rows a range's sums are the difference of (the
@@ -139,7 +116,9 @@ def campaign_sums(session: Session, company_id: int, start: dt.date, end: dt.dat
                   cumulative_through: dt.date | None = None) -> dict[str, np.ndarray]:
     """The campaigns with activity in [start, end] and their sums, as columns
     (``campaign_id`` and ``SUM_COLUMNS``, by id): ``campaign_totals``' figures, the same
-    doubles. ``cumulative_through`` as in ``campaign_totals``.
+    doubles. ``cumulative_through``: the company's running totals are current through that
+    day (the caller checked their history version); the days up to it are read from them,
+    the later ones from the daily rollups.
 
     PostgreSQL only reads the rows (``_SIGNED_ROWS``); they come with COPY's binary format,
     whose fields here are all eight-byte integers (one numpy view of the bytes, ~3 ms for
