@@ -50,14 +50,15 @@ def encode(frame: pd.DataFrame, extra: dict | None = None,
     of factorizing the column again."""
     columns, buffers = [], []
     for name in frame.columns:
-        values = frame[name].to_numpy()
         if texts and name in texts:
             codes, distinct = _compact(*texts[name])
             data = codes.astype("<i2" if len(distinct) < 2**15 else "<i4")
             columns.append({"name": name, "dtype": data.dtype.str, "nbytes": data.nbytes,
-                            "text": [None if v is None else str(v) for v in distinct]})
+                            "text": distinct.tolist()})  # strings: the missing are code -1
             buffers.append(data.tobytes())
-        elif values.dtype.kind in "fiub":
+            continue
+        values = frame[name].to_numpy()
+        if values.dtype.kind in "fiub":
             data, restore = _narrow(values)
             columns.append({"name": name, "dtype": data.dtype.str, "nbytes": data.nbytes,
                             "restore": restore})
@@ -78,11 +79,17 @@ def encode(frame: pd.DataFrame, extra: dict | None = None,
     return struct.pack("<I", len(header)) + header + b"".join(buffers)
 
 
+def used_codes(codes: np.ndarray, size: int) -> np.ndarray:
+    """The distinct codes (-1 left out) among ``codes`` of ``size`` values, ascending: a
+    count per code, linear (np.unique sorts: ~3 ms for 33,000 codes against ~0.4 ms)."""
+    return np.flatnonzero(np.bincount(np.asarray(codes, dtype=np.int64) + 1,
+                                      minlength=size + 1)[1:])
+
+
 def _compact(codes: np.ndarray, distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The codes renumbered over the values they use (a period's rows use few of a
     company's campaign names)."""
-    used = np.unique(codes)
-    used = used[used >= 0]
+    used = used_codes(codes, len(distinct))
     renumber = np.full(len(distinct) + 1, -1, dtype=np.int64)  # the last slot: code -1
     renumber[used] = np.arange(len(used))
     return renumber[codes], distinct[used]

@@ -100,9 +100,16 @@ class PeriodFrame:
     def order(self, column: str, descending: bool) -> np.ndarray:
         key = (column, descending)
         if key not in self.orders:
-            keys = list(dict.fromkeys([column, "campaign_id"]))  # only the sort keys copied
-            ordered = stats.sort_rows(self.frame[keys], column, descending)
-            self.orders[key] = self.frame.index.get_indexer(ordered.index)
+            values = self.frame[column].to_numpy()
+            if values.dtype.kind == "i" or (values.dtype.kind == "f"
+                                             and not np.isnan(values).any()):
+                # numbers without gaps: sort_rows' order as one integer-keyed lexsort
+                ids = self.frame["campaign_id"].to_numpy()
+                self.orders[key] = np.lexsort((ids, -values if descending else values))
+            else:
+                keys = list(dict.fromkeys([column, "campaign_id"]))  # only the keys copied
+                ordered = stats.sort_rows(self.frame[keys], column, descending)
+                self.orders[key] = self.frame.index.get_indexer(ordered.index)
         return self.orders[key]
 
 
@@ -298,7 +305,7 @@ def _options(frame: pd.DataFrame,
     for name, column in EXPLORER_FILTERS.items():
         if texts and column in texts:
             codes, distinct = texts[column]
-            values = {str(distinct[code]) for code in np.unique(codes) if code >= 0}
+            values = {str(distinct[code]) for code in frames.used_codes(codes, len(distinct))}
         else:
             values = {str(v) for v in frame[column].dropna().unique()}
         if column == "duration_band":

@@ -597,6 +597,11 @@ def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
                     built = campaigns.PeriodFrame(joined, campaigns._options(
                         joined, period.texts), stats.totals(joined), texts=period.texts)
                     assert built.options == campaigns._options(joined)
+                    for column in ("spend", "roas", "clicks", "campaign_id"):  # sort_rows' order
+                        for descending in (False, True):
+                            assert np.array_equal(
+                                built.order(column, descending),
+                                stats.sort_rows(joined, column, descending).index.to_numpy())
                     pd.testing.assert_frame_equal(
                         _plain(campaigns._from_snapshot(campaigns._to_snapshot(built)).frame),
                         _plain(joined))
