@@ -657,15 +657,14 @@ def top_bottom(ctx: ServiceContext, scope: Scope, raw: dict | None = None,
     spent = groups[groups["spend"] > 0]["spend"]
     if floor is None:
         floor = max(100.0, float(spent.median()) / 10) if len(spent) else 100.0
-    eligible = groups[(groups["spend"] >= floor) & groups[metric].notna()]
-    ordered = stats.sort_rows(eligible, metric, descending=stats.good_direction(metric) > 0,
-                              tie=RANK_BY[by])
+    ranked = stats.ranked_rows(groups, metric, stats.good_direction(metric) > 0, RANK_BY[by])
+    eligible = ranked[groups["spend"].to_numpy()[ranked] >= floor]  # still in rank order
     columns = [c for c in ("campaign_id", "campaign", "channel", "segment", "goal")
-               if c in ordered.columns and (by == "campaign" or c == by)]
+               if c in groups.columns and (by == "campaign" or c == by)]
     columns += ["campaigns"] if by != "campaign" else []
     columns += ["spend", "revenue", "clicks", "conversions", metric]
-    top = ordered.head(TOP_N)
-    bottom = ordered.iloc[len(top):].tail(TOP_N).iloc[::-1]
+    top = groups.iloc[eligible[:TOP_N]]
+    bottom = groups.iloc[eligible[len(top):][-TOP_N:][::-1]]
     return {"period": resolved.period.as_dict(), "metric": metric, "by": by,
             "label": METRICS[metric].label, "unit": METRICS[metric].unit,
             "min_spend": floor, "eligible": len(eligible), "all": len(groups),

@@ -319,6 +319,30 @@ def test_top_and_bottom_respect_the_minimum_spend(ctx, scope, raw):
     assert all(r["spend"] >= floor for r in result["top"] + result["bottom"])
 
 
+def test_top_and_bottom_rank_as_sorting_the_groups_would(ctx, scope):
+    """The ranks come from ``stats.ranked_rows`` (a lexsort): the same rows, in the same
+    order, as sorting the eligible groups with ``sort_rows``, for every metric and grouping."""
+    frame = campaigns.period_frame(ctx, scope, dt.date(2021, 1, 1),
+                                   dt.date(2021, 12, 31)).frame
+    for by, tie in campaigns.RANK_BY.items():
+        groups = frame if by == "campaign" else stats.group_totals(frame, by)
+        for metric in campaigns.RANK_METRICS:
+            descending = stats.good_direction(metric) > 0
+            for floor in (0.0, float(groups["spend"].median())):
+                result = campaigns.top_bottom(ctx, scope, YEAR, metric, by, floor)
+                eligible = groups[(groups["spend"] >= floor) & groups[metric].notna()]
+                ordered = stats.sort_rows(eligible, metric, descending, tie)
+                top = ordered.head(campaigns.TOP_N)
+                bottom = ordered.iloc[len(top):].tail(campaigns.TOP_N).iloc[::-1]
+                assert result["eligible"] == len(eligible)
+                assert [r[tie] for r in result["top"]] == top[tie].tolist()
+                assert [r[tie] for r in result["bottom"]] == bottom[tie].tolist()
+            assert np.array_equal(
+                stats.ranked_rows(groups, metric, descending, tie),
+                stats.sort_rows(groups[groups[metric].notna()], metric, descending,
+                                tie).index.to_numpy())
+
+
 @pytest.fixture(scope="module")
 def api_client(warehouse, ctx):
     """A marketing manager of the Kaggle company, logged in to an app on this warehouse."""
