@@ -37,9 +37,10 @@ def snapshot_key(ctx: ServiceContext, company_id: int, version: int, start, end)
 DIMENSIONS_FORMAT = 1  # as SNAPSHOT_FORMAT, for the columns of ``stats.dimension_frame``
 
 
-def dimensions_key(ctx: ServiceContext, company_id: int, version: int) -> str:
-    """Every campaign's dimensions (``services.campaigns._dimensions``) at a data version."""
-    return ctx.key("campaign-dimensions", DIMENSIONS_FORMAT, company_id, version)
+def dimensions_key(ctx: ServiceContext, company_id: int, stamp: str) -> str:
+    """Every campaign's dimensions (``services.campaigns._dimensions``) as of ``stamp`` (what
+    they depend on: a digest of the campaigns, the history version)."""
+    return ctx.key("campaign-dimensions", DIMENSIONS_FORMAT, company_id, stamp)
 
 
 def encode(frame: pd.DataFrame, extra: dict | None = None,

@@ -190,17 +190,19 @@ def _build(ctx: ServiceContext, company_id: int, start: dt.date, end: dt.date) -
 
 
 _DIMENSIONS = Memo(4)
+_DIMENSION_KEYS = Memo(64)  # (company, data and history version, day) -> the dimensions' stamp
 
 
 def _dimensions(ctx: ServiceContext, company_id: int, fresh: bool = False) -> stats.Dimensions:
     """Every campaign of the company with its dimensions and anomaly reason
-    (``stats.dimension_frame``) for the current data version: from this process's memo, the
-    snapshot another process wrote, or PostgreSQL. Each campaign's anomaly reason rides in
-    the frame (a new history version is a new data version, so it never outlives its
-    anomalies): a page reads its rows' reasons without decoding the worker's whole result
-    for 100,000 campaigns."""
-    version = data_version(ctx, company_id)
-    snapshot = frames.dimensions_key(ctx, company_id, version)
+    (``stats.dimension_frame``): from this process's memo, the snapshot another process
+    wrote, or PostgreSQL. Kept under a digest of the campaigns, the history version and the
+    models' last day, not the data version: events streaming in (a new data version every
+    few seconds) leave them as they are, and a new data version costs a digest query
+    (~12 ms at 100,000 campaigns) instead of reading them again (~0.7 s). Each campaign's
+    anomaly reason rides in them: a page reads its rows' reasons without decoding the
+    worker's whole result for 100,000 campaigns."""
+    snapshot = _dimensions_key(ctx, company_id, fresh)
 
     def build() -> stats.Dimensions:
         blob = None if fresh else frames.read(ctx, snapshot)
@@ -217,6 +219,23 @@ def _dimensions(ctx: ServiceContext, company_id: int, fresh: bool = False) -> st
     if fresh:
         _DIMENSIONS.put(snapshot, build())
     return _DIMENSIONS.get_or_build(snapshot, build)
+
+
+def _dimensions_key(ctx: ServiceContext, company_id: int, fresh: bool = False) -> str:
+    """The dimensions' snapshot key for the company's current data version (its digest is
+    asked once per data version and process; ``fresh``: asked again)."""
+    history = data_version(ctx, company_id, history=True)
+
+    def digest() -> str:
+        with ctx.session() as session:
+            campaigns = queries.campaigns_digest(session, company_id)
+        return f"{history}:{history_through().isoformat()}:{campaigns}"
+
+    key = ctx.key("campaign-dimensions-key", company_id, data_version(ctx, company_id),
+                  history, history_through().isoformat())
+    if fresh:
+        _DIMENSION_KEYS.put(key, digest())
+    return frames.dimensions_key(ctx, company_id, _DIMENSION_KEYS.get_or_build(key, digest))
 
 
 def _dimensions_snapshot(dimensions: stats.Dimensions) -> bytes:
@@ -280,7 +299,7 @@ def warm_frames(ctx: ServiceContext, company_id: int) -> int:
         newest = filter_queries.newest_marketing_day(session, company_id)
     if newest is None:
         return 0
-    if not frames.exists(ctx, frames.dimensions_key(ctx, company_id, version)):
+    if not frames.exists(ctx, _dimensions_key(ctx, company_id)):
         _dimensions(ctx, company_id, fresh=True)  # what a custom range's frame joins to
     built = 0
     for days in RANGES.values():

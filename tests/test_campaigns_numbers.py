@@ -907,3 +907,38 @@ def test_a_period_with_activity_of_a_campaign_missing_from_the_dimensions():
     empty = stats.Dimensions.of(stats.dimension_frame([], queries.DIMENSION_COLUMNS, {}))
     assert stats.period_campaigns(empty, sums, start, end) is None
     assert stats.period_campaigns(empty, sums, start, end, strict=False).frame.empty
+
+
+def test_the_dimensions_outlive_a_data_version_but_not_a_change_of_a_campaign(ctx, scope):
+    """Events streaming in (a new data version) leave the campaigns' dimensions as they are;
+    a renamed campaign is read again."""
+    from services.cache import forget_data_version
+
+    def bump():
+        with ctx.session() as session:
+            session.execute(text("UPDATE data_versions SET version = version + 1 "
+                                 "WHERE company_id = :c"), {"c": scope.company_id})
+        forget_data_version(ctx, [scope.company_id])
+
+    company = scope.company_id
+    with ctx.session() as session:
+        campaign_id, name = session.execute(text(
+            "SELECT id, name FROM campaigns WHERE company_id = :c ORDER BY id LIMIT 1"),
+            {"c": company}).one()
+    first, key = campaigns._dimensions(ctx, company), campaigns._dimensions_key(ctx, company)
+    bump()
+    assert campaigns._dimensions_key(ctx, company) == key
+    assert campaigns._dimensions(ctx, company) is first
+    try:
+        with ctx.session() as session:
+            session.execute(text("UPDATE campaigns SET name = :n WHERE id = :id"),
+                            {"n": f"{name} (renamed)", "id": campaign_id})
+        bump()
+        assert campaigns._dimensions_key(ctx, company) != key
+        names = campaigns._dimensions(ctx, company).texts["campaign"][1]
+        assert f"{name} (renamed)" in set(names) and name not in set(names)
+    finally:
+        with ctx.session() as session:
+            session.execute(text("UPDATE campaigns SET name = :n WHERE id = :id"),
+                            {"n": name, "id": campaign_id})
+        bump()

