@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy import text
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)  # signature, flags, extension
 TRAILER = struct.pack(">h", -1)
@@ -143,8 +144,6 @@ def copy_out(session, sql: str, params: dict) -> bytes:
     """The rows of ``sql`` (a SELECT with SQLAlchemy's ``:name`` parameters) in COPY's binary
     format, in the session's transaction. COPY takes no parameters, so psycopg2 quotes them
     into the statement."""
-    from sqlalchemy import text
-
     compiled = str(text(sql).compile(dialect=session.get_bind().dialect))
     cursor = session.connection().connection.driver_connection.cursor()
     buffer = io.BytesIO()

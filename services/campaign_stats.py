@@ -158,14 +158,15 @@ class Period:
     texts: dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def period_campaigns(dimensions: Dimensions, sums: dict[str, list],
-                     start, end, strict: bool = True) -> Period | None:
+def period_campaigns(dimensions: Dimensions, columns: tuple[str, ...],
+                     sums: dict[str, list], start, end, strict: bool = True) -> Period | None:
     """The period's frame as ``campaign_frame`` builds it from ``campaign_totals``' rows (same
     rows, columns and values; plus ``anomaly``): the campaigns with activity in [start, end]
     (``sums``: ``db.queries.campaigns.campaign_sums``) and those scheduled to run in it,
-    each with its dimensions. A campaign with activity that is not in ``dimensions`` (created
-    after they were read, or gone) makes it None; with ``strict=False`` it is left out, as
-    the join with the campaigns leaves it out of ``campaign_totals``."""
+    each with its dimensions (``columns``: the ones ``dimension_frame`` was given, in
+    order). A campaign with activity that is not in ``dimensions`` (created after they were
+    read, or gone) makes it None; with ``strict=False`` it is left out, as the join with the
+    campaigns leaves it out of ``campaign_totals``."""
     numbers, texts = dimensions.numbers, dimensions.texts
     ids = numbers["campaign_id"]
     active = np.asarray(sums["campaign_id"], dtype="int64")
@@ -183,8 +184,7 @@ def period_campaigns(dimensions: Dimensions, sums: dict[str, list],
     rows = np.flatnonzero(keep)
     kept = {name: (codes[rows], distinct) for name, (codes, distinct) in texts.items()}
     data = {}
-    for name in ("campaign_id", "campaign", "channel", "goal", "segment", "location",
-                 "language", "status", "start_date", "end_date", "duration_days", "budget"):
+    for name in columns:
         data[name] = text_values(*kept[name]) if name in kept else numbers[name][rows]
     for name in BASES:
         values = np.zeros(len(ids))

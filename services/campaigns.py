@@ -100,12 +100,10 @@ class PeriodFrame:
     def order(self, column: str, descending: bool) -> np.ndarray:
         key = (column, descending)
         if key not in self.orders:
-            values = self.frame[column].to_numpy()
-            if values.dtype.kind == "i" or (values.dtype.kind == "f"
-                                             and not np.isnan(values).any()):
-                # numbers without gaps: sort_rows' order as one integer-keyed lexsort
-                ids = self.frame["campaign_id"].to_numpy()
-                self.orders[key] = np.lexsort((ids, -values if descending else values))
+            ranked = stats.ranked_rows(self.frame, column, descending) \
+                if self.frame[column].dtype.kind in "if" else None
+            if ranked is not None and len(ranked) == len(self.frame):  # numbers, no gaps
+                self.orders[key] = ranked
             else:
                 keys = list(dict.fromkeys([column, "campaign_id"]))  # only the keys copied
                 ordered = stats.sort_rows(self.frame[keys], column, descending)
@@ -180,10 +178,11 @@ def _build(ctx: ServiceContext, company_id: int, start: dt.date, end: dt.date) -
         through = kept.through if kept and kept.history_version == history else None
         sums = queries.campaign_sums(session, company_id, start, end,
                                      cumulative_through=through)
-    period = stats.period_campaigns(_dimensions(ctx, company_id), sums, start, end)
+    columns = queries.DIMENSION_COLUMNS
+    period = stats.period_campaigns(_dimensions(ctx, company_id), columns, sums, start, end)
     if period is None:  # a campaign created since the dimensions were read: read them again
-        period = stats.period_campaigns(_dimensions(ctx, company_id, fresh=True), sums,
-                                        start, end, strict=False)
+        period = stats.period_campaigns(_dimensions(ctx, company_id, fresh=True), columns,
+                                        sums, start, end, strict=False)
     frame = period.frame
     return PeriodFrame(frame, _options(frame, period.texts), stats.totals(frame),
                        dict(period.orders), texts=period.texts)

@@ -606,7 +606,7 @@ def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
                     expected = stats.campaign_frame(summed, queries.TOTAL_COLUMNS)
                     for kept in (None, through):
                         period = stats.period_campaigns(
-                            dimensions, queries.campaign_sums(
+                            dimensions, queries.DIMENSION_COLUMNS, queries.campaign_sums(
                                 session, company_id, a, b, cumulative_through=kept), a, b)
                         joined = period.frame
                         pd.testing.assert_frame_equal(_plain(joined.drop(columns="anomaly")),
@@ -899,14 +899,15 @@ def test_a_period_with_activity_of_a_campaign_missing_from_the_dimensions():
     sums = {"campaign_id": np.array([2, 1]), **{name: np.array([5.0, 7.0])
                                                for name in queries.SUM_COLUMNS}}
     start, end = dt.date(2024, 1, 10), dt.date(2024, 1, 20)
-    assert stats.period_campaigns(dimensions, sums, start, end) is None
-    period = stats.period_campaigns(dimensions, sums, start, end, strict=False)
+    columns = queries.DIMENSION_COLUMNS
+    assert stats.period_campaigns(dimensions, columns, sums, start, end) is None
+    period = stats.period_campaigns(dimensions, columns, sums, start, end, strict=False)
     assert period.frame["campaign_id"].tolist() == [1]
     assert period.frame["spend"].tolist() == [7.0]
     assert period.frame["segment"].tolist() == ["(none)"]
-    empty = stats.Dimensions.of(stats.dimension_frame([], queries.DIMENSION_COLUMNS, {}))
-    assert stats.period_campaigns(empty, sums, start, end) is None
-    assert stats.period_campaigns(empty, sums, start, end, strict=False).frame.empty
+    empty = stats.Dimensions.of(stats.dimension_frame([], columns, {}))
+    assert stats.period_campaigns(empty, columns, sums, start, end) is None
+    assert stats.period_campaigns(empty, columns, sums, start, end, strict=False).frame.empty
 
 
 def test_the_dimensions_outlive_a_data_version_but_not_a_change_of_a_campaign(ctx, scope):

@@ -145,13 +145,12 @@ def campaign_sums(session: Session, company_id: int, start: dt.date, end: dt.dat
     rows = copy_binary.decode_fixed(data, [(name, ">i8") for name in names])
     order = np.argsort(rows["campaign_id"], kind="stable")
     ids = rows["campaign_id"][order]
-    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else ids
-    sign = rows["sign"][order]
-    summed = {name: np.add.reduceat(rows[name][order] * sign, starts) if len(ids)
-              else np.zeros(0, dtype=np.int64) for name in _MEASURES}
+    firsts = np.flatnonzero(np.diff(ids, prepend=-1))  # each campaign's first row (ids > 0)
+    signed = {name: rows[name][order] * rows["sign"][order] for name in _MEASURES}
+    summed = {name: np.add.reduceat(values, firsts) for name, values in signed.items()}
     active = summed["active_days"] > 0
     sums = {name: values[active] for name, values in summed.items()}
-    return {"campaign_id": ids[starts][active] if len(ids) else ids,
+    return {"campaign_id": ids[firsts][active],
             "impressions": sums["impressions"], "clicks": sums["clicks"],
             "ad_conversions": sums["ad_conversions"],
             "conversions": sums["ad_conversions"] + sums["sales_conversions"],
