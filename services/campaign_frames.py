@@ -8,8 +8,8 @@ is never served an old frame; it lives outside the request cache's namespace (``
 like the worker's other precomputed results, and expires after a day.
 
 Format (no pickle): 4 bytes of header length, a JSON header, then each numeric column's raw
-little-endian buffer. Text columns are stored as int32 codes into a list of distinct values
-kept in the header (None as code -1), so they come back as the same Python strings.
+little-endian buffer. Text columns are stored as int16 or int32 codes (None as code -1) and
+their distinct values, so they come back as the same Python strings.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ import numpy as np
 import pandas as pd
 import redis
 
+from services.campaign_stats import text_column
 from services.context import ServiceContext
 
 SNAPSHOT_TTL_S = 24 * 3600
 # Part of the key: a snapshot written by older code (other columns or extras) is never read.
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = 3
 
 
 def snapshot_key(ctx: ServiceContext, company_id: int, version: int, start, end) -> str:
@@ -34,7 +35,7 @@ def snapshot_key(ctx: ServiceContext, company_id: int, version: int, start, end)
                    end.isoformat())
 
 
-DIMENSIONS_FORMAT = 1  # as SNAPSHOT_FORMAT, for the columns of ``stats.dimension_frame``
+DIMENSIONS_FORMAT = 2  # as SNAPSHOT_FORMAT, for the columns of ``stats.dimension_frame``
 
 
 def dimensions_key(ctx: ServiceContext, company_id: int, stamp: str) -> str:
@@ -53,23 +54,21 @@ def encode(frame: pd.DataFrame, extra: dict | None = None,
     for name in frame.columns:
         if texts and name in texts:
             codes, distinct = _compact(*texts[name])
-            data = codes.astype("<i2" if len(distinct) < 2**15 else "<i4")
-            columns.append({"name": name, "dtype": data.dtype.str, "nbytes": data.nbytes,
-                            "text": distinct.tolist()})  # strings: the missing are code -1
-            buffers.append(data.tobytes())
-            continue
-        values = frame[name].to_numpy()
-        if values.dtype.kind in "fiub":
-            data, restore = _narrow(values)
-            columns.append({"name": name, "dtype": data.dtype.str, "nbytes": data.nbytes,
-                            "restore": restore})
-            buffers.append(data.tobytes())
         else:
-            codes, distinct = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
-            data = codes.astype("<i2" if len(distinct) < 2**15 else "<i4")
-            columns.append({"name": name, "dtype": data.dtype.str, "nbytes": data.nbytes,
-                            "text": [None if v is None else str(v) for v in distinct]})
-            buffers.append(data.tobytes())
+            values = frame[name].to_numpy()
+            if values.dtype.kind in "fiub":
+                data, restore = _narrow(values)
+                columns.append({"name": name, "dtype": data.dtype.str, "nbytes": data.nbytes,
+                                "restore": restore})
+                buffers.append(data.tobytes())
+                continue
+            codes, distinct = pd.factorize(pd.Series(values, dtype=object),
+                                           use_na_sentinel=True)
+        data = codes.astype("<i2" if len(distinct) < 2**15 else "<i4")
+        described, joined = _text_bytes(distinct)
+        columns.append({"name": name, "dtype": data.dtype.str, "nbytes": data.nbytes,
+                        **described})
+        buffers += [data.tobytes(), joined]
     named = []
     for name, array in (arrays or {}).items():
         data = np.ascontiguousarray(array.astype("<i8"))
@@ -78,6 +77,23 @@ def encode(frame: pd.DataFrame, extra: dict | None = None,
     header = json.dumps({"rows": len(frame), "columns": columns, "arrays": named,
                          "extra": extra or {}}, separators=(",", ":")).encode()
     return struct.pack("<I", len(header)) + header + b"".join(buffers)
+
+
+def _text_bytes(distinct) -> tuple[dict, bytes]:
+    """A text column's distinct values (strings; the missing are code -1) for the header and
+    the bytes after the codes: one UTF-8 buffer joined by NUL (JSON-encoding 30,000 campaign
+    names cost ~3 ms, joining them ~0.2 ms), or a JSON list in the header when a value holds
+    a NUL itself."""
+    words = list(distinct)
+    try:
+        joined = "\x00".join(words)
+    except TypeError:  # not all strings
+        words = [str(v) for v in words]
+        joined = "\x00".join(words)
+    if joined.count("\x00") != max(len(words) - 1, 0):
+        return {"text": words}, b""
+    encoded = joined.encode()
+    return {"words": len(words), "text_nbytes": len(encoded)}, encoded
 
 
 def used_codes(codes: np.ndarray, size: int) -> np.ndarray:
@@ -109,21 +125,27 @@ def _narrow(values: np.ndarray) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(values.astype(restore)), restore
 
 
-def decode(blob: bytes) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
-    """(frame, extra, arrays) from ``encode``'s bytes."""
+def decode(blob: bytes) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray], dict]:
+    """(frame, extra, arrays, texts) from ``encode``'s bytes; ``texts``: each text column's
+    codes and distinct values, as ``encode`` takes them."""
     (length,) = struct.unpack_from("<I", blob, 0)
     header = json.loads(blob[4:4 + length])
     offset = 4 + length
-    data = {}
+    data, texts = {}, {}
     for column in header["columns"]:
         values = np.frombuffer(blob, dtype=column["dtype"], offset=offset,
                                count=column["nbytes"] // np.dtype(column["dtype"]).itemsize)
         offset += column["nbytes"]
-        if "text" in column:
-            # the last slot answers code -1 (a missing value) with None
-            lookup = np.empty(len(column["text"]) + 1, dtype=object)
-            lookup[:-1] = column["text"]
-            values = lookup[values]
+        if "words" in column:
+            words = blob[offset:offset + column["text_nbytes"]].decode().split("\x00") \
+                if column["words"] else []
+            offset += column["text_nbytes"]
+            texts[column["name"]] = (values.astype(np.intp), np.asarray(words, dtype=object))
+            values = text_column(*texts[column["name"]])
+        elif "text" in column:
+            texts[column["name"]] = (values.astype(np.intp),
+                                     np.asarray(column["text"], dtype=object))
+            values = text_column(*texts[column["name"]])
         else:  # the original dtype, writable and independent of the blob
             values = values.astype(column["restore"])
         data[column["name"]] = values
@@ -132,7 +154,7 @@ def decode(blob: bytes) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray]]:
         arrays[array["name"]] = np.frombuffer(blob, dtype="<i8", offset=offset,
                                               count=array["nbytes"] // 8).astype(np.intp)
         offset += array["nbytes"]
-    return pd.DataFrame(data, copy=False), header["extra"], arrays
+    return pd.DataFrame(data, copy=False), header["extra"], arrays, texts
 
 
 def _redis(ctx: ServiceContext, fallback, use):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from services.metrics import METRICS, metric_value, metric_values
+from services.metrics import METRICS, metric_array, metric_value
 
 # Summed base quantities of a campaign or a group.
 BASES = ("impressions", "clicks", "ad_conversions", "conversions", "spend", "ad_revenue",
@@ -52,24 +52,24 @@ def duration_bands(days: pd.Series) -> np.ndarray:
     return np.select(conditions, labels, default=DURATION_BANDS[0][2]).astype(object)
 
 
-def tiers(roi_pct: pd.Series) -> np.ndarray:
+def tiers(roi_pct: np.ndarray) -> np.ndarray:
     """``services.kpis.roi_tier`` of a whole column (None where ROI is undefined)."""
-    values = roi_pct.to_numpy(dtype="float64", na_value=np.nan)
+    values = np.asarray(roi_pct, dtype="float64")
     out = np.select([values >= 100, values >= 50, values < 50], list(TIERS), default="")
     out = out.astype(object)
     out[np.isnan(values)] = None
     return out
 
 
-def with_metrics(frame: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
-    """Add the catalogue's ratios (NaN where a denominator is zero) and, per row, the ROI
-    tier (None where ROI is undefined); ``copy=False``: to ``frame`` itself."""
-    frame = frame.copy() if copy else frame
-    frame["profit"] = frame["revenue"] - frame["spend"]
-    for metric in RATIOS:
-        frame[metric] = metric_values(frame, metric)
-    frame["tier"] = tiers(frame["roi_pct"])
-    return frame.drop(columns="profit")
+def with_metrics(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with the catalogue's ratios (NaN where a denominator is zero) and, per row,
+    the ROI tier (None where ROI is undefined), computed on the columns' arrays and added at
+    once (a column at a time cost ~2 ms on a table of ten groups)."""
+    bases = {name: frame[name].to_numpy(dtype=float, na_value=np.nan) for name in BASES}
+    bases["profit"] = bases["revenue"] - bases["spend"]
+    added = {metric: metric_array(bases, metric) for metric in RATIOS}
+    added["tier"] = tiers(added["roi_pct"])
+    return pd.concat([frame, pd.DataFrame(added, index=frame.index)], axis=1)
 
 
 def _rows_frame(rows: list[tuple], columns: tuple[str, ...]) -> pd.DataFrame:
@@ -147,6 +147,16 @@ def text_values(codes: np.ndarray, distinct: np.ndarray) -> np.ndarray:
     return lookup[codes]
 
 
+def text_column(codes: np.ndarray, distinct: np.ndarray):
+    """The column of ``codes`` (-1: missing) into ``distinct`` (strings) as a frame holds
+    text: with pandas' string dtype, the distinct values are checked once and taken per row
+    (a frame checking every row's string cost ~0.7 ms a column at 30,000 rows, taking
+    ~0.2 ms). Many distinct values (names) or none: their objects, as a frame infers them."""
+    if 0 < len(distinct) <= len(codes) // 8:
+        return pd.array(distinct, dtype="str").take(codes, allow_fill=True)
+    return text_values(codes, distinct)
+
+
 @dataclass(frozen=True)
 class Period:
     """``period_campaigns``' answer: the frame, its row orders by campaign name
@@ -185,26 +195,59 @@ def period_campaigns(dimensions: Dimensions, columns: tuple[str, ...],
     kept = {name: (codes[rows], distinct) for name, (codes, distinct) in texts.items()}
     data = {}
     for name in columns:
-        data[name] = text_values(*kept[name]) if name in kept else numbers[name][rows]
+        data[name] = text_column(*kept[name]) if name in kept else numbers[name][rows]
     for name in BASES:
         values = np.zeros(len(ids))
         values[at] = np.asarray(sums[name], dtype="float64")
         data[name] = values[rows]
-    data["duration_band"] = text_values(*kept["duration_band"])
-    frame = with_metrics(pd.DataFrame(data), copy=False)
-    frame["anomaly"] = text_values(*kept["anomaly"])
+    data["duration_band"] = text_column(*kept["duration_band"])
+    frame = with_metrics(pd.DataFrame(data))
+    frame["anomaly"] = text_column(*kept["anomaly"])
     ranks, ids = numbers["name_rank"][rows], ids[rows]
     return Period(frame, {("campaign", False): np.lexsort((ids, ranks)),
                           ("campaign", True): np.lexsort((ids, -ranks))}, kept)
 
 
-def group_totals(frame: pd.DataFrame, by: str | list[str]) -> pd.DataFrame:
-    """Summed bases and the number of campaigns per group, with the ratios of the sums."""
+def group_totals(frame: pd.DataFrame, by: str | list[str],
+                 texts: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
+    """Summed bases and the number of campaigns per group, with the ratios of the sums.
+    ``texts``: the frame's text columns as codes and distinct values (``Period.texts``);
+    when it has every key, the rows are grouped by the codes (factorizing 30,000 strings
+    again cost ~1.5 ms a grouping), with the same groups, order and sums."""
     keys = [by] if isinstance(by, str) else list(by)
+    if texts and all(key in texts for key in keys):
+        return _group_totals_by_codes(frame, keys, texts)
     grouped = frame.groupby(keys, sort=True, dropna=False)
     out = grouped[list(BASES)].sum()
     out["campaigns"] = grouped.size()
     return with_metrics(out.reset_index())
+
+
+def _group_totals_by_codes(frame: pd.DataFrame, keys: list[str],
+                           texts: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """``group_totals`` grouped by each key's rank in value order (missing last) instead of
+    its values: pandas numbers the groups as it would from the values, and its sums depend
+    on that numbering (rows already in group order are summed another way), so the same
+    groups come with the same doubles."""
+    ranks, ordered = [], []
+    for key in keys:
+        codes, distinct = texts[key]
+        by_value = np.argsort(distinct, kind="stable")
+        rank = np.empty(len(distinct) + 1, dtype=np.intp)  # the last slot: code -1, last
+        rank[by_value] = np.arange(len(distinct))
+        rank[-1] = len(distinct)
+        ranks.append(rank[codes])
+        ordered.append(distinct[by_value])
+    grouped = frame[list(BASES)].groupby(ranks, sort=True)
+    out = grouped.sum()
+    out["campaigns"] = grouped.size()
+    data = {}
+    for level, (key, distinct) in enumerate(zip(keys, ordered, strict=True)):
+        rank = np.asarray(out.index.get_level_values(level), dtype=np.intp)
+        data[key] = text_column(np.where(rank == len(distinct), -1, rank), distinct)
+    for name in (*BASES, "campaigns"):
+        data[name] = out[name].to_numpy()
+    return with_metrics(pd.DataFrame(data))
 
 
 def totals(frame: pd.DataFrame) -> dict:

@@ -248,7 +248,7 @@ def _dimensions_snapshot(dimensions: stats.Dimensions) -> bytes:
 
 
 def _dimensions_from_snapshot(blob: bytes) -> stats.Dimensions:
-    frame, extra, arrays = frames.decode(blob)
+    frame, extra, arrays, _texts = frames.decode(blob)
     return stats.Dimensions(
         {name: frame[name].to_numpy() for name in frame.columns},
         {name: (arrays[name], np.asarray(distinct, dtype=object))
@@ -262,12 +262,12 @@ def _to_snapshot(kept: PeriodFrame) -> bytes:
 
 
 def _from_snapshot(blob: bytes) -> PeriodFrame:
-    frame, extra, arrays = frames.decode(blob)
+    frame, extra, arrays, texts = frames.decode(blob)
     orders = {}
     for name, order in arrays.items():
         column, descending = name.rsplit(":", 1)
         orders[(column, descending == "1")] = order
-    return PeriodFrame(frame, extra["options"], extra["totals"], orders)
+    return PeriodFrame(frame, extra["options"], extra["totals"], orders, texts=texts)
 
 
 def refresh_cumulative(ctx: ServiceContext, company_id: int,
@@ -311,9 +311,9 @@ def warm_frames(ctx: ServiceContext, company_id: int) -> int:
     return built
 
 
-def _frame(ctx, scope, raw) -> tuple[filters.Filters, pd.DataFrame]:
+def _frame(ctx, scope, raw) -> tuple[filters.Filters, PeriodFrame]:
     resolved = resolve(ctx, scope, raw)
-    return resolved, period_frame(ctx, scope, resolved.period.start, resolved.period.end).frame
+    return resolved, period_frame(ctx, scope, resolved.period.start, resolved.period.end)
 
 
 def _options(frame: pd.DataFrame,
@@ -442,8 +442,8 @@ def campaign_detail(ctx: ServiceContext, scope: Scope, raw: dict | None,
     daily trend over the period, and its ratios beside its channel's, its segment's and the
     company's (ratios of sums over their campaigns in the period)."""
     found = access.campaign_in_scope(ctx, scope, campaign_id)
-    resolved, frame = _frame(ctx, scope, raw)
-    period = resolved.period
+    resolved, kept = _frame(ctx, scope, raw)
+    frame, period = kept.frame, resolved.period
     with ctx.session() as session:
         daily = queries.campaign_daily(session, scope.company_id, found["id"], period.start,
                                        period.end)
@@ -539,8 +539,9 @@ def segments(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> dict
     with ctx.session() as session:
         peers = {row["grp"]: row for row in queries.peer_ratios(
             session, scope.company_id, period.start, period.end, "segment", industry_only=True)}
-    frame = period_frame(ctx, scope, period.start, period.end).frame
-    groups = stats.group_totals(frame, "segment")
+    kept = period_frame(ctx, scope, period.start, period.end)
+    frame = kept.frame
+    groups = stats.group_totals(frame, "segment", kept.texts)
     company = stats.totals(frame)
     rows = []
     for record in stats.records(groups, ["segment", "campaigns", *stats.BASES,
@@ -595,8 +596,9 @@ def channels(ctx: ServiceContext, scope: Scope, raw: dict | None = None) -> dict
         peers = {row["grp"]: row for row in queries.peer_ratios(
             session, scope.company_id, period.start, period.end, "channel",
             industry_only=False)}
-    frame = period_frame(ctx, scope, period.start, period.end).frame
-    groups = stats.group_totals(frame, "channel")
+    kept = period_frame(ctx, scope, period.start, period.end)
+    frame = kept.frame
+    groups = stats.group_totals(frame, "channel", kept.texts)
     company = stats.totals(frame)
     rows = [{**record, "cells": {m: _peer_cell(record[m], peers.get(record["channel"]), m)
                                  for m in CHANNEL_METRICS}}
@@ -627,13 +629,14 @@ def performance_matrix(ctx: ServiceContext, scope: Scope, raw: dict | None = Non
     """Goal x segment: the metric (ratio of the cell's sums) and the number of campaigns
     behind each cell."""
     metric = _metric(metric, MATRIX_METRICS)
-    resolved, frame = _frame(ctx, scope, raw)
-    cells = stats.group_totals(frame, ["goal", "segment"])
+    resolved, kept = _frame(ctx, scope, raw)
+    frame = kept.frame
+    cells = stats.group_totals(frame, ["goal", "segment"], kept.texts)
     return {"period": resolved.period.as_dict(), "metric": metric,
             "label": METRICS[metric].label, "unit": METRICS[metric].unit,
             "definition": METRICS[metric].definition,
-            "goals": sorted(frame["goal"].unique().tolist()),
-            "segments": sorted(frame["segment"].unique().tolist()),
+            "goals": sorted(cells["goal"].unique().tolist()),  # the frame's, in fewer rows
+            "segments": sorted(cells["segment"].unique().tolist()),
             "cells": [{"goal": r["goal"], "segment": r["segment"], "value": r[metric],
                        "campaigns": r["campaigns"], "spend": r["spend"], "clicks": r["clicks"]}
                       for r in stats.records(cells, ["goal", "segment", "campaigns", "spend",
@@ -670,8 +673,9 @@ def top_bottom(ctx: ServiceContext, scope: Scope, raw: dict | None = None,
     metric = _metric(metric, RANK_METRICS)
     by = one_of(by, "by", RANK_BY, "campaign")
     floor = _money(min_spend, "min_spend")
-    resolved, frame = _frame(ctx, scope, raw)
-    groups = frame if by == "campaign" else stats.group_totals(frame, by)
+    resolved, kept = _frame(ctx, scope, raw)
+    frame = kept.frame
+    groups = frame if by == "campaign" else stats.group_totals(frame, by, kept.texts)
     spent = groups[groups["spend"] > 0]["spend"]
     if floor is None:
         floor = max(100.0, float(spent.median()) / 10) if len(spent) else 100.0

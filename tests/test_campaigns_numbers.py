@@ -411,12 +411,23 @@ def test_snapshot_round_trip_keeps_every_value_and_type():
         "roas": [np.nan, 1.5, np.inf], "campaign": ["Größe €", None, "b"],
         "tier": [None, "High ROI", None]})
     order = np.array([2, 0, 1])
-    back, extra, arrays = frames.decode(frames.encode(frame, {"options": {"a": ["x"]}},
-                                                      {"order": order}))
+    back, extra, arrays, texts = frames.decode(frames.encode(frame, {"options": {"a": ["x"]}},
+                                                             {"order": order}))
     pd.testing.assert_frame_equal(back, frame, check_exact=True)
     assert np.signbit(back["spend"][1]) and back["spend"][0] == 0.1 + 0.2
     assert pd.isna(back["campaign"][1]) and back["campaign"][0] == "Größe €"
     assert extra == {"options": {"a": ["x"]}} and list(arrays["order"]) == [2, 0, 1]
+    assert texts["tier"][0].tolist() == [-1, 0, -1] and texts["tier"][1].tolist() == ["High ROI"]
+
+    # many rows of few values (taken from the distinct values), a value holding a NUL (kept
+    # in the header instead), a column with none at all
+    many = pd.DataFrame({"channel": ["Email", None, "Social", "Email"] * 50,
+                         "name": ["a\x00b", "", "c", None] * 50,
+                         "none": np.array([None] * 200, dtype=object)})
+    back, _extra, _arrays, texts = frames.decode(frames.encode(many))
+    pd.testing.assert_frame_equal(back, many, check_exact=True)
+    assert back["name"][0] == "a\x00b" and back["name"][1] == ""
+    assert texts["none"][1].tolist() == [] and set(texts["none"][0]) == {-1}
 
 
 def test_the_worker_snapshot_serves_a_new_process_the_same_pages(ctx, scope):
@@ -626,9 +637,16 @@ def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
                             assert np.array_equal(
                                 built.order(column, descending),
                                 stats.sort_rows(joined, column, descending).index.to_numpy())
-                    pd.testing.assert_frame_equal(
-                        _plain(campaigns._from_snapshot(campaigns._to_snapshot(built)).frame),
-                        _plain(joined))
+                    back = campaigns._from_snapshot(campaigns._to_snapshot(built))
+                    pd.testing.assert_frame_equal(_plain(back.frame), _plain(joined))
+                    # groups by the codes (as built, as read back): pandas' groups, order
+                    # and doubles
+                    for by in ("segment", "channel", ["goal", "segment"], ["tier", "status"]):
+                        plain_groups = _plain(stats.group_totals(joined, by))
+                        for kept_texts in (period.texts, back.texts):
+                            pd.testing.assert_frame_equal(
+                                _plain(stats.group_totals(joined, by, kept_texts)),
+                                plain_groups, check_exact=True)
                     checked += bool(summed)
     finally:
         with ctx.session() as session:
@@ -908,6 +926,31 @@ def test_a_period_with_activity_of_a_campaign_missing_from_the_dimensions():
     empty = stats.Dimensions.of(stats.dimension_frame([], columns, {}))
     assert stats.period_campaigns(empty, columns, sums, start, end) is None
     assert stats.period_campaigns(empty, columns, sums, start, end, strict=False).frame.empty
+
+
+def test_groups_by_codes_are_pandas_groups_of_the_values():
+    """``group_totals`` with the frame's codes: the groups, their order (missing last) and
+    every double of pandas grouping the values, on rows in any order (pandas sums rows
+    already in group order another way) and values whose sum depends on the order."""
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(1, 300))
+        vocabulary = np.array(["b", "a", "c", None, "Zed", "é"], dtype=object)
+        frame = pd.DataFrame({"x": rng.choice(vocabulary[:int(rng.integers(1, 7))], n),
+                              "y": rng.choice(vocabulary[:3], n)})
+        if seed % 2:
+            frame = frame.sort_values(["x", "y"], na_position="last").reset_index(drop=True)
+        for name in stats.BASES:
+            frame[name] = rng.choice([0.1, 0.3, 1e6 + 1e-4, 7e-5, 302621.5319, 168975.9377],
+                                     n) * rng.integers(1, 1000, n)
+        texts = {}
+        for column in ("x", "y"):
+            codes, distinct = pd.factorize(frame[column].to_numpy(object))
+            texts[column] = (np.asarray(codes), np.asarray(distinct, dtype=object))
+        for by in (["x", "y"], ["y", "x"], "x"):
+            pd.testing.assert_frame_equal(_plain(stats.group_totals(frame, by, texts)),
+                                          _plain(stats.group_totals(frame, by)),
+                                          check_exact=True)
 
 
 def test_the_dimensions_outlive_a_data_version_but_not_a_change_of_a_campaign(ctx, scope):
