@@ -118,7 +118,8 @@ def period_frame(ctx: ServiceContext, scope: Scope, start: dt.date,
     changed company is never served stale; the version is one Redis read). A process that
     has not got it reads the worker's binary snapshot (``services.campaign_frames``, tens of
     milliseconds at 100,000 campaigns) and builds it from the rollups only when there is
-    none, then writes the snapshot for the other processes. One thread of one process builds
+    none; the snapshot for the other processes is then written once this request has its
+    answer (``frames.write_later``). One thread of one process builds
     a missing period; the page's other callbacks, here and in the other processes, wait for
     it (a custom date range's first request)."""
     version = data_version(ctx, scope.company_id)
@@ -128,15 +129,10 @@ def period_frame(ctx: ServiceContext, scope: Scope, start: dt.date,
     kept = _PERIOD_FRAMES.get_or_build(
         key, lambda: _shared_frame(ctx, scope.company_id, version, start, end, built_here))
     if built_here:
-        # This thread built it: the snapshot for the other processes is written now, once
-        # the page's other callbacks in this process have the frame (encoding 30,000
-        # campaigns costs ~25 ms); the claim goes when it is written.
+        # This thread built it: the snapshot for the other processes is written after
+        # this request answers; the claim goes when it is written.
         snapshot, claimed = built_here[0]
-        try:
-            frames.write(ctx, snapshot, _to_snapshot(kept))
-        finally:
-            if claimed:
-                frames.release(ctx, snapshot)
+        frames.write_later(ctx, snapshot, lambda: _to_snapshot(kept), claimed)
     return kept
 
 

@@ -550,7 +550,33 @@ def test_a_process_waits_for_the_snapshot_another_process_is_building(ctx, scope
     own = campaigns._build(ctx, scope.company_id, start, end)
     pd.testing.assert_frame_equal(result["kept"].frame, own.frame)
     assert len(own.frame) < len(year.frame)
+    frames.writes_done()
     assert frames.exists(ctx, key) and not ctx.redis().exists(f"{key}:building")
+
+
+def test_the_request_that_builds_a_period_answers_before_its_snapshot_is_written(
+        ctx, scope, monkeypatch):
+    """The snapshot is encoded and written after the frame is handed back; until it is
+    written the claim stays, so another process waits for it instead of building again."""
+    from services import campaign_frames as frames
+
+    start, end = dt.date(2021, 6, 1), dt.date(2021, 7, 20)
+    key = _fresh_period(ctx, scope, start, end)
+    release, real_write = threading.Event(), frames.write
+
+    def held_write(*args):
+        assert release.wait(10)
+        real_write(*args)
+
+    monkeypatch.setattr(frames, "write", held_write)
+    kept = campaigns.period_frame(ctx, scope, start, end)  # returns with the write held
+    assert len(kept.frame) and not frames.exists(ctx, key)
+    assert ctx.redis().exists(f"{key}:building") and not frames.claim(ctx, key)
+    release.set()
+    frames.writes_done()
+    assert frames.exists(ctx, key) and not ctx.redis().exists(f"{key}:building")
+    pd.testing.assert_frame_equal(
+        campaigns._from_snapshot(frames.read(ctx, key)).frame, kept.frame)
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
