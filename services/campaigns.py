@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -171,17 +172,40 @@ def _build(ctx: ServiceContext, company_id: int, start: dt.date, end: dt.date) -
     history = data_version(ctx, company_id, history=True)
     with ctx.session() as session:
         kept = cumulative.state(session, company_id)
-        through = kept.through if kept and kept.history_version == history else None
-        sums = queries.campaign_sums(session, company_id, start, end,
-                                     cumulative_through=through)
+    through = kept.through if kept and kept.history_version == history else None
+    dimensions = _dimensions(ctx, company_id)
+    sums = queries.sums_of(_signed_rows(ctx, company_id, start, end, through,
+                                        dimensions.numbers["campaign_id"]))
     columns = queries.DIMENSION_COLUMNS
-    period = stats.period_campaigns(_dimensions(ctx, company_id), columns, sums, start, end)
+    period = stats.period_campaigns(dimensions, columns, sums, start, end)
     if period is None:  # a campaign created since the dimensions were read: read them again
         period = stats.period_campaigns(_dimensions(ctx, company_id, fresh=True), columns,
                                         sums, start, end, strict=False)
     frame = period.frame
     return PeriodFrame(frame, _options(frame, period.texts), stats.totals(frame),
                        dict(period.orders), texts=period.texts)
+
+
+SPLIT_FROM = 10_000  # campaigns: from this many, a period's rows are read in two halves
+_READERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="campaign-sums")
+
+
+def _signed_rows(ctx: ServiceContext, company_id: int, start: dt.date, end: dt.date,
+                 through: dt.date | None, ids: np.ndarray) -> list[dict[str, np.ndarray]]:
+    """The period's ``queries.signed_rows``. A company with ``SPLIT_FROM`` campaigns or more
+    (``ids``: its campaigns' ids, ascending): the two halves by id at once, each on its own
+    connection, so PostgreSQL writes them out on both cores (35,000 rows took ~25 ms of
+    one; the halves ~15). A campaign newer than ``ids`` falls in one half all the same."""
+    def read(bounds: tuple[int | None, int | None]) -> dict[str, np.ndarray]:
+        with ctx.session() as session:
+            return queries.signed_rows(session, company_id, start, end,
+                                       cumulative_through=through, ids=bounds)
+
+    if len(ids) < SPLIT_FROM:
+        return [read((None, None))]
+    middle = int(ids[len(ids) // 2])
+    upper = _READERS.submit(read, (middle, None))
+    return [read((None, middle)), upper.result()]
 
 
 _DIMENSIONS = Memo(4)

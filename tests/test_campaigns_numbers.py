@@ -642,9 +642,18 @@ def test_running_totals_give_every_range_the_sums_of_its_days(ctx):
                     # the same frame joined to the dimensions in Python, either way
                     expected = stats.campaign_frame(summed, queries.TOTAL_COLUMNS)
                     for kept in (None, through):
+                        sums = queries.campaign_sums(session, company_id, a, b,
+                                                     cumulative_through=kept)
+                        # read in two halves by id (a large company's rows, at once)
+                        ids = dimensions.numbers["campaign_id"]
+                        middle = int(ids[int(rng.integers(0, len(ids)))])
+                        halves = queries.sums_of([queries.signed_rows(
+                            session, company_id, a, b, cumulative_through=kept, ids=bounds)
+                            for bounds in ((middle, None), (None, middle))])
+                        assert halves.keys() == sums.keys() and all(
+                            np.array_equal(halves[name], sums[name]) for name in sums)
                         period = stats.period_campaigns(
-                            dimensions, queries.DIMENSION_COLUMNS, queries.campaign_sums(
-                                session, company_id, a, b, cumulative_through=kept), a, b)
+                            dimensions, queries.DIMENSION_COLUMNS, sums, a, b)
                         joined = period.frame
                         pd.testing.assert_frame_equal(_plain(joined.drop(columns="anomaly")),
                                                       _plain(expected))
@@ -698,14 +707,14 @@ def test_the_worker_keeps_running_totals_for_the_current_history_only(ctx, scope
         from_totals = campaigns._build(ctx, scope.company_id, start, end)
 
         calls = []
-        real = campaigns.queries.campaign_sums
+        real = campaigns.queries.signed_rows
 
         def spy(*args, **kwargs):
             calls.append(kwargs.get("cumulative_through"))
             return real(*args, **kwargs)
 
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(campaigns.queries, "campaign_sums", spy)
+            patch.setattr(campaigns.queries, "signed_rows", spy)
             campaigns._build(ctx, scope.company_id, start, end)
             with ctx.session() as session:  # the history changes: the totals are left behind
                 session.execute(text("UPDATE data_versions SET history_version = "
@@ -952,6 +961,26 @@ def test_a_period_with_activity_of_a_campaign_missing_from_the_dimensions():
     empty = stats.Dimensions.of(stats.dimension_frame([], columns, {}))
     assert stats.period_campaigns(empty, columns, sums, start, end) is None
     assert stats.period_campaigns(empty, columns, sums, start, end, strict=False).frame.empty
+
+
+def test_a_large_company_reads_a_period_in_two_halves_at_once(ctx, scope, monkeypatch):
+    """From ``SPLIT_FROM`` campaigns a period's rows come in two halves by id, on two
+    connections; the frame is the one read at once."""
+    start, end = dt.date(2021, 2, 1), dt.date(2021, 11, 30)
+    whole = campaigns._build(ctx, scope.company_id, start, end)
+    bounds, real = [], campaigns.queries.signed_rows
+
+    def spy(*args, **kwargs):
+        bounds.append(kwargs["ids"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(campaigns.queries, "signed_rows", spy)
+    monkeypatch.setattr(campaigns, "SPLIT_FROM", 1)
+    halves = campaigns._build(ctx, scope.company_id, start, end)
+    middle = max(bound for pair in bounds for bound in pair if bound is not None)
+    assert len(bounds) == 2 and set(bounds) == {(None, middle), (middle, None)}
+    assert len(whole.frame) > 10
+    pd.testing.assert_frame_equal(halves.frame, whole.frame, check_exact=True)
 
 
 def test_groups_by_codes_are_pandas_groups_of_the_values():

@@ -182,7 +182,7 @@ def custom_ranges(ctx, company_id: int, last_day, samples: int, log=print) -> di
     import random
     from concurrent.futures import ThreadPoolExecutor
 
-    from services import campaigns
+    from services import campaign_frames, campaigns
     from services.access import system_scope
 
     scope = system_scope(ctx, company_id)
@@ -195,6 +195,9 @@ def custom_ranges(ctx, company_id: int, last_day, samples: int, log=print) -> di
         end = last_day - dt.timedelta(days=rng.randint(3, 250))
         raw = {"range": "custom", "end": end.isoformat(),
                "start": (end - dt.timedelta(days=rng.randint(19, 89))).isoformat()}
+        # the previous range's snapshot is written (after its answers) before this one
+        # starts: each range alone, as a user's ranges come seconds apart
+        campaign_frames.writes_done()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=len(sections)) as pool:
             answers = list(pool.map(lambda section, raw=raw: section(ctx, scope, raw),
