@@ -47,8 +47,8 @@ def nav_links(views: list[View], current: str | None) -> list:
 
 def user_menu(email: str, role: str) -> list:
     return [
-        html.Span([html.Span(email, className="fw-semibold"), " · ",
-                   role.replace("_", " ")], className="small"),
+        html.Span([html.Span(email, className="fw-semibold cd-user-email", title=email),
+                   " · ", role.replace("_", " ")], className="small text-nowrap"),
         # Signing out takes a POST with the session's CSRF token (a GET /logout only asks).
         html.Form([
             dcc.Input(type="hidden", name="csrf_token", value=_session_csrf_token()),

@@ -283,6 +283,41 @@ def test_cmp001_executive_reads_threats_ranges_and_updates_but_cannot_manage(ser
         page.screenshot(path=str(SCREENSHOTS / "cmp001-competitive-390.png"), full_page=True)
 
 
+def test_ui002_an_admin_with_a_long_email_keeps_the_navbar_on_one_row(server, ctx):
+    """Every view's link and the user menu of an admin whose e-mail is long: one row at
+    1440 px, no link broken inside, the e-mail cut with its whole text on hover; on a phone
+    the menu folds and nothing scrolls sideways."""
+    from services.users import create_user
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    email = create_user(ctx, f"a-very-long-administrator-name-{os.getpid()}@"
+                             "subsidiary.example-enterprise.test", PASSWORD, "admin",
+                        None).email
+    with served(server) as base_url, browser_page() as page:
+        log_in(page, base_url, email, PASSWORD)
+        page.wait_for_url(re.compile(r"/admin|/executive"))
+        page.goto(f"{base_url}/admin")
+        page.wait_for_load_state("networkidle")
+        links = page.locator(".navbar .nav-link")
+        assert links.count() >= 9
+        boxes = [links.nth(i).bounding_box() for i in range(links.count())]
+        line = page.evaluate("parseFloat(getComputedStyle("
+                             "document.querySelector('.navbar .nav-link')).lineHeight)")
+        assert len({round(box["y"]) for box in boxes}) == 1  # one row of links
+        assert all(box["height"] < 2 * line for box in boxes)  # none broken over two lines
+        shown = page.locator(".cd-user-email")
+        assert shown.get_attribute("title") == email
+        assert shown.evaluate("(e) => e.scrollWidth > e.clientWidth")  # cut, not wrapped
+        assert page.locator(".navbar").bounding_box()["height"] < 80
+        page.screenshot(path=str(SCREENSHOTS / "ui002-navbar-long-email-1440.png"))
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(300)
+        page.locator("#app-navbar-toggler").click()
+        page.wait_for_timeout(500)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.screenshot(path=str(SCREENSHOTS / "ui002-navbar-long-email-390.png"))
+
+
 def test_rpt001_manager_schedules_a_report_sends_it_now_sees_the_run_and_previews(server,
                                                                                   ctx):
     """A marketing manager opens /reports (empty state), creates a weekly schedule with the
