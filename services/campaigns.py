@@ -318,8 +318,13 @@ def warm_frames(ctx: ServiceContext, company_id: int) -> int:
         newest = filter_queries.newest_marketing_day(session, company_id)
     if newest is None:
         return 0
-    if not frames.exists(ctx, _dimensions_key(ctx, company_id)):
-        _dimensions(ctx, company_id, fresh=True)  # what a custom range's frame joins to
+    dimensions_key = _dimensions_key(ctx, company_id)
+    if not frames.exists(ctx, dimensions_key):  # what a custom range's frame joins to
+        kept = _DIMENSIONS.get(dimensions_key)
+        if kept is None:
+            _dimensions(ctx, company_id)  # read from PostgreSQL, its snapshot written
+        else:
+            frames.write(ctx, dimensions_key, _dimensions_snapshot(kept))
     built = 0
     for days in RANGES.values():
         start = newest - dt.timedelta(days=days - 1)

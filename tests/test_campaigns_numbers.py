@@ -430,6 +430,34 @@ def test_snapshot_round_trip_keeps_every_value_and_type():
     assert texts["none"][1].tolist() == [] and set(texts["none"][0]) == {-1}
 
 
+def test_the_worker_writes_the_dimensions_snapshot_with_one_digest(ctx, scope, monkeypatch):
+    """A worker pass finding no dimensions snapshot writes it, from its memo or from
+    PostgreSQL, asking the campaigns' digest once; another process reads the same
+    dimensions from it."""
+    from services import campaign_frames as frames
+
+    company = scope.company_id
+    digests, real = [], campaigns.queries.campaigns_digest
+
+    def counted(*args):
+        digests.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(campaigns.queries, "campaigns_digest", counted)
+    for memo_kept in (False, True):
+        campaigns._DIMENSION_KEYS.clear()
+        campaigns._DIMENSIONS.clear()
+        if memo_kept:
+            campaigns._dimensions(ctx, company)
+        key = campaigns._dimensions_key(ctx, company)
+        ctx.redis().delete(key)
+        digests.clear()
+        campaigns.warm_frames(ctx, company)
+        assert len(digests) == 0 and frames.exists(ctx, key)  # the key's digest is kept
+        assert _same_dimensions(campaigns._dimensions_from_snapshot(frames.read(ctx, key)),
+                                campaigns._dimensions(ctx, company))
+
+
 def test_the_worker_snapshot_serves_a_new_process_the_same_pages(ctx, scope):
     from db.queries.marketing import newest_marketing_day
     from services import campaign_frames as frames
