@@ -15,11 +15,8 @@ their distinct values, so they come back as the same Python strings.
 from __future__ import annotations
 
 import json
-import logging
 import struct
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -28,8 +25,6 @@ import redis
 from services.campaign_stats import text_column
 from services.context import ServiceContext
 
-log = logging.getLogger(__name__)
-
 SNAPSHOT_TTL_S = 24 * 3600
 # Part of the key: a snapshot written by older code (other columns or extras) is never read.
 SNAPSHOT_FORMAT = 3
@@ -37,6 +32,13 @@ SNAPSHOT_FORMAT = 3
 
 def snapshot_key(ctx: ServiceContext, company_id: int, version: int, start, end) -> str:
     return ctx.key("campaign-frame", SNAPSHOT_FORMAT, company_id, version, start.isoformat(),
+                   end.isoformat())
+
+
+def sums_key(ctx: ServiceContext, company_id: int, version: int, start, end) -> str:
+    """A period's sums per campaign as the process that read them wrote them for the others
+    (``services.campaigns._shared_frame``)."""
+    return ctx.key("campaign-sums", SNAPSHOT_FORMAT, company_id, version, start.isoformat(),
                    end.isoformat())
 
 
@@ -183,32 +185,6 @@ def write(ctx: ServiceContext, key: str, blob: bytes) -> None:
     _redis(ctx, None, lambda client: client.set(key, blob, ex=SNAPSHOT_TTL_S))
 
 
-# One thread per process writes the snapshots that requests built (``write_later``).
-_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="campaign-snapshots")
-
-
-def write_later(ctx: ServiceContext, key: str, encoded: Callable[[], bytes],
-                claimed: bool) -> Future:
-    """Encode and write a snapshot on this process's writer thread, then release the claim
-    when this process holds it, so the request that built the frame answers first: the
-    encoding and a 5 MB write (30,000 campaigns) took 10-40 ms of a custom range's first
-    request. The other processes wait for the snapshot as before (``wait_for``)."""
-    def run() -> None:
-        try:
-            write(ctx, key, encoded())
-        except Exception:  # a snapshot is an optimisation: the others build it themselves
-            log.exception("writing the campaign snapshot %s failed", key)
-        finally:
-            if claimed:
-                release(ctx, key)
-    return _WRITER.submit(run)
-
-
-def writes_done(timeout_s: float = 15.0) -> None:
-    """Wait until the snapshots handed to ``write_later`` so far are written."""
-    _WRITER.submit(lambda: None).result(timeout_s)
-
-
 def exists(ctx: ServiceContext, key: str) -> bool:
     return bool(_redis(ctx, False, lambda client: client.exists(key)))
 
@@ -218,7 +194,7 @@ def exists(ctx: ServiceContext, key: str) -> bool:
 # aggregating the same rollup rows took 2.2-3.6 s where one build takes 0.4-0.6 s.
 CLAIM_S = 30  # a claim left by a process that died expires
 WAIT_S = 15.0
-POLL_S = 0.02
+POLL_S = 0.005
 
 
 def claim(ctx: ServiceContext, key: str) -> bool:

@@ -503,29 +503,31 @@ def test_the_worker_snapshot_serves_a_new_process_the_same_pages(ctx, scope):
 
 
 def _fresh_period(ctx, scope, start: dt.date, end: dt.date) -> str:
-    """The snapshot key of [start, end], with no snapshot and no process memo of it."""
+    """The sums key of [start, end], with no snapshot, no sums, no claim and no process
+    memo of it."""
     from services import campaign_frames as frames
     from services.cache import data_version
 
-    key = frames.snapshot_key(ctx, scope.company_id, data_version(ctx, scope.company_id),
-                              start, end)
-    ctx.redis().delete(key, f"{key}:building")
+    version = data_version(ctx, scope.company_id)
+    key = frames.sums_key(ctx, scope.company_id, version, start, end)
+    snapshot = frames.snapshot_key(ctx, scope.company_id, version, start, end)
+    ctx.redis().delete(key, f"{key}:building", snapshot, f"{snapshot}:building")
     campaigns._PERIOD_FRAMES.clear()
     return key
 
 
-def test_a_new_period_asked_by_many_callbacks_at_once_is_built_once(ctx, scope, monkeypatch):
+def test_a_new_period_asked_by_many_callbacks_at_once_is_read_once(ctx, scope, monkeypatch):
     """A custom range's first request: every section of the page asks for the same period
-    at once; one thread builds it and the others are handed that frame."""
+    at once; one thread reads its sums and builds it, the others are handed that frame."""
     start, end = dt.date(2021, 2, 1), dt.date(2021, 3, 14)
     _fresh_period(ctx, scope, start, end)
-    builds, real_build = [], campaigns._build
+    reads, real_read = [], campaigns._read_sums
 
-    def counted_build(*args):
-        builds.append(args)
-        return real_build(*args)
+    def counted_read(*args):
+        reads.append(args)
+        return real_read(*args)
 
-    monkeypatch.setattr(campaigns, "_build", counted_build)
+    monkeypatch.setattr(campaigns, "_read_sums", counted_read)
     barrier = threading.Barrier(6)
     found = []
 
@@ -538,17 +540,19 @@ def test_a_new_period_asked_by_many_callbacks_at_once_is_built_once(ctx, scope, 
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert len(found) == 6 and len(builds) == 1
+    assert len(found) == 6 and len(reads) == 1
     assert all(frame is found[0] for frame in found)
-    assert len(found[0].frame) == len(real_build(ctx, scope.company_id, start, end).frame) > 0
+    assert len(found[0].frame) == len(campaigns._build(ctx, scope.company_id, start,
+                                                       end).frame) > 0
 
 
-def test_a_process_waits_for_the_snapshot_another_process_is_building(ctx, scope):
+def test_a_process_waits_for_the_sums_another_process_is_reading(ctx, scope):
     from services import campaign_frames as frames
 
+    company = scope.company_id
     start, end = dt.date(2021, 4, 1), dt.date(2021, 5, 9)
     key = _fresh_period(ctx, scope, start, end)
-    assert frames.claim(ctx, key)  # another process is building [start, end]
+    assert frames.claim(ctx, key)  # another process is reading [start, end]
     assert not frames.claim(ctx, key)
     result = {}
     waiting = threading.Thread(target=lambda: result.update(
@@ -556,16 +560,19 @@ def test_a_process_waits_for_the_snapshot_another_process_is_building(ctx, scope
     waiting.start()
     waiting.join(0.3)
     assert waiting.is_alive()
-    # What the other process writes is what this one serves: here a recognisable frame (a
-    # year's), so a frame built here instead would show.
-    year = campaigns._build(ctx, scope.company_id, dt.date(2021, 1, 1), dt.date(2021, 12, 31))
-    frames.write(ctx, key, campaigns._to_snapshot(year))
+    # What the other process writes is what this one joins to its dimensions: here a
+    # recognisable year's sums, so sums read here instead would show.
+    stamp, dimensions, year = campaigns._read_sums(ctx, company, dt.date(2021, 1, 1),
+                                                   dt.date(2021, 12, 31))
+    frames.write(ctx, key, campaigns._sums_snapshot(stamp, year))
     frames.release(ctx, key)
     waiting.join(10)
     assert not waiting.is_alive()
-    pd.testing.assert_frame_equal(result["kept"].frame, year.frame)
+    expected = campaigns._frame_of(ctx, company, start, end, year, dimensions)
+    pd.testing.assert_frame_equal(result["kept"].frame, expected.frame, check_exact=True)
 
-    # The other process gave up (its claim gone, no snapshot): this one builds the period.
+    # The other process gave up (its claim gone, no sums): this one reads the period and
+    # leaves its sums for the others.
     key = _fresh_period(ctx, scope, start, end)
     assert frames.claim(ctx, key)
     waiting = threading.Thread(target=lambda: result.update(
@@ -575,36 +582,34 @@ def test_a_process_waits_for_the_snapshot_another_process_is_building(ctx, scope
     assert waiting.is_alive()
     frames.release(ctx, key)
     waiting.join(10)
-    own = campaigns._build(ctx, scope.company_id, start, end)
+    own = campaigns._build(ctx, company, start, end)
     pd.testing.assert_frame_equal(result["kept"].frame, own.frame)
-    assert len(own.frame) < len(year.frame)
-    frames.writes_done()
+    assert len(own.frame) < len(expected.frame)
     assert frames.exists(ctx, key) and not ctx.redis().exists(f"{key}:building")
 
 
-def test_the_request_that_builds_a_period_answers_before_its_snapshot_is_written(
-        ctx, scope, monkeypatch):
-    """The snapshot is encoded and written after the frame is handed back; until it is
-    written the claim stays, so another process waits for it instead of building again."""
+def test_a_process_given_the_sums_builds_the_frame_the_reader_built(ctx, scope):
+    """The sums a process leaves (with the key of the dimensions it read them with) give
+    another process the same frame: with the dimensions in its memo, from their snapshot,
+    or, both gone, the current ones; no whole-frame snapshot is written for a custom range."""
     from services import campaign_frames as frames
+    from services.cache import data_version
 
+    company = scope.company_id
     start, end = dt.date(2021, 6, 1), dt.date(2021, 7, 20)
     key = _fresh_period(ctx, scope, start, end)
-    release, real_write = threading.Event(), frames.write
-
-    def held_write(*args):
-        assert release.wait(10)
-        real_write(*args)
-
-    monkeypatch.setattr(frames, "write", held_write)
-    kept = campaigns.period_frame(ctx, scope, start, end)  # returns with the write held
-    assert len(kept.frame) and not frames.exists(ctx, key)
-    assert ctx.redis().exists(f"{key}:building") and not frames.claim(ctx, key)
-    release.set()
-    frames.writes_done()
-    assert frames.exists(ctx, key) and not ctx.redis().exists(f"{key}:building")
-    pd.testing.assert_frame_equal(
-        campaigns._from_snapshot(frames.read(ctx, key)).frame, kept.frame)
+    read_here = campaigns.period_frame(ctx, scope, start, end)
+    stamp, sums = campaigns._sums_from_snapshot(frames.read(ctx, key))
+    assert stamp == campaigns._dimensions_key(ctx, company) and len(sums["campaign_id"])
+    assert not frames.exists(ctx, frames.snapshot_key(ctx, company, data_version(ctx, company),
+                                                      start, end))
+    for forget_snapshot in (False, True):
+        campaigns._PERIOD_FRAMES.clear()  # another process
+        campaigns._DIMENSIONS.clear()
+        if forget_snapshot:
+            ctx.redis().delete(stamp)
+        pd.testing.assert_frame_equal(campaigns.period_frame(ctx, scope, start, end).frame,
+                                      read_here.frame, check_exact=True)
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
