@@ -17,7 +17,9 @@ campaigns), and measures:
 - ``callbacks``: ``campaign-dash bench``'s cold (request cache flushed) and warm timings of
   every callback of the view, as this company's users;
 - ``custom_range``: a custom date range's first request (nothing built for it yet), in
-  process: the sections reading the period asked at once, as the page fires them.
+  process: the sections reading the period asked at once, as the page fires them;
+- ``custom_range_served``: the same through the served app (three processes), each
+  callback's server time.
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ def custom_ranges(ctx, company_id: int, last_day, samples: int, log=print) -> di
     import random
     from concurrent.futures import ThreadPoolExecutor
 
-    from services import campaign_frames, campaigns
+    from services import campaigns
     from services.access import system_scope
 
     scope = system_scope(ctx, company_id)
@@ -195,9 +197,6 @@ def custom_ranges(ctx, company_id: int, last_day, samples: int, log=print) -> di
         end = last_day - dt.timedelta(days=rng.randint(3, 250))
         raw = {"range": "custom", "end": end.isoformat(),
                "start": (end - dt.timedelta(days=rng.randint(19, 89))).isoformat()}
-        # the previous range's snapshot is written (after its answers) before this one
-        # starts: each range alone, as a user's ranges come seconds apart
-        campaign_frames.writes_done()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=len(sections)) as pool:
             answers = list(pool.map(lambda section, raw=raw: section(ctx, scope, raw),
@@ -209,6 +208,65 @@ def custom_ranges(ctx, company_id: int, last_day, samples: int, log=print) -> di
     return {"p50_ms": round(statistics.median(walls), 1),
             "p95_ms": round(percentile(walls, 95), 1), "n": samples,
             "campaigns_min": min(sizes), "campaigns_max": max(sizes)}
+
+
+SECTION_CALLBACKS = ("update_explorer", "update_segments", "update_channels", "update_matrix",
+                     "update_rank")
+
+
+def custom_ranges_served(bench: Config, user, password: str, specs, last_day, samples: int,
+                         warm_up: int = 3, log=print) -> dict:
+    """A custom date range's first request through the served app (three server processes
+    of four threads, as ``callbacks``): the page's five sections that read the period
+    posted at once on five connections of one browser, as the page fires them when the
+    range is picked; each callback's server time (Server-Timing) and the slowest of the
+    five per range. The first ``warm_up`` ranges are not timed: a process's first one also
+    loads the campaigns' dimensions (once per process and history version; ``first_visit``
+    times a new process)."""
+    import datetime as dt
+    import random
+    from concurrent.futures import ThreadPoolExecutor
+
+    view_specs = {s.name.split(" ")[0]: s for s in specs if s.view == VIEW}
+    sections = [view_specs[name] for name in SECTION_CALLBACKS]
+    rng = random.Random(f"served custom ranges {time.time_ns()}")  # never asked before
+    per_callback: dict[str, list[float]] = {name: [] for name in SECTION_CALLBACKS}
+    slowest, errors = [], 0
+    with BenchServer(bench, workers=3, threads=4) as server:
+        client = Client(server.base_url)
+        client.login(user.email, password)
+        measurer = Measurer(server.base_url, specs, [user], password, bench.redis_url,
+                            bench.cache_namespace, None)
+        state, _status = measurer.render(client, VIEW)
+        browsers = [client.clone() for _ in sections]
+        for sample in range(warm_up + samples):
+            end = last_day - dt.timedelta(days=rng.randint(3, 250))
+            start = end - dt.timedelta(days=rng.randint(19, 89))
+            values = {f"{VIEW}-range.value": "custom",
+                      f"{VIEW}-dates.start_date": start.isoformat(),
+                      f"{VIEW}-dates.end_date": end.isoformat()}
+            payloads = [build_payload(spec, state, values, [f"{VIEW}-dates.end_date"])
+                        for spec in sections]
+            with ThreadPoolExecutor(max_workers=len(sections)) as pool:
+                answers = list(pool.map(lambda pair: pair[0].post_callback(pair[1]),
+                                        zip(browsers, payloads, strict=True)))
+            errors += sum(a.status != 200 for a in answers)
+            if sample < warm_up:
+                continue
+            for name, answer in zip(SECTION_CALLBACKS, answers, strict=True):
+                per_callback[name].append(answer.server_ms)
+            slowest.append(max(a.server_ms for a in answers))
+            log(f"  served custom range {start} to {end}: slowest section "
+                f"{slowest[-1]:.0f} ms")
+    everything = [ms for values in per_callback.values() for ms in values]
+    return {"n": samples, "errors": errors,
+            "slowest_p50_ms": round(statistics.median(slowest), 1),
+            "slowest_p95_ms": round(percentile(slowest, 95), 1),
+            "callback_p50_ms": round(statistics.median(everything), 1),
+            "callback_p95_ms": round(percentile(everything, 95), 1),
+            "callbacks": {name: {"p50_ms": round(statistics.median(v), 1),
+                                 "p95_ms": round(percentile(v, 95), 1)}
+                          for name, v in per_callback.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         probe.login(mine[0].email, password)
         specs = discover(dash_app, probe.get_json("/_dash-dependencies"))
     manager = next(u for u in mine if u.role == "marketing_manager")
+    print("custom date ranges, first request, through the served app...")
+    result["custom_range_served"] = custom_ranges_served(bench, manager, password, specs,
+                                                         last_day, args.custom_ranges)
     print(f"first visits of /{VIEW} in new server processes...")
     result["first_visit"] = first_visit(bench, manager, password, specs, args.first_visits)
     print("callbacks, cold and warm...")
@@ -263,6 +324,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\ncustom range, first request: p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms "
           f"({row['n']} ranges of {row['campaigns_min']:,} to {row['campaigns_max']:,} "
           "campaigns)")
+    row = result["custom_range_served"]
+    print(f"custom range, first request through the served app: each callback p50 "
+          f"{row['callback_p50_ms']} ms, p95 {row['callback_p95_ms']} ms; the slowest of the "
+          f"five p50 {row['slowest_p50_ms']} ms, p95 {row['slowest_p95_ms']} ms "
+          f"({row['n']} ranges, {row['errors']} errors)")
     print("\n| first visit (new process) | p50 ms | p95 ms |\n| --- | --- | --- |")
     for name, row in result["first_visit"].items():
         print(f"| {name} | {row['p50_ms']} | {row['p95_ms']} |")
