@@ -215,7 +215,7 @@ SECTION_CALLBACKS = ("update_explorer", "update_segments", "update_channels", "u
 
 
 def custom_ranges_served(bench: Config, user, password: str, specs, last_day, samples: int,
-                         warm_up: int = 3, log=print) -> dict:
+                         warm_up: int = 6, log=print) -> dict:
     """A custom date range's first request through the served app (three server processes
     of four threads, as ``callbacks``): the page's five sections that read the period
     posted at once on five connections of one browser, as the page fires them when the
