@@ -5,10 +5,12 @@ raw values; the API (``/api/v1/<resource>``) calls the same functions.
 
 Figures come from the daily rollups (``db.queries.campaigns``): per campaign, its ads plus its
 CRM conversions and completed e-commerce orders, each summed on its own. The per-campaign
-frame of a period is computed once per data version and kept in Redis (JSON columns) and in
-a small in-process memo, so paging, sorting and filtering 100,000 campaigns is pandas work on
-a frame already built. Duration bands and clusters cover the whole history and are fitted by
-the worker per history version (``services.insights.store.history_model``).
+frame of a period is computed once per data version and process and kept in a small memo,
+so paging, sorting and filtering 100,000 campaigns is pandas work on a frame already built;
+the worker snapshots the named ranges' frames in Redis, and a custom range's sums are read
+once and shared between processes (``_shared_frame``). Duration bands and clusters cover the
+whole history and are fitted by the worker per history version
+(``services.insights.store.history_model``).
 """
 
 from __future__ import annotations
@@ -188,6 +190,7 @@ def _read_sums(ctx: ServiceContext, company_id: int, start: dt.date,
 
 def _frame_of(ctx: ServiceContext, company_id: int, start: dt.date, end: dt.date,
               sums: dict[str, np.ndarray], dimensions: stats.Dimensions) -> PeriodFrame:
+    """The period's frame: its sums joined to the dimensions, with options and totals."""
     columns = queries.DIMENSION_COLUMNS
     period = stats.period_campaigns(dimensions, columns, sums, start, end)
     if period is None:  # a campaign created since the dimensions were read: read them again
