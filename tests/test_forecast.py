@@ -60,3 +60,9 @@ def test_horizon_is_at_most_twelve_months(ctx, company_ids):
         forecast.metric_forecast(ctx, system_scope(ctx, company_ids[0]), "revenue", 13)
     with pytest.raises(ValidationError):
         forecast.metric_forecast(ctx, system_scope(ctx, company_ids[0]), "roas", 3)
+    # money and counts the daily series do not hold (found by the API fuzz test: a 500)
+    for metric in ("cac", "sessions"):
+        with pytest.raises(ValidationError, match="cannot forecast"):
+            forecast.metric_forecast(ctx, system_scope(ctx, company_ids[0]), metric, 3)
+    assert all(forecast.forecastable(m) for m in
+               ("revenue", "spend", "clicks", "impressions", "conversions"))

@@ -33,7 +33,7 @@ from services.errors import ValidationError
 from services.insights.anomalies import history_window
 from services.insights.store import history_model
 from services.metrics import METRICS, metric_values
-from services.series import clean, daily_frames, to_weekly
+from services.series import BASE_COLUMNS, clean, daily_frames, to_weekly
 
 MAX_HORIZON_WEEKS = 52  # 12 months
 WEEKS_PER_MONTH = 52 / 12
@@ -188,13 +188,23 @@ def weekly_series(session, company_id: int, metric: str) -> pd.Series | None:
     return metric_values(weekly, metric)
 
 
+def forecastable(metric: str) -> bool:
+    """A sum (money or a count) of the company's daily series (``series.daily_frames``): a
+    catalogue metric read from other facts (sessions, a CAC's new customers) is not."""
+    spec = METRICS.get(metric)
+    if spec is None or spec.unit not in ("USD", "count"):
+        return False
+    needs = {metric} if spec.numerator is None else {spec.numerator, spec.denominator}
+    return needs <= {*BASE_COLUMNS, "ad_conversions"}
+
+
 @cached()
 def metric_forecast(ctx: ServiceContext, scope: Scope, metric: str = "revenue",
                     horizon_months: int | str | None = 3) -> dict:
     """History (the last 52 complete weeks), forecast with its 95 % band for the horizon, and
     the backtest."""
     company_id = scope.company_id
-    if metric not in METRICS or METRICS[metric].unit not in ("USD", "count"):
+    if not forecastable(metric):
         raise ValidationError(f"cannot forecast {metric!r}; use revenue, spend, clicks, "
                               "impressions or conversions")
     horizon = horizon_weeks(horizon_months)
