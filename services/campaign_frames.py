@@ -145,15 +145,13 @@ def decode(blob: bytes) -> tuple[pd.DataFrame, dict, dict[str, np.ndarray], dict
         values = np.frombuffer(blob, dtype=column["dtype"], offset=offset,
                                count=column["nbytes"] // np.dtype(column["dtype"]).itemsize)
         offset += column["nbytes"]
-        if "words" in column:
-            words = blob[offset:offset + column["text_nbytes"]].decode().split("\x00") \
-                if column["words"] else []
-            offset += column["text_nbytes"]
+        if "words" in column or "text" in column:
+            words = column.get("text")
+            if words is None:  # the NUL-joined buffer after the codes
+                joined = blob[offset:offset + column["text_nbytes"]]
+                offset += column["text_nbytes"]
+                words = joined.decode().split("\x00") if column["words"] else []
             texts[column["name"]] = (values.astype(np.intp), np.asarray(words, dtype=object))
-            values = text_column(*texts[column["name"]])
-        elif "text" in column:
-            texts[column["name"]] = (values.astype(np.intp),
-                                     np.asarray(column["text"], dtype=object))
             values = text_column(*texts[column["name"]])
         else:  # the original dtype, writable and independent of the blob
             values = values.astype(column["restore"])

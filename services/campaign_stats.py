@@ -172,7 +172,7 @@ def period_campaigns(dimensions: Dimensions, columns: tuple[str, ...],
                      sums: dict[str, list], start, end, strict: bool = True) -> Period | None:
     """The period's frame as ``campaign_frame`` builds it from ``campaign_totals``' rows (same
     rows, columns and values; plus ``anomaly``): the campaigns with activity in [start, end]
-    (``sums``: ``db.queries.campaigns.campaign_sums``) and those scheduled to run in it,
+    (``sums``: ``db.queries.campaigns.sums_of``) and those scheduled to run in it,
     each with its dimensions (``columns``: the ones ``dimension_frame`` was given, in
     order). A campaign with activity that is not in ``dimensions`` (created after they were
     read, or gone) makes it None; with ``strict=False`` it is left out, as the join with the

@@ -25,6 +25,7 @@ campaigns), and measures:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import statistics
 import time
@@ -175,12 +176,17 @@ def first_visit(bench: Config, user, password: str, specs, samples: int, log=pri
             for name, values in timings.items()}
 
 
+def _new_range(rng, last_day):
+    """A custom range of 20 to 90 days ending 3 to 250 days before the data's last day."""
+    end = last_day - dt.timedelta(days=rng.randint(3, 250))
+    return end - dt.timedelta(days=rng.randint(19, 89)), end
+
+
 def custom_ranges(ctx, company_id: int, last_day, samples: int, log=print) -> dict:
     """A custom date range's first request, in process: the sections of /campaigns that
     read the period (explorer, segments, channels, matrix, top and bottom) asked at once,
     as the page fires them, for ranges of 20 to 90 days no one asked before. Wall time from
     the first call to the last answer, and how many campaigns the range had."""
-    import datetime as dt
     import random
     from concurrent.futures import ThreadPoolExecutor
 
@@ -194,9 +200,8 @@ def custom_ranges(ctx, company_id: int, last_day, samples: int, log=print) -> di
     rng = random.Random(f"custom ranges {time.time_ns()}")
     walls, sizes = [], []
     for _ in range(samples):
-        end = last_day - dt.timedelta(days=rng.randint(3, 250))
-        raw = {"range": "custom", "end": end.isoformat(),
-               "start": (end - dt.timedelta(days=rng.randint(19, 89))).isoformat()}
+        start, end = _new_range(rng, last_day)
+        raw = {"range": "custom", "start": start.isoformat(), "end": end.isoformat()}
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=len(sections)) as pool:
             answers = list(pool.map(lambda section, raw=raw: section(ctx, scope, raw),
@@ -223,7 +228,6 @@ def custom_ranges_served(bench: Config, user, password: str, specs, last_day, sa
     five per range. The first ``warm_up`` ranges are not timed: a process's first one also
     loads the campaigns' dimensions (once per process and history version; ``first_visit``
     times a new process)."""
-    import datetime as dt
     import random
     from concurrent.futures import ThreadPoolExecutor
 
@@ -240,8 +244,7 @@ def custom_ranges_served(bench: Config, user, password: str, specs, last_day, sa
         state, _status = measurer.render(client, VIEW)
         browsers = [client.clone() for _ in sections]
         for sample in range(warm_up + samples):
-            end = last_day - dt.timedelta(days=rng.randint(3, 250))
-            start = end - dt.timedelta(days=rng.randint(19, 89))
+            start, end = _new_range(rng, last_day)
             values = {f"{VIEW}-range.value": "custom",
                       f"{VIEW}-dates.start_date": start.isoformat(),
                       f"{VIEW}-dates.end_date": end.isoformat()}

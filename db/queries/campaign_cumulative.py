@@ -1,6 +1,6 @@
 """Running totals per campaign and day (``campaign_cumulative_daily``, migration 0023): built
 per company for one history version, read by the campaign explorer's period sums
-(``db.queries.campaigns.campaign_sums``).
+(``db.queries.campaigns.signed_rows``).
 
 A campaign has a row on every day from its first day with ads or sales to its last (days
 without activity repeat the totals so far), so for a range [start, end] its totals are the

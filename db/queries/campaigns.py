@@ -71,7 +71,7 @@ def campaign_totals(session: Session, company_id: int, start: dt.date,
                     end: dt.date) -> list[tuple]:
     """Every campaign of the company that ran or had activity in [start, end], with its
     dimensions and its totals over the period (rows in ``TOTAL_COLUMNS`` order, by id),
-    summed over the daily rollups: the whole history's frame, and what ``campaign_sums``
+    summed over the daily rollups: the whole history's frame, and what ``sums_of``
     is tested against."""
     return [tuple(row) for row in session.execute(
         text(_TOTALS), {"company": company_id, "start": start, "end": end}).all()]
@@ -173,13 +173,6 @@ def sums_of(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
             "ad_revenue": sums["ad_revenue_units"].astype(np.float64) / 10000,
             "revenue": (sums["ad_revenue_units"] + sums["sales_revenue_units"])
             .astype(np.float64) / 10000}
-
-
-def campaign_sums(session: Session, company_id: int, start: dt.date, end: dt.date, *,
-                  cumulative_through: dt.date | None = None) -> dict[str, np.ndarray]:
-    """``sums_of`` every campaign's ``signed_rows``, on one connection."""
-    return sums_of([signed_rows(session, company_id, start, end,
-                                cumulative_through=cumulative_through)])
 
 
 def first_day(session: Session, company_id: int) -> dt.date | None:
